@@ -1,0 +1,55 @@
+"""s3api: self-service S3 provisioning and management API.
+
+``create_app(settings)`` is the only factory. Nothing here does I/O at import time: configuration is
+read when the app is created, AWS clients when a request first needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
+    """Build the WSGI app. ``settings`` defaults to :func:`s3api.config.load`."""
+    from s3api import auth, config, errors, logs
+    from s3api.api import Api
+    from s3api.runtime import Runtime
+    from s3api.views import register
+
+    if settings is None:
+        settings = config.load()
+    logs.configure(settings.log_level)
+    app = Flask("s3api")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    app.config.update(
+        API_TITLE="s3api",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/v1/s3",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Self-service S3 buckets, users and static websites."},
+            "components": {
+                "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}
+            },
+            "security": [{"token": []}],
+        },
+        GITHASH=os.environ.get("S3API_GITHASH", "unknown"),
+        BUILDSTAMP=os.environ.get("S3API_BUILDSTAMP", "unknown"),
+    )
+    runtime = Runtime(settings, clients)
+    app.extensions["s3api"] = runtime
+    logs.init_app(app)
+    auth.init_app(app, runtime.checker)
+    api = Api(app)
+    register(api)
+    errors.init_app(app)  # after Api: our handlers replace flask-smorest's
+    return app

@@ -1,0 +1,209 @@
+"""AWS error code -> our error: the one table, and the wrapper every gateway function uses.
+
+botocore's own retries (standard mode) run first; whatever throttling survives them becomes 429 with
+``Retry-After``. moto sometimes sends no error code (CloudFront/Route53 denials): the HTTP status decides
+then. AWS's message text is passed on only for 4xx input errors; 5xx bodies never carry AWS internals.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable, TypeVar, cast
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+
+from s3api.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InternalError,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+
+log = logging.getLogger("s3api.aws")
+
+NOT_FOUND = {
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NotFound",
+    "NoSuchBucketPolicy",
+    "NoSuchLifecycleConfiguration",
+    "NoSuchVersion",
+    "NoSuchTagSet",
+    "NoSuchTagSetError",
+    "NoSuchWebsiteConfiguration",
+    "NoSuchEntity",
+    "NoSuchDistribution",
+    "NoSuchInvalidation",
+    "NoSuchHostedZone",
+    "HostedZoneNotFound",
+    "NoSuchChange",
+    "NoSuchOrigin",
+    "NoSuchResource",
+    "ResourceNotFoundException",
+    "NoSuchOriginAccessControl",
+    "NoSuchCloudFrontOriginAccessIdentity",
+    "404",
+}
+CONFLICT = {
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketNotEmpty",
+    "InvalidBucketState",
+    "OperationAborted",
+    "RestoreAlreadyInProgress",
+    "EntityAlreadyExists",
+    "DeleteConflict",
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+    "CNAMEAlreadyExists",
+    "DistributionAlreadyExists",
+    "DistributionNotDisabled",
+    "ConflictingDomainExists",
+    "HostedZoneNotEmpty",
+    "PreconditionFailed",
+    "OriginAccessControlAlreadyExists",
+    "OriginAccessControlInUse",
+    "ResourceInUse",
+    "InvalidIfMatchVersion",
+    "PriorRequestNotComplete",
+}
+FORBIDDEN = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "AccountProblem",
+    "AllAccessDisabled",
+    "Forbidden",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "NotAuthorizedException",
+    "UnauthorizedOperation",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "403",
+}
+THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "LimitExceeded",
+    "LimitExceededException",
+    "TooManyBuckets",
+    "TooManyInvalidationsInProgress",
+    "TooManyDistributions",
+    "TooManyCertificates",
+    "BatchTooLarge",
+    "ReportGenerationLimitExceeded",
+    "429",
+}
+UNAVAILABLE = {
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceFailure",
+    "InternalError",
+    "InternalFailure",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "503",
+    "500",
+}
+
+TABLE: dict[str, type[ApiError]] = {}
+for _codes, _cls in (
+    (NOT_FOUND, NotFound),
+    (CONFLICT, Conflict),
+    (FORBIDDEN, Forbidden),
+    (THROTTLED, TooManyRequests),
+    (UNAVAILABLE, ServiceUnavailable),
+):
+    TABLE.update(dict.fromkeys(_codes, _cls))
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code, or the HTTP status as a string when the backend sent none."""
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code") or "")
+    if not code:
+        code = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    return code
+
+
+def http_status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def translate(exc: Exception, service: str = "aws") -> ApiError:
+    """Map one botocore exception to our error."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        cls = TABLE.get(code)
+        if cls is None:
+            status = http_status(exc)
+            if code.startswith("TooMany"):
+                cls = TooManyRequests
+            elif 400 <= status < 500:
+                cls = {403: Forbidden, 404: NotFound, 409: Conflict, 429: TooManyRequests}.get(status, BadRequest)
+            else:
+                cls = ServiceUnavailable if status in (502, 503, 504) else InternalError
+        message = str(exc.response.get("Error", {}).get("Message") or code or "error")
+        if cls in (InternalError, ServiceUnavailable):
+            log.warning("%s error %s: %s", service, code, message)
+            return cls()
+        return cls(f"{service}: {code}: {message}" if code and not code.isdigit() else f"{service}: {message}")
+    if isinstance(exc, ParamValidationError):
+        return BadRequest(f"{service}: invalid parameters: {exc.kwargs.get('report', '')}".strip())
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)):
+        log.warning("%s unreachable: %s", service, type(exc).__name__)
+        return ServiceUnavailable(f"{service} is unreachable, retry later")
+    if isinstance(exc, BotoCoreError):
+        log.warning("%s botocore error: %s", service, type(exc).__name__)
+        return ServiceUnavailable(f"{service} call failed, retry later")
+    log.error("unexpected error", exc_info=exc)
+    return InternalError()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def gateway(service: str) -> Callable[[F], F]:
+    """Decorate a gateway function: botocore errors leave it as our errors."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except ApiError:
+                raise
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, service) from exc
+
+        return cast(F, inner)
+
+    return wrap
+
+
+def is_code(exc: BaseException, *codes: str) -> bool:
+    """True when ``exc`` is a ClientError whose code is one of ``codes``."""
+    return isinstance(exc, ClientError) and error_code(exc) in codes

@@ -1,0 +1,290 @@
+"""Configuration: defaults -> config file (YAML or JSON) -> ``S3API_*`` environment -> explicit overrides.
+
+A bad configuration raises :class:`ConfigError` naming the field; start-up stops there. Secrets
+(tokens, secret keys, external ids) never appear in ``repr`` or logs.
+
+File shape (all keys optional except ``accounts`` when a file is given)::
+
+    listen: 127.0.0.1:8080
+    org: myorg
+    org_tag_key: s3api:org           # "spinup:org" to take over from the Yale service
+    log_level: info
+    tokens: {portal: "sha256:<hex>", ci: "plain-token"}
+    policy_actions: {bucket: [...], object: [...], website: [...]}
+    accounts:
+      prod:
+        account_id: "123456789012"
+        role: s3api                    # role name or full ARN; omitted = use the ambient credentials
+        external_id: "..."
+        region: us-east-1
+        endpoint_url: null             # S3-compatible backends and emulators
+        origin_access: private         # or public-website (the Yale behaviour)
+        access_log: {bucket: "logs-{account_id}", prefix: "s3"}
+        domains: {example.org: {certificate_arn: "arn:aws:acm:...", hosted_zone_id: "Z123"}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from s3api.provisioning import policies
+
+ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+ORIGIN_ACCESS = ("private", "public-website")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    certificate_arn: str
+    hosted_zone_id: str
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    account_id: str
+    region: str = "us-east-1"
+    role_arn: str | None = None
+    external_id: str | None = field(default=None, repr=False)
+    endpoint_url: str | None = None
+    origin_access: str = "private"
+    access_log_bucket: str | None = None
+    access_log_prefix: str = ""
+    domains: Mapping[str, Domain] = field(default_factory=dict)
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    usage_source: str = "listing"
+    s3_addressing_style: str = "auto"
+
+    @property
+    def log_bucket(self) -> str | None:
+        """The access-log bucket name, with ``{account_id}`` replaced by the account id."""
+        if not self.access_log_bucket:
+            return None
+        return self.access_log_bucket.replace("{account_id}", self.account_id).replace("{account}", self.name)
+
+    def log_prefix(self, bucket: str) -> str:
+        prefix = self.access_log_prefix.strip("/")
+        return f"{prefix}/{bucket}/" if prefix else f"{bucket}/"
+
+    @property
+    def s3_endpoint(self) -> str:
+        """Where keys issued by this API work."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        return f"https://s3.{self.region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Token:
+    name: str
+    plain: str | None = field(default=None, repr=False)
+    sha256: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    accounts: Mapping[str, Account]
+    tokens: tuple[Token, ...]
+    listen: str = "127.0.0.1:8080"
+    org: str = "s3api"
+    org_tag_key: str = "s3api:org"
+    log_level: str = "info"
+    bucket_actions: tuple[str, ...] = tuple(policies.DEFAULT_BUCKET_ACTIONS)
+    object_actions: tuple[str, ...] = tuple(policies.DEFAULT_OBJECT_ACTIONS)
+    website_actions: tuple[str, ...] = tuple(policies.DEFAULT_WEBSITE_ACTIONS)
+    embedded: bool = False
+    sweep_interval: float = 300.0
+
+    def account(self, name: str) -> Account | None:
+        return self.accounts.get(name)
+
+    def with_overrides(self, **kw: Any) -> Settings:
+        return replace(self, **kw)
+
+
+def _need(d: Mapping[str, Any], key: str, where: str, typ: type | tuple[type, ...] = str) -> Any:
+    if key not in d or d[key] in (None, ""):
+        raise ConfigError(f"{where}.{key} is required")
+    if not isinstance(d[key], typ):
+        raise ConfigError(f"{where}.{key} has the wrong type")
+    return d[key]
+
+
+def _opt(d: Mapping[str, Any], key: str, where: str, default: Any, typ: type | tuple[type, ...] = str) -> Any:
+    value = d.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, typ):
+        raise ConfigError(f"{where}.{key} has the wrong type")
+    return value
+
+
+def parse_token(name: str, value: str) -> Token:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"tokens.{name} must be a non-empty string")
+    if value.startswith("sha256:"):
+        digest = value[len("sha256:") :].lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ConfigError(f"tokens.{name} must be sha256:<64 hex digits>")
+        return Token(name=name, sha256=digest)
+    if len(value) < 16:
+        raise ConfigError(f"tokens.{name} is shorter than 16 characters")
+    return Token(name=name, plain=value)
+
+
+def _account(name: str, raw: Any) -> Account:
+    where = f"accounts.{name}"
+    if not ACCOUNT_NAME.match(name):
+        raise ConfigError(f"{where}: account names are lowercase letters, digits, '-' and '_'")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping")
+    account_id = str(_need(raw, "account_id", where, (str, int)))
+    if not ACCOUNT_ID.match(account_id):
+        raise ConfigError(f"{where}.account_id must be 12 digits")
+    region = _opt(raw, "region", where, "us-east-1")
+    if not REGION.match(region):
+        raise ConfigError(f"{where}.region is not an AWS region name")
+    role = _opt(raw, "role", where, None)
+    role_arn = None
+    if role:
+        role_arn = role if role.startswith("arn:") else f"arn:aws:iam::{account_id}:role/{role}"
+        if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", role_arn):
+            raise ConfigError(f"{where}.role is neither a role name nor a role ARN")
+    endpoint = _opt(raw, "endpoint_url", where, None)
+    if endpoint and not re.match(r"^https?://[^/\s]+/?$", endpoint):
+        raise ConfigError(f"{where}.endpoint_url must be an http(s) URL without a path")
+    origin = _opt(raw, "origin_access", where, "private")
+    if origin not in ORIGIN_ACCESS:
+        raise ConfigError(f"{where}.origin_access must be one of {', '.join(ORIGIN_ACCESS)}")
+    usage = _opt(raw, "usage_source", where, "listing")
+    if usage not in ("listing", "cloudwatch"):
+        raise ConfigError(f"{where}.usage_source must be listing or cloudwatch")
+    log = _opt(raw, "access_log", where, {}, dict)
+    domains: dict[str, Domain] = {}
+    for dname, draw in _opt(raw, "domains", where, {}, dict).items():
+        dwhere = f"{where}.domains.{dname}"
+        if not re.fullmatch(r"(?=.{1,200}$)([a-z0-9-]+\.)+[a-z0-9-]+", str(dname)):
+            raise ConfigError(f"{dwhere}: not a lowercase domain name")
+        if not isinstance(draw, dict):
+            raise ConfigError(f"{dwhere} must be a mapping")
+        domains[str(dname)] = Domain(
+            certificate_arn=_need(draw, "certificate_arn", dwhere),
+            hosted_zone_id=_need(draw, "hosted_zone_id", dwhere).split("/")[-1],
+        )
+    return Account(
+        name=name,
+        account_id=account_id,
+        region=region,
+        role_arn=role_arn,
+        external_id=_opt(raw, "external_id", where, None),
+        endpoint_url=endpoint.rstrip("/") if endpoint else None,
+        origin_access=origin,
+        access_log_bucket=_opt(log, "bucket", f"{where}.access_log", None),
+        access_log_prefix=_opt(log, "prefix", f"{where}.access_log", ""),
+        domains=domains,
+        access_key_id=_opt(raw, "access_key_id", where, None),
+        secret_access_key=_opt(raw, "secret_access_key", where, None),
+        usage_source=usage,
+        s3_addressing_style=_opt(raw, "s3_addressing_style", where, "path" if endpoint else "auto"),
+    )
+
+
+def _actions(raw: Mapping[str, Any], key: str, default: list[str]) -> tuple[str, ...]:
+    value = raw.get(key)
+    if value is None:
+        return tuple(default)
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) and ":" in a for a in value):
+        raise ConfigError(f"policy_actions.{key} must be a non-empty list of 'service:Action' strings")
+    return tuple(value)
+
+
+def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from a parsed file plus ``S3API_*`` overrides from ``env``."""
+    env = os.environ if env is None else env
+    raw = dict(raw)
+    for key in ("listen", "org", "org_tag_key", "log_level"):
+        if env.get(f"S3API_{key.upper()}"):
+            raw[key] = env[f"S3API_{key.upper()}"]
+    accounts_raw = raw.get("accounts")
+    if not isinstance(accounts_raw, dict) or not accounts_raw:
+        raise ConfigError("accounts is required: at least one account")
+    accounts = {str(n): _account(str(n), a) for n, a in accounts_raw.items()}
+    tokens_raw = raw.get("tokens") or {}
+    if not isinstance(tokens_raw, dict):
+        raise ConfigError("tokens must be a mapping of name to token")
+    tokens = [parse_token(str(n), v) for n, v in tokens_raw.items()]
+    if env.get("S3API_TOKEN"):
+        tokens.append(parse_token("default", env["S3API_TOKEN"]))
+    if not tokens:
+        raise ConfigError("tokens is required: at least one token (or S3API_TOKEN)")
+    org = raw.get("org") or "s3api"
+    if not isinstance(org, str) or not re.fullmatch(r"[\w.:/=+@ -]{1,256}", org):
+        raise ConfigError("org must be a tag value (1-256 characters)")
+    org_tag_key = raw.get("org_tag_key") or "s3api:org"
+    if not isinstance(org_tag_key, str) or org_tag_key.lower().startswith("aws:") or len(org_tag_key) > 128:
+        raise ConfigError("org_tag_key must be a tag key not starting with aws:")
+    listen = str(raw.get("listen") or "127.0.0.1:8080")
+    if not re.fullmatch(r"[\w.\[\]:-]+:\d{1,5}", listen):
+        raise ConfigError("listen must be host:port")
+    level = str(raw.get("log_level") or "info").lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("log_level must be debug, info, warning or error")
+    actions = raw.get("policy_actions") or {}
+    if not isinstance(actions, dict):
+        raise ConfigError("policy_actions must be a mapping")
+    sweep = raw.get("sweep_interval", 300)
+    if not isinstance(sweep, (int, float)) or sweep < 1:
+        raise ConfigError("sweep_interval must be a number of seconds >= 1")
+    return Settings(
+        accounts=accounts,
+        tokens=tuple(tokens),
+        listen=listen,
+        org=org,
+        org_tag_key=org_tag_key,
+        log_level=level,
+        bucket_actions=_actions(actions, "bucket", policies.DEFAULT_BUCKET_ACTIONS),
+        object_actions=_actions(actions, "object", policies.DEFAULT_OBJECT_ACTIONS),
+        website_actions=_actions(actions, "website", policies.DEFAULT_WEBSITE_ACTIONS),
+        embedded=bool(raw.get("embedded", False)),
+        sweep_interval=float(sweep),
+    )
+
+
+def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {p} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a mapping")
+    return data
+
+
+def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``path`` (or ``S3API_CONFIG``); without either, the embedded default."""
+    env = os.environ if env is None else env
+    path = path or env.get("S3API_CONFIG")
+    if path:
+        return from_mapping(read_file(path), env)
+    from s3api import embedded
+
+    return embedded.settings(env)

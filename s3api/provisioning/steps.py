@@ -1,0 +1,105 @@
+"""The one rollback engine: multi-step work as explicit steps, each with its undo.
+
+A workflow runs its steps forward. When one fails, the steps that completed are undone in reverse
+order (the failed step's own undo never runs: a CreateBucket that lost a race must not delete the
+winner's bucket). Every undo runs even when an earlier one failed; each outcome is logged and counted.
+The original error is re-raised (as our error) once the undo is over.
+
+Two ways to use it, with the same semantics::
+
+    run("bucket_create", [Step("create", do, undo), ...])      # a fixed list; results by step name
+
+    with Transaction("user_create") as tx:                        # steps decided as you go
+        key = tx.step("create_key", lambda: iam.create_key(u), lambda k: iam.delete_key(u, k))
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Callable, Iterable
+
+from s3api import metrics
+from s3api.aws.translate import translate
+
+log = logging.getLogger("s3api.rollback")
+
+
+@dataclass(frozen=True)
+class Step:
+    """``do(results)`` returns this step's result; ``undo(result)`` takes it back."""
+
+    name: str
+    do: Callable[[dict[str, Any]], Any]
+    undo: Callable[[Any], None] | None = None
+
+
+@dataclass
+class UndoOutcome:
+    step: str
+    ok: bool
+    error: str | None = None
+
+
+class Transaction:
+    """Records an undo for every completed step; undoes them in reverse if the block fails."""
+
+    def __init__(self, workflow: str) -> None:
+        self.workflow = workflow
+        self._undo: list[tuple[str, Callable[[], None]]] = []
+        self.outcomes: list[UndoOutcome] = []
+
+    def step(self, name: str, do: Callable[[], Any], undo: Callable[[Any], None] | None = None) -> Any:
+        result = do()
+        if undo is not None:
+            self._undo.append((name, lambda: undo(result)))
+        return result
+
+    def on_undo(self, name: str, undo: Callable[[], None]) -> None:
+        """Register an undo for work already done outside ``step``."""
+        self._undo.append((name, undo))
+
+    def rollback(self) -> list[UndoOutcome]:
+        outcomes: list[UndoOutcome] = []
+        while self._undo:
+            name, undo = self._undo.pop()
+            try:
+                undo()
+                outcomes.append(UndoOutcome(name, True))
+                metrics.UNDO_STEPS.labels(self.workflow, name, "ok").inc()
+            except Exception as exc:  # every undo runs, whatever the previous one did
+                err = translate(exc)
+                outcomes.append(UndoOutcome(name, False, f"{err.code}: {err.message}"))
+                metrics.UNDO_STEPS.labels(self.workflow, name, "failed").inc()
+                log.error("undo failed", extra={"workflow": self.workflow, "step": name, "error": err.code})
+        failed = [o.step for o in outcomes if not o.ok]
+        metrics.ROLLBACKS.labels(self.workflow, "incomplete" if failed else "complete").inc()
+        log.warning(
+            "rolled back",
+            extra={"workflow": self.workflow, "undone": [o.step for o in outcomes], "undo_failed": failed},
+        )
+        self.outcomes = outcomes
+        return outcomes
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            self._undo.clear()
+            return
+        self.rollback()
+        if isinstance(exc, Exception):
+            raise translate(exc) from exc
+
+
+def run(workflow: str, steps: Iterable[Step], results: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``steps`` in order; on failure undo the completed ones in reverse and raise our error."""
+    results = {} if results is None else results
+    with Transaction(workflow) as tx:
+        for s in steps:
+            results[s.name] = tx.step(s.name, lambda s=s: s.do(results), s.undo)  # type: ignore[misc]
+    return results

@@ -1,0 +1,12 @@
+"""flask-smorest blueprints, one per resource."""
+
+from __future__ import annotations
+
+from s3api.api import Api
+
+
+def register(api: Api) -> None:
+    from s3api.views import accounts, system
+
+    for module in (system, accounts):
+        api.register_blueprint(module.blp)
