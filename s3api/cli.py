@@ -29,9 +29,12 @@ def _serve(args: argparse.Namespace) -> int:
         except config.ConfigError as exc:
             print(f"s3api: configuration error: {exc}", file=sys.stderr)
             return 2
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import Application
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(Application):  # type: ignore[misc]
+        def init(self, parser: Any, opts: Any, args: Any) -> None:
+            return None
+
         def load_config(self) -> None:
             self.load_config_from_module_name_or_filename("python:s3api.gunicorn_conf")
 

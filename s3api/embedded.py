@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -122,6 +123,7 @@ def start_emulator(timeout: float = 20.0) -> Emulator:
     raise RuntimeError("the AWS emulator did not answer in time")
 
 
+@functools.lru_cache(maxsize=4)
 def _self_signed(domain: str) -> tuple[bytes, bytes]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization

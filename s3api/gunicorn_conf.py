@@ -47,6 +47,8 @@ def on_starting(server: Any) -> None:
 
 
 def when_ready(server: Any) -> None:
+    if os.environ.get("S3API_SWEEPER", "on").lower() in ("off", "0", "false", "no"):
+        return
     from s3api import config
     from s3api.provisioning import sweeper
 

@@ -143,7 +143,7 @@ def normalize_path(path: str) -> str:
     for seg in segments:
         if not seg:
             raise _path_error(f"path {path!r} has an empty segment")
-        if seg in ("..",):
+        if seg in (".", ".."):
             raise _path_error(f"path {path!r} may not contain '.' or '..' segments")
         if not _SEGMENT.fullmatch(seg):
             raise _path_error(f"path segment {seg!r} may only contain letters, digits, '.', '_' and '-'")
