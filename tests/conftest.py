@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Iterator
 
@@ -12,6 +13,7 @@ from moto import mock_aws
 
 from s3api import create_app, embedded
 from s3api.config import Settings, from_mapping
+from s3api.logs import JsonFormatter
 
 TOKEN = "test-token-0123456789abcdef"
 DOMAIN = "example.test"
@@ -61,8 +63,52 @@ def app(settings: Settings) -> Flask:
     return create_app(settings)
 
 
+SECRETS_SEEN: set[str] = set()
+
+
+def _collect_secrets(value: Any) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in ("SecretAccessKey", "SessionToken") and isinstance(v, str):
+                SECRETS_SEEN.add(v)
+            else:
+                _collect_secrets(v)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_secrets(v)
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(JsonFormatter().format(record))
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_in_logs() -> Iterator[None]:
+    """Every test runs with log capture: no token, bcrypt header or issued secret key may reach a log line."""
+    capture = _Capture()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    SECRETS_SEEN.clear()
+    try:
+        yield
+    finally:
+        root.removeHandler(capture)
+    text = "\n".join(capture.lines)
+    assert TOKEN not in text, "the API token reached a log line"
+    assert "$2b$" not in text and "$2a$" not in text, "a bcrypt header reached a log line"
+    for secret in SECRETS_SEEN:
+        assert secret not in text, "an issued secret access key reached a log line"
+
+
 class Client:
-    """The test client with the token sent on every call (``auth=False`` to leave it out)."""
+    """The test client with the token sent on every call (``auth=False`` to leave it out).
+
+    Secrets in responses are remembered so the log check can look for them."""
 
     def __init__(self, client: FlaskClient) -> None:
         self.raw = client
@@ -72,7 +118,10 @@ class Client:
     ) -> Any:
         hdrs = {"X-Auth-Token": TOKEN} if auth else {}
         hdrs.update(headers or {})
-        return self.raw.open(path, method=method, headers=hdrs, **kw)
+        response = self.raw.open(path, method=method, headers=hdrs, **kw)
+        if response.is_json:
+            _collect_secrets(response.get_json(silent=True))
+        return response
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.open("GET", path, **kw)
