@@ -40,6 +40,7 @@ ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 ORIGIN_ACCESS = ("private", "public-website")
+RESERVED_ACCOUNT_NAMES = frozenset({"accounts", "ping", "version", "metrics", "docs", "openapi.json"})
 
 
 class ConfigError(ValueError):
@@ -150,6 +151,8 @@ def _account(name: str, raw: Any) -> Account:
     where = f"accounts.{name}"
     if not ACCOUNT_NAME.match(name):
         raise ConfigError(f"{where}: account names are lowercase letters, digits, '-' and '_'")
+    if name in RESERVED_ACCOUNT_NAMES:
+        raise ConfigError(f"{where}: '{name}' is a reserved route name")
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping")
     account_id = str(_need(raw, "account_id", where, (str, int)))
