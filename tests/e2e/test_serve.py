@@ -15,48 +15,15 @@ import pytest
 import requests
 
 from s3api.embedded import free_port
+from tests.e2e.conftest import TOKEN, clean_env, serve, wait_for
 
-TOKEN = "e2e-token-0123456789abcdef"
 pytestmark = pytest.mark.e2e
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("S3API_", "AWS_", "PROMETHEUS_"))}
-    env.update(extra)
-    return env
-
-
-def _wait_for(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer in time")
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "s3api.cli", "serve", "--workers", "2"],
-        env=_env(S3API_TOKEN=TOKEN, S3API_LISTEN=f"127.0.0.1:{port}"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}/v1/s3"
-    try:
-        _wait_for(f"{base}/ping", time.monotonic() + 30)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+    with serve(workers=2) as srv:
+        yield srv.base
 
 
 def _counter(body: str, route: str) -> float:
@@ -68,6 +35,7 @@ def _counter(body: str, route: str) -> float:
 
 
 def test_serve_answers_and_metrics_are_exact_across_workers(server: str) -> None:
+    baseline = _counter(requests.get(f"{server}/metrics", timeout=5).text, "/v1/s3/<string:account>")
     started = time.monotonic()
     r = requests.get(f"{server}/local", headers={"X-Auth-Token": TOKEN}, timeout=5)
     assert r.status_code == 200, r.text
@@ -80,7 +48,7 @@ def test_serve_answers_and_metrics_are_exact_across_workers(server: str) -> None
         assert requests.get(f"{server}/local", headers={"X-Auth-Token": TOKEN}, timeout=5).status_code == 200
     for _ in range(4):  # every scrape, whichever worker answers, sees the exact total
         body = requests.get(f"{server}/metrics", timeout=5).text
-        assert _counter(body, "/v1/s3/<string:account>") == 40
+        assert _counter(body, "/v1/s3/<string:account>") == baseline + 40
 
     # the emulator is seeded: the hosted zone, certificate and log bucket are there
     import boto3
@@ -95,14 +63,14 @@ def test_emulator_stops_with_the_server() -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "s3api.cli", "serve", "--workers", "1"],
-        env=_env(S3API_LISTEN=f"127.0.0.1:{port}"),
+        env=clean_env(S3API_LISTEN=f"127.0.0.1:{port}"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
         text=True,
     )
     try:
-        _wait_for(f"http://127.0.0.1:{port}/v1/s3/ping", time.monotonic() + 30)
+        wait_for(f"http://127.0.0.1:{port}/v1/s3/ping")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
@@ -119,7 +87,7 @@ def test_bad_config_stops_start_up_naming_the_field(tmp_path) -> None:
     cfg.write_text("tokens: {t: a-long-enough-token}\naccounts:\n  prod: {account_id: '12'}\n")
     out = subprocess.run(
         [sys.executable, "-m", "s3api.cli", "serve", "--config", str(cfg)],
-        env=_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=30,
@@ -128,7 +96,7 @@ def test_bad_config_stops_start_up_naming_the_field(tmp_path) -> None:
     assert "accounts.prod.account_id" in out.stderr
     out = subprocess.run(
         [sys.executable, "-m", "s3api.cli", "check-config", "--config", str(cfg)],
-        env=_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=30,
