@@ -49,6 +49,7 @@ def test_serve_answers_and_metrics_are_exact_across_workers(server: str) -> None
     for _ in range(4):  # every scrape, whichever worker answers, sees the exact total
         body = requests.get(f"{server}/metrics", timeout=5).text
         assert _counter(body, "/v1/s3/<string:account>") == baseline + 40
+        assert "process_resident_memory_bytes" in body
 
     # the emulator is seeded: the hosted zone, certificate and log bucket are there
     import boto3
