@@ -10,7 +10,11 @@ from webargs.flaskparser import FlaskParser
 
 
 class Parser(FlaskParser):
-    DEFAULT_VALIDATION_STATUS = 400  # the Yale contract says 400 for badly formed requests
+    """400 for badly formed requests (the Yale contract), and unknown query parameters are errors too
+    (webargs would silently drop them): every schema's own ``unknown`` setting (RAISE) applies."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
 
 
 class Blueprint(flask_smorest.Blueprint):

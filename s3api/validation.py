@@ -70,6 +70,20 @@ def validate_bucket_name(name: str, field: str = "bucket") -> str:
     return name
 
 
+_LEGACY_BUCKET_RE = re.compile(r"[A-Za-z0-9._-]{3,255}")
+
+
+def validate_existing_bucket_name(name: str, field: str = "bucket") -> str:
+    """Return ``name`` if it can name an existing bucket, else BadRequest (before any AWS call).
+
+    Laxer than :func:`validate_bucket_name`: buckets created in us-east-1 before March 2018 may have
+    upper-case letters, underscores and up to 255 characters, and must stay reachable.
+    """
+    if not isinstance(name, str) or not _LEGACY_BUCKET_RE.fullmatch(name):
+        raise _fail(field, f"invalid bucket name {name!r}: 3-255 letters, digits, '.', '_' and '-'")
+    return name
+
+
 def validate_object_key(key: str, field: str = "key") -> str:
     """Return ``key`` if it is 1..1024 bytes of UTF-8 (S3's limit), else BadRequest."""
     if not isinstance(key, str) or not key:

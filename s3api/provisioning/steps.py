@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 
 from s3api import metrics
 from s3api.aws.translate import translate
+from s3api.errors import ApiError
 
 log = logging.getLogger("s3api.rollback")
 
@@ -92,8 +93,9 @@ class Transaction:
             self._undo.clear()
             return
         self.rollback()
-        if isinstance(exc, Exception):
+        if isinstance(exc, Exception) and not isinstance(exc, ApiError):
             raise translate(exc) from exc
+        # our own errors (and BaseExceptions) propagate unchanged
 
 
 def run(workflow: str, steps: Iterable[Step], results: dict[str, Any] | None = None) -> dict[str, Any]:

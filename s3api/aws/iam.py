@@ -1,0 +1,456 @@
+"""IAM gateway: managed policies, groups, users and access keys.
+
+Functions take an ``AccountAws`` and plain values and are wrapped by ``@gateway("iam")`` (botocore errors
+leave as our ``ApiError``s). Sections: policies, groups, users, access keys — add new functions to the
+section they belong to. Lists use paginators (moto ignores MaxItems for most IAM lists; AWS does not).
+
+AWS deletion rules that moto does NOT enforce (moto-notes §2 IAM), followed here:
+- DeletePolicy: detach from every group, user and role, and delete every non-default version first.
+- DeleteGroup: remove every member, detach managed policies and delete inline policies first.
+- DeleteUser: delete access keys, group memberships, attached and inline policies first.
+Functions named ``*_if_exists`` / taking ``missing_ok`` treat NoSuchEntity as "already done", which is
+what makes clean-ups retry-safe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from s3api.aws.clients import AccountAws
+from s3api.aws.translate import gateway, is_code
+
+Tag = dict[str, str]
+
+
+def _missing(exc: BaseException) -> bool:
+    return is_code(exc, "NoSuchEntity")
+
+
+# --- policies ---------------------------------------------------------------------------------------------
+
+
+def policy_arn(aws: AccountAws, name: str, path: str = "/") -> str:
+    """The ARN of customer-managed policy ``name`` under ``path`` in this account (no AWS call)."""
+    return f"arn:aws:iam::{aws.account.account_id}:policy{path}{name}"
+
+
+@gateway("iam")
+def create_policy(
+    aws: AccountAws,
+    name: str,
+    document: dict[str, Any],
+    description: str = "",
+    tags: list[Tag] | None = None,
+    path: str = "/",
+) -> dict[str, Any]:
+    """CreatePolicy; returns the IAM ``Policy`` (PascalCase, as boto3 gives it). Duplicate name → 409."""
+    kwargs: dict[str, Any] = {
+        "PolicyName": name,
+        "PolicyDocument": json.dumps(document),
+        "Path": path,
+        "Description": description,
+    }
+    if tags:
+        kwargs["Tags"] = tags
+    policy: dict[str, Any] = aws.iam.create_policy(**kwargs)["Policy"]
+    return policy
+
+
+@gateway("iam")
+def get_policy(aws: AccountAws, arn: str) -> dict[str, Any] | None:
+    """GetPolicy, or None when there is no such policy."""
+    try:
+        policy: dict[str, Any] = aws.iam.get_policy(PolicyArn=arn)["Policy"]
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return policy
+
+
+@dataclass
+class PolicyEntities:
+    """Who a managed policy is attached to (names)."""
+
+    groups: list[str] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+
+
+@gateway("iam")
+def policy_entities(aws: AccountAws, arn: str) -> PolicyEntities:
+    """ListEntitiesForPolicy (all pages). NoSuchEntity → 404."""
+    return _policy_entities(aws.iam, arn)
+
+
+def _policy_entities(iam: Any, arn: str) -> PolicyEntities:
+    found = PolicyEntities()
+    for page in iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn):
+        found.groups.extend(g["GroupName"] for g in page.get("PolicyGroups", []))
+        found.users.extend(u["UserName"] for u in page.get("PolicyUsers", []))
+        found.roles.extend(r["RoleName"] for r in page.get("PolicyRoles", []))
+    return found
+
+
+@gateway("iam")
+def delete_policy(aws: AccountAws, arn: str, missing_ok: bool = True) -> bool:
+    """Delete a managed policy the way AWS requires: detach it from every group, user and role
+    (ListEntitiesForPolicy), delete its non-default versions, then DeletePolicy.
+
+    Returns False when the policy was already gone (and ``missing_ok``), True when deleted.
+    Entities that vanish meanwhile are skipped.
+    """
+    iam = aws.iam
+    try:
+        entities = _policy_entities(iam, arn)
+        for group in entities.groups:
+            _ignore_missing(iam.detach_group_policy, GroupName=group, PolicyArn=arn)
+        for user in entities.users:
+            _ignore_missing(iam.detach_user_policy, UserName=user, PolicyArn=arn)
+        for role in entities.roles:
+            _ignore_missing(iam.detach_role_policy, RoleName=role, PolicyArn=arn)
+        for page in iam.get_paginator("list_policy_versions").paginate(PolicyArn=arn):
+            for version in page.get("Versions", []):
+                if not version.get("IsDefaultVersion"):
+                    iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+        iam.delete_policy(PolicyArn=arn)
+    except ClientError as exc:
+        if missing_ok and _missing(exc):  # the policy is gone (moto answers ListEntitiesForPolicy anyway)
+            return False
+        raise
+    return True
+
+
+def _ignore_missing(call: Any, **kwargs: Any) -> bool:
+    """Run one IAM call; False instead of an error when its target is gone (NoSuchEntity)."""
+    try:
+        call(**kwargs)
+    except ClientError as exc:
+        if _missing(exc):
+            return False
+        raise
+    return True
+
+
+# --- groups -----------------------------------------------------------------------------------------------
+
+
+@gateway("iam")
+def create_group(aws: AccountAws, name: str, path: str = "/") -> dict[str, Any]:
+    """CreateGroup; returns the IAM ``Group``. Duplicate name → 409. (IAM groups cannot be tagged.)"""
+    group: dict[str, Any] = aws.iam.create_group(GroupName=name, Path=path)["Group"]
+    return group
+
+
+@gateway("iam")
+def group_members(aws: AccountAws, name: str) -> list[str] | None:
+    """User names in group ``name`` (GetGroup, all pages), or None when the group does not exist.
+
+    Looks the group up by its exact name: never ListGroups with a substring match.
+    """
+    return _group_members(aws.iam, name)
+
+
+def _group_members(iam: Any, name: str) -> list[str] | None:
+    members: list[str] = []
+    try:
+        for page in iam.get_paginator("get_group").paginate(GroupName=name):
+            members.extend(u["UserName"] for u in page.get("Users", []))
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return members
+
+
+@gateway("iam")
+def attach_group_policy(aws: AccountAws, group: str, arn: str) -> None:
+    aws.iam.attach_group_policy(GroupName=group, PolicyArn=arn)
+
+
+@gateway("iam")
+def detach_group_policy(aws: AccountAws, group: str, arn: str, missing_ok: bool = True) -> bool:
+    """DetachGroupPolicy; False when the group, the policy or the attachment is already gone."""
+    if missing_ok:
+        return _ignore_missing(aws.iam.detach_group_policy, GroupName=group, PolicyArn=arn)
+    aws.iam.detach_group_policy(GroupName=group, PolicyArn=arn)
+    return True
+
+
+@gateway("iam")
+def attached_group_policies(aws: AccountAws, group: str) -> list[dict[str, str]]:
+    """``[{"PolicyName", "PolicyArn"}]`` attached to ``group`` (all pages). NoSuchEntity → 404."""
+    return _attached_group_policies(aws.iam, group)
+
+
+def _attached_group_policies(iam: Any, group: str) -> list[dict[str, str]]:
+    attached: list[dict[str, str]] = []
+    for page in iam.get_paginator("list_attached_group_policies").paginate(GroupName=group):
+        attached.extend(page.get("AttachedPolicies", []))
+    return attached
+
+
+@gateway("iam")
+def remove_user_from_group(aws: AccountAws, group: str, user: str, missing_ok: bool = True) -> bool:
+    """RemoveUserFromGroup; False when the user, the group or the membership is already gone."""
+    if missing_ok:
+        return _ignore_missing(aws.iam.remove_user_from_group, GroupName=group, UserName=user)
+    aws.iam.remove_user_from_group(GroupName=group, UserName=user)
+    return True
+
+
+@dataclass
+class GroupRemoval:
+    """What :func:`delete_group` took out of the group before deleting it."""
+
+    members: list[str] = field(default_factory=list)
+    policies: list[dict[str, str]] = field(default_factory=list)  # detached {"PolicyName", "PolicyArn"}
+
+
+@gateway("iam")
+def delete_group(aws: AccountAws, name: str) -> GroupRemoval | None:
+    """Delete group ``name`` the way AWS requires: remove every member, detach every managed policy,
+    delete every inline policy, then DeleteGroup. Returns what was removed, or None when the group
+    did not exist. The policies themselves and the users are left alone (the caller decides).
+    """
+    iam = aws.iam
+    members = _group_members(iam, name)
+    if members is None:
+        return None
+    removal = GroupRemoval(members=members)
+    for user in members:
+        _ignore_missing(iam.remove_user_from_group, GroupName=name, UserName=user)
+    try:
+        removal.policies = _attached_group_policies(iam, name)
+        for policy in removal.policies:
+            _ignore_missing(iam.detach_group_policy, GroupName=name, PolicyArn=policy["PolicyArn"])
+        for page in iam.get_paginator("list_group_policies").paginate(GroupName=name):
+            for inline in page.get("PolicyNames", []):
+                _ignore_missing(iam.delete_group_policy, GroupName=name, PolicyName=inline)
+        iam.delete_group(GroupName=name)
+    except ClientError as exc:
+        if _missing(exc):  # deleted concurrently: done
+            return removal
+        raise
+    return removal
+
+
+# --- users ------------------------------------------------------------------------------------------------
+
+
+@gateway("iam")
+def user_groups(aws: AccountAws, user: str) -> list[str]:
+    """Names of the groups ``user`` belongs to (all pages). NoSuchEntity → 404."""
+    names: list[str] = []
+    for page in aws.iam.get_paginator("list_groups_for_user").paginate(UserName=user):
+        names.extend(g["GroupName"] for g in page.get("Groups", []))
+    return names
+
+
+@gateway("iam")
+def user_attached_policies(aws: AccountAws, user: str) -> list[dict[str, str]]:
+    """``[{"PolicyName", "PolicyArn"}]`` attached directly to ``user`` (all pages)."""
+    attached: list[dict[str, str]] = []
+    for page in aws.iam.get_paginator("list_attached_user_policies").paginate(UserName=user):
+        attached.extend(page.get("AttachedPolicies", []))
+    return attached
+
+
+@gateway("iam")
+def user_inline_policies(aws: AccountAws, user: str) -> list[str]:
+    """Names of the inline policies of ``user`` (all pages)."""
+    names: list[str] = []
+    for page in aws.iam.get_paginator("list_user_policies").paginate(UserName=user):
+        names.extend(page.get("PolicyNames", []))
+    return names
+
+
+@gateway("iam")
+def delete_user(aws: AccountAws, user: str, missing_ok: bool = True) -> bool:
+    """DeleteUser alone: the caller removes keys, memberships and policies first (AWS: DeleteConflict)."""
+    if missing_ok:
+        return _ignore_missing(aws.iam.delete_user, UserName=user)
+    aws.iam.delete_user(UserName=user)
+    return True
+
+
+# --- access keys ------------------------------------------------------------------------------------------
+
+
+@gateway("iam")
+def list_access_keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
+    """AccessKeyMetadata of ``user`` (all pages): ``AccessKeyId``, ``Status``, ``CreateDate`` ..."""
+    keys: list[dict[str, Any]] = []
+    for page in aws.iam.get_paginator("list_access_keys").paginate(UserName=user):
+        keys.extend(page.get("AccessKeyMetadata", []))
+    return keys
+
+
+@gateway("iam")
+def delete_access_key(aws: AccountAws, user: str, key_id: str, missing_ok: bool = True) -> bool:
+    """DeleteAccessKey; False when the key (or user) is already gone and ``missing_ok``."""
+    if missing_ok:
+        return _ignore_missing(aws.iam.delete_access_key, UserName=user, AccessKeyId=key_id)
+    aws.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+    return True
+
+
+# --- users and keys ---------------------------------------------------------------------------------------
+# Used by provisioning/users.py (bucket users; website users reuse them).
+
+
+@gateway("iam")
+def create_user(aws: AccountAws, name: str, path: str = "/", tags: list[Tag] | None = None) -> dict[str, Any]:
+    """CreateUser; returns the IAM ``User`` (with ``Tags``). Duplicate name → 409."""
+    kwargs: dict[str, Any] = {"UserName": name, "Path": path}
+    if tags:
+        kwargs["Tags"] = tags
+    user: dict[str, Any] = aws.iam.create_user(**kwargs)["User"]
+    return user
+
+
+@gateway("iam")
+def get_user(aws: AccountAws, name: str) -> dict[str, Any]:
+    """GetUser: the IAM ``User`` including its ``Tags``. NoSuchEntity → 404."""
+    user: dict[str, Any] = aws.iam.get_user(UserName=name)["User"]
+    return user
+
+
+@gateway("iam")
+def list_user_names(aws: AccountAws, path_prefix: str = "/") -> list[str]:
+    """Names of every IAM user under ``path_prefix`` (ListUsers, all pages; one call per 1000 users)."""
+    names: list[str] = []
+    for page in aws.iam.get_paginator("list_users").paginate(PathPrefix=path_prefix):
+        names.extend(u["UserName"] for u in page.get("Users", []))
+    return names
+
+
+@gateway("iam")
+def user_tags(aws: AccountAws, user: str) -> list[Tag]:
+    """The user's tags (ListUserTags, all pages) as ``[{"Key", "Value"}]``. NoSuchEntity → 404."""
+    tags: list[Tag] = []
+    for page in aws.iam.get_paginator("list_user_tags").paginate(UserName=user):
+        tags.extend({"Key": t["Key"], "Value": t.get("Value", "")} for t in page.get("Tags", []))
+    return tags
+
+
+@gateway("iam")
+def tag_user(aws: AccountAws, user: str, tags: list[Tag]) -> None:
+    """TagUser: adds or overwrites the given keys (IAM user tag keys are case-insensitive on AWS)."""
+    aws.iam.tag_user(UserName=user, Tags=tags)
+
+
+@gateway("iam")
+def untag_user(aws: AccountAws, user: str, keys: list[str], missing_ok: bool = True) -> bool:
+    """UntagUser (absent keys are fine); False when the user is gone and ``missing_ok``."""
+    if not keys:
+        return True
+    if missing_ok:
+        return _ignore_missing(aws.iam.untag_user, UserName=user, TagKeys=keys)
+    aws.iam.untag_user(UserName=user, TagKeys=keys)
+    return True
+
+
+@gateway("iam")
+def add_user_to_group(aws: AccountAws, group: str, user: str) -> None:
+    """AddUserToGroup (idempotent on AWS). NoSuchEntity (user or group) → 404."""
+    aws.iam.add_user_to_group(GroupName=group, UserName=user)
+
+
+@gateway("iam")
+def group_users(aws: AccountAws, name: str) -> list[dict[str, Any]] | None:
+    """The IAM ``User`` objects in group ``name`` (GetGroup by exact name, all pages); None when the group
+    does not exist. Like :func:`group_members`, but whole users (what the user list route answers)."""
+    users: list[dict[str, Any]] = []
+    try:
+        for page in aws.iam.get_paginator("get_group").paginate(GroupName=name):
+            users.extend(page.get("Users", []))
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return users
+
+
+@gateway("iam")
+def user_group_details(aws: AccountAws, user: str) -> list[dict[str, Any]]:
+    """The IAM ``Group`` objects ``user`` belongs to (ListGroupsForUser, all pages). NoSuchEntity → 404.
+    Like :func:`user_groups`, but whole groups (the show route answers them)."""
+    groups: list[dict[str, Any]] = []
+    for page in aws.iam.get_paginator("list_groups_for_user").paginate(UserName=user):
+        groups.extend(page.get("Groups", []))
+    return groups
+
+
+@gateway("iam")
+def delete_group_if_empty(aws: AccountAws, name: str) -> str:
+    """Delete group ``name`` only while it has no members: detach its managed policies, delete its inline
+    ones, then DeleteGroup. Answers ``"deleted"``, ``"missing"`` (already gone) or ``"in_use"`` (members
+    found, or AWS's DeleteConflict because one joined meanwhile; the group is then left as it is, except
+    for policies already detached).
+
+    The undo of a lazily created group: unlike :func:`delete_group` it never removes a member, so a
+    concurrent request that joined the group is not broken by this request's rollback.
+    """
+    iam = aws.iam
+    members = _group_members(iam, name)
+    if members is None:
+        return "missing"
+    if members:
+        return "in_use"
+    try:
+        for policy in _attached_group_policies(iam, name):
+            _ignore_missing(iam.detach_group_policy, GroupName=name, PolicyArn=policy["PolicyArn"])
+        for page in iam.get_paginator("list_group_policies").paginate(GroupName=name):
+            for inline in page.get("PolicyNames", []):
+                _ignore_missing(iam.delete_group_policy, GroupName=name, PolicyName=inline)
+        iam.delete_group(GroupName=name)
+    except ClientError as exc:
+        if _missing(exc):
+            return "missing"
+        if is_code(exc, "DeleteConflict"):
+            return "in_use"
+        raise
+    return "deleted"
+
+
+@gateway("iam")
+def detach_user_policy(aws: AccountAws, user: str, arn: str, missing_ok: bool = True) -> bool:
+    """DetachUserPolicy; False when the user, the policy or the attachment is already gone."""
+    if missing_ok:
+        return _ignore_missing(aws.iam.detach_user_policy, UserName=user, PolicyArn=arn)
+    aws.iam.detach_user_policy(UserName=user, PolicyArn=arn)
+    return True
+
+
+@gateway("iam")
+def create_access_key(aws: AccountAws, user: str) -> dict[str, Any]:
+    """CreateAccessKey: ``AccessKeyId``, ``SecretAccessKey`` (only ever shown here), ``Status``,
+    ``CreateDate``, ``UserName``. IAM allows two keys per user: a third → LimitExceeded (429 by the table,
+    so callers make room first)."""
+    key: dict[str, Any] = aws.iam.create_access_key(UserName=user)["AccessKey"]
+    return key
+
+
+@gateway("iam")
+def access_key_last_used(aws: AccountAws, key_id: str) -> Any:
+    """``LastUsedDate`` of a key (a datetime), or None when never used (moto: always None)."""
+    resp = aws.iam.get_access_key_last_used(AccessKeyId=key_id)
+    return resp.get("AccessKeyLastUsed", {}).get("LastUsedDate")
+
+
+# --- group listing (websites: path-scoped groups are found by exact name pattern) ---------------------------
+
+
+@gateway("iam")
+def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]:
+    """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages; one call per 1000 groups). Callers
+    filter by an exact name pattern, never by substring (Yale §9.5)."""
+    groups: list[dict[str, Any]] = []
+    for page in aws.iam.get_paginator("list_groups").paginate(PathPrefix=path_prefix):
+        groups.extend(page.get("Groups", []))
+    return groups

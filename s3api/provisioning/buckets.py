@@ -1,0 +1,317 @@
+"""Bucket workflows: create (with rollback), show, update, delete (retry-safe).
+
+Create, in order (each step's undo registered once it succeeded; the failing step's own undo never runs):
+
+1. HeadBucket: 200 or 403 → 409 (the name is taken: ours already, or someone else's). Only a 404 goes on.
+2. CreatePolicy ``<b>-BktAdmPlc`` — the *claim*. IAM names are unique within the account and CreatePolicy
+   is atomic, so of two simultaneous creates of one name exactly one gets past this step; the other gets
+   EntityAlreadyExists → 409 with nothing to undo. This is why the policy comes before the bucket: in
+   us-east-1 CreateBucket answers 200 to *both* racers (AWS's legacy behaviour for the owner), so a
+   bucket-first order cannot tell the loser that the bucket is not its own, and the loser's rollback
+   would delete the winner's bucket (Yale §9.20). Undo: delete_policy (detach everywhere, versions, delete).
+3. CreateBucket (LocationConstraint outside us-east-1). Undo: DeleteBucket.
+4. Bounded wait until HeadBucket sees it.
+5. Tags: the caller's plus the organisation tag. 6. The named lifecycle rule (when asked).
+7. SSE-S3. 8. Public access block, all four flags. 9. Ownership BucketOwnerEnforced.
+10. Access logging to the account's log bucket (when configured).
+    Steps 5-10 configure the bucket; their undo is the bucket's deletion. They deliberately have no undo
+    of their own: reverting encryption or the public access block on a bucket whose deletion then fails
+    would leave it *less* protected than doing nothing.
+11. CreateGroup ``<b>-BktAdmGrp``. Undo: delete_group (members, policies detached first).
+12. AttachGroupPolicy. Undo: DetachGroupPolicy.
+
+Delete, in order (AWS's rules: moto enforces none of them, tests/aws/test_bucket_order.py proves them):
+HeadBucket (404) → emptiness (409 before anything is touched) → live website check (409) → GetGroup of
+``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match) → each member whose only
+access is this bucket's groups and policies goes with it: access keys deleted, this bucket's policies
+detached from it, memberships removed, user deleted → each group: remaining members (users with access
+elsewhere: they keep user and keys) removed, policies detached, inline policies deleted, group deleted →
+the policies ``<b>-Bkt{Adm,RW,RO}Plc``: detached from every entity, non-default versions deleted, deleted
+→ DeleteBucket last.
+
+Retry-safe: missing pieces are skipped, and the bucket goes last, so after a failure half-way a second
+DELETE finds the bucket and finishes the job. The one gap AWS leaves: a user whose DeleteUser fails right
+after its last membership was removed is no longer found by a retry; it has no keys and no access then.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from s3api import validation
+from s3api.aws import iam, s3
+from s3api.aws.clients import AccountAws
+from s3api.aws.translate import gateway, is_code
+from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
+from s3api.provisioning import policies
+from s3api.provisioning.steps import Step, run
+
+log = logging.getLogger("s3api.buckets")
+
+ADMIN = "BktAdmGrp"
+SHOW_THREADS = 8
+
+
+def _org_tag(aws: AccountAws) -> list[validation.Tag]:
+    return [{"Key": aws.settings.org_tag_key, "Value": aws.settings.org}]
+
+
+def _require(aws: AccountAws, bucket: str) -> dict[str, Any]:
+    """HeadBucket: the response, or 404 naming the bucket."""
+    head = s3.head_bucket(aws, bucket)
+    if head is None:
+        raise NotFound(f"bucket '{bucket}' does not exist")
+    return head
+
+
+# --- create ------------------------------------------------------------------------------------------------
+
+
+def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycle: str | None = None) -> dict[str, Any]:
+    """Create ``bucket`` with its admin policy and group; answers ``{"Bucket", "Policy", "Group"}``.
+
+    All input is checked before the first AWS call (BadRequest with per-field messages). Any failure
+    undoes the completed steps in reverse and raises the mapped error.
+    """
+    validation.validate_bucket_name(bucket, "Bucket")
+    caller_tags = validation.validate_tags(tags, aws.settings.org_tag_key, "Tags")
+    lifecycle_config = _lifecycle(lifecycle)
+    bucket_tags = validation.with_org_tag(caller_tags, aws.settings.org_tag_key, aws.settings.org)
+    policy_name = policies.policy_name(bucket, ADMIN)
+    group_name = policies.group_name(bucket, ADMIN)
+    document = policies.default_bucket_admin(bucket, aws.settings.bucket_actions, aws.settings.object_actions)
+    log_bucket = aws.account.log_bucket
+
+    try:
+        taken = s3.head_bucket(aws, bucket) is not None
+    except Forbidden:
+        taken = True  # exists, owned by another account (or hidden from us)
+    if taken:
+        raise Conflict(f"bucket '{bucket}' already exists")
+
+    steps = [
+        Step(
+            "create_policy",
+            lambda r: iam.create_policy(
+                aws, policy_name, document, policies.policy_description(bucket, ADMIN), _org_tag(aws)
+            ),
+            lambda policy: _undo(iam.delete_policy, aws, policy["Arn"]),
+        ),
+        Step(
+            "create_bucket",
+            lambda r: s3.create_bucket(aws, bucket),
+            lambda _: _undo(s3.delete_bucket, aws, bucket, True),
+        ),
+        Step("wait_bucket", lambda r: s3.wait_bucket_exists(aws, bucket)),
+        Step("tags", lambda r: s3.put_tags(aws, bucket, bucket_tags)),
+    ]
+    if lifecycle_config is not None:
+        steps.append(Step("lifecycle", lambda r: s3.put_lifecycle(aws, bucket, lifecycle_config)))
+    steps += [
+        Step("encryption", lambda r: s3.put_default_encryption(aws, bucket)),
+        Step("public_access_block", lambda r: s3.block_public_access(aws, bucket)),
+        Step("ownership", lambda r: s3.enforce_bucket_owner(aws, bucket)),
+    ]
+    if log_bucket:
+        prefix = aws.account.log_prefix(bucket)
+        steps.append(Step("logging", lambda r: s3.put_logging(aws, bucket, log_bucket, prefix)))
+    steps += [
+        Step(
+            "create_group",
+            lambda r: iam.create_group(aws, group_name),
+            lambda _: _undo(iam.delete_group, aws, group_name),
+        ),
+        Step(
+            "attach_policy",
+            lambda r: _attach(aws, group_name, r["create_policy"]["Arn"]),
+            lambda arn: _undo(iam.detach_group_policy, aws, group_name, arn),
+        ),
+    ]
+    results = run("bucket_create", steps)
+    return {"Bucket": f"/{bucket}", "Policy": results["create_policy"], "Group": results["create_group"]}
+
+
+def _lifecycle(name: str | None) -> dict[str, Any] | None:
+    """The named lifecycle configuration; 400 on the ``Lifecycle`` field for an unknown name (Yale §9.10)."""
+    if name is None:
+        return None
+    try:
+        return policies.lifecycle_rule(name)
+    except BadRequest as exc:
+        raise BadRequest(exc.message, errors={"Lifecycle": [exc.message]}) from None
+
+
+def _undo(fn: Callable[..., Any], *args: Any) -> None:
+    """Run an undo, discarding its result (gateway deletes answer whether something was deleted)."""
+    fn(*args)
+
+
+def _attach(aws: AccountAws, group: str, arn: str) -> str:
+    iam.attach_group_policy(aws, group, arn)
+    return arn
+
+
+# --- show, head, update ------------------------------------------------------------------------------------
+
+
+def head(aws: AccountAws, bucket: str) -> None:
+    """Nothing when the bucket exists and is ours; 404 when missing; 403 when it is not ours to see."""
+    _require(aws, bucket)
+
+
+def show(aws: AccountAws, bucket: str) -> dict[str, Any]:
+    """Yale's ``Tags``, ``Logging``, ``Empty`` plus ``Region``, ``Encryption``, ``Versioning``,
+    ``PublicAccessBlock``, ``Lifecycle``, ``Website``. The independent reads run concurrently; each
+    thread runs in a copy of the request's context so AWS calls are counted for this request.
+    """
+    region = _require(aws, bucket).get("BucketRegion") or aws.account.region
+    reads: dict[str, Callable[[AccountAws, str], Any]] = {
+        "Tags": s3.get_tags,
+        "Logging": s3.get_logging,
+        "Empty": s3.is_empty,
+        "Encryption": s3.get_encryption,
+        "Versioning": s3.get_versioning,
+        "PublicAccessBlock": s3.get_public_access_block,
+        "Lifecycle": s3.get_lifecycle_rules,
+        "Website": s3.get_website,
+    }
+    with ThreadPoolExecutor(max_workers=min(SHOW_THREADS, len(reads)), thread_name_prefix="s3api-show") as pool:
+        futures = {key: pool.submit(contextvars.copy_context().run, fn, aws, bucket) for key, fn in reads.items()}
+        found = {key: future.result() for key, future in futures.items()}
+    return {
+        "Tags": found["Tags"],
+        "Logging": found["Logging"],
+        "Empty": found["Empty"],
+        "Region": region,
+        "Encryption": found["Encryption"],
+        "Versioning": found["Versioning"],
+        "PublicAccessBlock": found["PublicAccessBlock"],
+        "Lifecycle": found["Lifecycle"],
+        "Website": found["Website"],
+    }
+
+
+def update(
+    aws: AccountAws, bucket: str, tags: list[Any] | None = None, bucket_policy: str | Mapping[str, Any] | None = None
+) -> None:
+    """Replace the tags (when given; the organisation tag is always kept) and/or set the bucket policy.
+
+    Without ``tags`` the tag set is left alone (Yale wiped it). The policy must be JSON whose every
+    resource is this bucket or lies under it. Both are checked before any AWS call; a missing bucket → 404.
+    """
+    new_tags = None
+    if tags is not None:
+        caller = validation.validate_tags(tags, aws.settings.org_tag_key, "Tags")
+        new_tags = validation.with_org_tag(caller, aws.settings.org_tag_key, aws.settings.org)
+    document = None
+    if bucket_policy is not None:
+        document = validation.validate_bucket_policy(bucket_policy, bucket, "BucketPolicy")
+    _require(aws, bucket)
+    if new_tags is not None:
+        s3.put_tags(aws, bucket, new_tags)
+    if document is not None:
+        s3.put_bucket_policy(aws, bucket, json.dumps(document))
+
+
+# --- delete ------------------------------------------------------------------------------------------------
+
+
+def delete(aws: AccountAws, bucket: str) -> None:
+    """Delete an empty bucket and the IAM pieces made for it (see the module docstring for the order).
+
+    409 when the bucket holds objects (checked before IAM is touched) or serves a website through a live
+    CloudFront distribution; 404 when it does not exist.
+    """
+    _require(aws, bucket)
+    if not s3.is_empty(aws, bucket):
+        raise Conflict(f"bucket '{bucket}' is not empty")
+    distribution = live_distribution(aws, bucket)
+    if distribution:
+        raise Conflict(
+            f"bucket '{bucket}' serves a website through CloudFront distribution {distribution}; "
+            "delete the website instead"
+        )
+    ours = _IamNames(bucket)
+    present = {g: m for g in ours.groups if (m := iam.group_members(aws, g)) is not None}
+    for user in dict.fromkeys(u for members in present.values() for u in members):
+        access = _access_if_only_ours(aws, user, ours)
+        if access is not None:
+            _delete_user(aws, user, *access)
+    policy_arns = dict.fromkeys(iam.policy_arn(aws, name) for name in ours.policies)  # an ordered set
+    for group in present:
+        removal = iam.delete_group(aws, group)  # members left are those with access elsewhere
+        if removal is not None:
+            policy_arns.update((p["PolicyArn"], None) for p in removal.policies if p["PolicyName"] in ours.policies)
+    for arn in policy_arns:
+        iam.delete_policy(aws, arn)
+    s3.delete_bucket(aws, bucket, missing_ok=True)
+
+
+class _IamNames:
+    """The exact IAM names belonging to one bucket (never a substring match: Yale §9.5)."""
+
+    def __init__(self, bucket: str) -> None:
+        self.groups = [policies.group_name(bucket, kind) for kind in policies.GROUP_KINDS]
+        self.policies = [policies.policy_name(bucket, kind) for kind in policies.GROUP_KINDS]
+
+
+def _access_if_only_ours(aws: AccountAws, user: str, ours: _IamNames) -> tuple[list[str], list[str]] | None:
+    """``(groups, policy ARNs)`` of ``user`` when all its access is this bucket's (so the user goes with
+    the bucket); None when it has access elsewhere (another group, another policy, an inline policy)."""
+    try:
+        groups = iam.user_groups(aws, user)
+        if any(g not in ours.groups for g in groups):
+            return None
+        attached = iam.user_attached_policies(aws, user)
+        if any(p["PolicyName"] not in ours.policies for p in attached):
+            return None
+        if iam.user_inline_policies(aws, user):
+            return None
+    except NotFound:
+        return None  # deleted meanwhile
+    return groups, [p["PolicyArn"] for p in attached]
+
+
+def _delete_user(aws: AccountAws, user: str, groups: list[str], policy_arns: list[str]) -> None:
+    """Keys, direct policy attachments, memberships, then the user: its last membership goes right before
+    DeleteUser, so a failure anywhere earlier leaves it findable by a retry."""
+    for key in _keys(aws, user):
+        iam.delete_access_key(aws, user, key["AccessKeyId"])
+    for arn in policy_arns:
+        iam.detach_user_policy(aws, user, arn)
+    for group in groups:
+        iam.remove_user_from_group(aws, group, user)
+    iam.delete_user(aws, user)
+
+
+def _keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
+    try:
+        return iam.list_access_keys(aws, user)
+    except NotFound:
+        return []
+
+
+@gateway("cloudfront")
+def live_distribution(aws: AccountAws, bucket: str) -> str | None:
+    """The id of the enabled CloudFront distribution named by the bucket's ``s3:distribution`` tag, if any.
+
+    A distribution that no longer exists (NoSuchDistribution) or is disabled does not serve the bucket.
+    """
+    tags = s3.get_tags(aws, bucket)
+    dist_id = next((t["Value"] for t in tags if t["Key"] == s3.DISTRIBUTION_TAG and t["Value"]), None)
+    if not dist_id:
+        return None
+    try:
+        dist = aws.cloudfront.get_distribution(Id=dist_id)["Distribution"]
+    except ClientError as exc:
+        if is_code(exc, "NoSuchDistribution"):
+            return None
+        raise
+    return dist_id if dist["DistributionConfig"].get("Enabled") else None

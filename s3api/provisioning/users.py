@@ -1,0 +1,607 @@
+"""Users of a bucket (and, through :class:`UserScope`, of a website): create with a key, list, show, rotate
+keys with a grace period, delete; plus the retirement of keys whose grace period is over.
+
+**Scope.** Every workflow takes a :class:`UserScope`: the exact IAM group names whose members are "users of
+this bucket", and the groups (with the managed policy to create on demand) each requestable kind joins.
+:func:`bucket_scope` builds it for a bucket (``<b>-BktAdmGrp``, ``<b>-BktRWGrp``, ``<b>-BktROGrp``); the
+websites workflow builds its own (path-scoped names, ``<site>-WebAdmGrp``) and calls the same functions.
+Membership is always an exact-name test (ListGroupsForUser ∩ the scope's names, or GetGroup by exact name):
+never Yale's substring match, which leaked and deleted other buckets' users (§9.5). Show, rotate and delete
+answer 404 for a user outside the scope, exactly as for a user that does not exist (Yale rotated and deleted
+any IAM user of the account, human admins included: §9.3).
+
+**Create**, in order (undo registered once a step succeeded; the failing step's own undo never runs):
+
+1. CreateUser tagged ``<org_tag_key>=<org>`` and ``s3api:<kind>=<name>`` (409 when the name is taken;
+   nothing to undo). Undo: DeleteUser.
+2. For each group to join that does not exist yet (GetGroup): CreatePolicy (undo: delete it unless it is
+   now attached to something), CreateGroup (undo: detach its policies and delete it unless it has members),
+   AttachGroupPolicy (undone by the group's undo). EntityAlreadyExists on the policy or the group means a
+   concurrent request made it: the existing one is used and *no* undo is registered for it (Yale §9.20).
+3. AddUserToGroup for each group. Undo: RemoveUserFromGroup.
+4. CreateAccessKey. Undo: DeleteAccessKey.
+
+So a rollback runs in AWS's order: key, memberships, each lazily created group (detach, delete), its policy,
+then the user. A new key can take a few seconds to be accepted by S3 (IAM propagation).
+
+**Rotate** (``grace_seconds`` 0..604800): overdue keys are retired first. IAM allows two keys per user, so
+when the user already has two, one is deleted *before* CreateAccessKey, chosen in this order: a key already
+scheduled for retirement (earliest deadline first), an inactive key, the oldest key. Then CreateAccessKey
+(undo: delete it). With no grace every other key is deleted; with a grace period the remaining old key, if
+active, is kept until ``now + grace`` (an earlier deadline it already had is kept), recorded as the user tag
+``s3api:retire:<AccessKeyId>`` = ISO 8601 UTC time, so that it survives restarts and redeploys; an inactive
+old key is deleted at once. Deleted keys cannot be restored: a key deleted to make room stays deleted if
+CreateAccessKey then fails.
+
+**Retirement**: :func:`retire_overdue_keys` deletes the keys whose deadline has passed and removes their
+tags (key first, so an interrupted retirement is finished by the next one). Show and rotate do it before
+reading the keys; the ``retire_keys`` sweeper task scans the account's users a bounded batch at a time.
+
+**Delete**: ListGroupsForUser (404 unless in scope, or a leftover of an interrupted delete: see
+:func:`require_member`), ListAttachedUserPolicies and ListUserPolicies (409 up front, nothing touched, when a
+policy outside the scope or an inline policy is attached: AWS would refuse DeleteUser after the keys were
+gone), then DeleteAccessKey each, RemoveUserFromGroup for *every* group, DetachUserPolicy for the scope's
+policies (``<name>`` or ``<name>-*``), DeleteUser. moto lets DeleteUser pass with keys and memberships; AWS
+answers DeleteConflict, hence this order (tests/aws/test_user_order.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from s3api import validation
+from s3api.aws import iam, s3
+from s3api.aws.clients import AccountAws
+from s3api.aws.translate import is_code
+from s3api.errors import ApiError, BadRequest, Conflict, NotFound
+from s3api.provisioning import policies, sweeper
+from s3api.provisioning.steps import Transaction
+
+log = logging.getLogger("s3api.users")
+
+Policy = dict[str, Any]
+Tag = dict[str, str]
+
+USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
+IAM_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
+RESERVED_TAG_PREFIX = "s3api:"  # tags under this prefix are the server's (scope, retirement deadlines)
+RETIRE_TAG_PREFIX = "s3api:retire:"
+MAX_KEYS_PER_USER = 2  # IAM's limit
+MAX_GRACE_SECONDS = 7 * 24 * 3600
+#: Caller tags on a user: 50 (IAM) - org tag - scope tag - one retirement tag per key.
+MAX_USER_CALLER_TAGS = validation.MAX_TAGS - 2 - MAX_KEYS_PER_USER
+#: ListUserTags calls per account and sweeper pass; the next pass continues where this one stopped.
+SWEEP_BATCH = 200
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+#: The clock used when no ``now`` is given (tests replace it).
+clock: Callable[[], datetime] = _utcnow
+
+
+# --- scope -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """An IAM group users of a scope may join, and the managed policy created with it when it is missing.
+
+    ``document`` is called only when the policy must be created.
+    """
+
+    group: str
+    policy: str
+    description: str
+    document: Callable[[], Policy]
+    policy_path: str = "/"
+
+
+@dataclass(frozen=True)
+class UserScope:
+    """What makes a user "a user of" a bucket or website, and what each requestable group kind grants.
+
+    ``kind`` (``bucket``/``website``) and ``name`` label messages and the user tag ``s3api:<kind>=<name>``;
+    ``members_of`` is the exact set of group names checked for membership (list, show, rotate, delete);
+    ``grants`` maps each kind a caller may request (``BktAdmGrp``...) to the groups it joins, in order.
+    Directly attached policies named ``<name>`` or ``<name>-*`` belong to the scope (detached on delete).
+    """
+
+    kind: str
+    name: str
+    members_of: tuple[str, ...]
+    grants: Mapping[str, tuple[GroupSpec, ...]] = field(default_factory=dict)
+    default_kinds: tuple[str, ...] = ("BktAdmGrp",)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} '{self.name}'"
+
+    @property
+    def tag_key(self) -> str:
+        return f"{RESERVED_TAG_PREFIX}{self.kind}"
+
+    def owns_policy(self, policy_name: str) -> bool:
+        return policy_name == self.name or policy_name.startswith(self.name + "-")
+
+    def specs(self, kinds: Sequence[str] | None) -> list[GroupSpec]:
+        """The groups to join for ``kinds`` (default: ``default_kinds``), de-duplicated; 400 for unknown kinds."""
+        wanted = list(dict.fromkeys(kinds if kinds is not None else self.default_kinds))
+        unknown = [k for k in wanted if k not in self.grants]
+        if unknown or not wanted:
+            message = f"Groups must be a non-empty list of {', '.join(self.grants)}; unknown: {', '.join(unknown)}"
+            raise BadRequest(message, errors={"Groups": [message]})
+        specs: dict[str, GroupSpec] = {}
+        for kind in wanted:
+            for spec in self.grants[kind]:
+                specs.setdefault(spec.group, spec)
+        return list(specs.values())
+
+
+def bucket_scope(aws: AccountAws, bucket: str) -> UserScope:
+    """The scope of ``bucket``'s users: its three groups by exact name (no AWS call; 400 for a bad name).
+
+    A lazily created admin group gets the same config-driven document as bucket creation
+    (``policies.default_bucket_admin``: Yale used a different, hard-coded list there, §5.1); read-write and
+    read-only groups get ``policies.bucket_policy_for``.
+    """
+    validation.validate_bucket_name(bucket, "bucket")
+    settings = aws.settings
+
+    def document(kind: str) -> Policy:
+        if kind == "BktAdmGrp":
+            return policies.default_bucket_admin(bucket, settings.bucket_actions, settings.object_actions)
+        return policies.bucket_policy_for(kind, bucket)
+
+    grants = {
+        kind: (
+            GroupSpec(
+                group=policies.group_name(bucket, kind),
+                policy=policies.policy_name(bucket, kind),
+                description=policies.policy_description(bucket, kind),
+                document=functools.partial(document, kind),
+            ),
+        )
+        for kind in policies.GROUP_KINDS
+    }
+    members = tuple(policies.group_name(bucket, kind) for kind in policies.GROUP_KINDS)
+    return UserScope(kind="bucket", name=bucket, members_of=members, grants=grants)
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """CreateUser input: ``name`` per IAM rules, IAM ``path``, caller ``tags`` (``[{"Key", "Value"}]``)."""
+
+    name: str
+    path: str = "/"
+    tags: Sequence[Mapping[str, str]] = ()
+
+
+def check_user_name(user: str, field_name: str = "user") -> str:
+    """``user`` if it can be an IAM user name (``[A-Za-z0-9_+=,.@-]{1,64}``), else 400."""
+    if not isinstance(user, str) or not USER_NAME.fullmatch(user):
+        message = f"invalid user name {user!r}: 1-64 letters, digits and _+=,.@-"
+        raise BadRequest(message, errors={field_name: [message]})
+    return user
+
+
+def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok: bool = False) -> list[dict[str, Any]]:
+    """The user's IAM groups (ListGroupsForUser) when at least one is in ``scope.members_of``; otherwise
+    404, with the same message whether or not the user exists elsewhere in the account.
+
+    ``leftover_ok`` (delete): also accept a user in *no* group that carries this deployment's organisation
+    tag and the scope's tag (one more call, ListUserTags): what an interrupted delete or an incomplete
+    rollback leaves behind, so that a second DELETE can finish the job.
+    """
+    check_user_name(user)
+    missing = NotFound(f"user '{user}' is not a user of {scope.label}")
+    try:
+        groups = iam.user_group_details(aws, user)
+    except NotFound:
+        raise missing from None
+    if any(g["GroupName"] in scope.members_of for g in groups):
+        return groups
+    if leftover_ok and not groups:
+        tags = iam.user_tags(aws, user)
+        if _org_tag(aws) in tags and {"Key": scope.tag_key, "Value": scope.name} in tags:
+            return groups
+    raise missing
+
+
+# --- create ------------------------------------------------------------------------------------------------
+
+
+def create_user(aws: AccountAws, scope: UserScope, new: NewUser, kinds: Sequence[str] | None = None) -> dict[str, Any]:
+    """Create a user of ``scope`` in the groups for ``kinds``, with an access key:
+    ``{"User": {...}, "AccessKey": {AccessKeyId, SecretAccessKey, Status, CreateDate, UserName}}``.
+
+    Input is checked before the first AWS call. See the module docstring for the steps and their undo.
+    """
+    tags, specs = check_new_user(aws, scope, new, kinds)
+    name = new.name
+    user = iam.create_user(aws, name, new.path, tags)  # 409 when taken: nothing to undo, no rollback counted
+    with Transaction(f"{scope.kind}_user_create") as tx:
+        tx.on_undo("create_user", lambda: _discard(iam.delete_user(aws, name)))
+        for spec in specs:
+            _ensure_group(aws, tx, spec)
+        for spec in specs:
+            tx.step(
+                f"join:{spec.group}",
+                functools.partial(iam.add_user_to_group, aws, spec.group, name),
+                functools.partial(_undo_join, aws, spec.group, name),
+            )
+        key = tx.step(
+            "create_key",
+            lambda: iam.create_access_key(aws, name),
+            lambda k: _discard(iam.delete_access_key(aws, name, k["AccessKeyId"])),
+        )
+    user["Tags"] = _clean_tags(user.get("Tags", tags))
+    return {"User": user, "AccessKey": key}
+
+
+def check_new_user(
+    aws: AccountAws, scope: UserScope, new: NewUser, kinds: Sequence[str] | None = None
+) -> tuple[list[Tag], list[GroupSpec]]:
+    """400 for anything IAM would refuse half-way; answers the user's tags and the groups to join."""
+    check_user_name(new.name, "User.UserName")
+    if not isinstance(new.path, str) or not IAM_PATH.fullmatch(new.path):
+        message = "Path must be '/' or begin and end with '/' (printable ASCII, at most 512 characters)"
+        raise BadRequest(message, errors={"User.Path": [message]})
+    return _user_tags(aws, scope, new.tags), scope.specs(kinds)
+
+
+def _user_tags(aws: AccountAws, scope: UserScope, caller: Sequence[Mapping[str, str]]) -> list[Tag]:
+    """Caller tags checked (AWS rules, at most :data:`MAX_USER_CALLER_TAGS`, nothing under ``s3api:``) plus
+    the organisation tag and the scope tag."""
+    checked = validation.validate_tags(list(caller), aws.settings.org_tag_key, "User.Tags")
+    problem = None
+    if len(checked) > MAX_USER_CALLER_TAGS:
+        problem = f"at most {MAX_USER_CALLER_TAGS} tags are allowed on a user (the rest are reserved)"
+    reserved = [t["Key"] for t in checked if t["Key"].lower().startswith(RESERVED_TAG_PREFIX)]
+    if reserved:
+        problem = f"tag keys beginning with {RESERVED_TAG_PREFIX!r} are reserved: {', '.join(reserved)}"
+    if problem:
+        raise BadRequest(problem, errors={"User.Tags": [problem]})
+    return [*checked, _org_tag(aws), {"Key": scope.tag_key, "Value": scope.name}]
+
+
+def _org_tag(aws: AccountAws) -> Tag:
+    return {"Key": aws.settings.org_tag_key, "Value": aws.settings.org}
+
+
+def _ensure_group(aws: AccountAws, tx: Transaction, spec: GroupSpec) -> None:
+    """Make sure ``spec.group`` exists with its policy attached; register undos only for what this call made."""
+    if iam.group_members(aws, spec.group) is not None:
+        return
+    try:
+        arn = iam.create_policy(
+            aws, spec.policy, spec.document(), spec.description, [_org_tag(aws)], path=spec.policy_path
+        )["Arn"]
+        tx.on_undo(f"policy:{spec.policy}", functools.partial(_undo_policy, aws, arn))
+    except Conflict as exc:
+        if not _already_exists(exc):
+            raise
+        arn = iam.policy_arn(aws, spec.policy, spec.policy_path)  # made by a concurrent request
+        if iam.get_policy(aws, arn) is None:
+            raise Conflict(f"policy '{spec.policy}' changed concurrently; retry") from None
+    try:
+        iam.create_group(aws, spec.group)
+        tx.on_undo(f"group:{spec.group}", functools.partial(_undo_group, aws, spec.group))
+    except Conflict as exc:
+        if not _already_exists(exc):
+            raise
+    iam.attach_group_policy(aws, spec.group, arn)  # idempotent when the concurrent request attached it too
+
+
+def _already_exists(exc: ApiError) -> bool:
+    return is_code(exc.__cause__ or exc, "EntityAlreadyExists")
+
+
+def _undo_policy(aws: AccountAws, arn: str) -> None:
+    """Delete a lazily created policy unless something (a concurrent request's group) now uses it."""
+    try:
+        users_of = iam.policy_entities(aws, arn)
+    except NotFound:
+        return
+    if users_of.groups or users_of.users or users_of.roles:
+        log.warning("undo: policy kept, in use", extra={"policy": arn})
+        return
+    iam.delete_policy(aws, arn)
+
+
+def _undo_group(aws: AccountAws, group: str) -> None:
+    """Delete a lazily created group (policies detached first) unless a concurrent request's user joined."""
+    if iam.delete_group_if_empty(aws, group) == "in_use":
+        log.warning("undo: group kept, in use", extra={"group": group})
+
+
+def _undo_join(aws: AccountAws, group: str, user: str, _: Any) -> None:
+    iam.remove_user_from_group(aws, group, user)
+
+
+def _discard(_: Any) -> None:
+    """Undos answer nothing; gateway deletes answer whether something was deleted."""
+
+
+# --- list and show -----------------------------------------------------------------------------------------
+
+
+def list_users(aws: AccountAws, scope: UserScope) -> list[dict[str, Any]]:
+    """The IAM users in ``scope.members_of`` (GetGroup on each exact name; missing groups skipped),
+    de-duplicated by UserId and sorted by name; ``[]`` when none."""
+    found: dict[str, dict[str, Any]] = {}
+    for group in scope.members_of:
+        for user in iam.group_users(aws, group) or []:
+            found.setdefault(user["UserId"], user)
+    users = sorted(found.values(), key=lambda u: u["UserName"])
+    for user in users:
+        if "Tags" in user:
+            user["Tags"] = _clean_tags(user["Tags"])
+    return users
+
+
+def show_user(aws: AccountAws, scope: UserScope, user: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """``{"User", "AccessKeys": [{AccessKeyId, Status, CreateDate, LastUsedDate}], "Groups", "Policies"}``
+    plus ``"RetiringKeys"`` when old keys are in a grace period. Overdue keys are retired first.
+
+    Calls: ListGroupsForUser, GetUser, [DeleteAccessKey + UntagUser for overdue keys], ListAccessKeys,
+    GetAccessKeyLastUsed per key, ListAttachedUserPolicies (only directly attached ones, as Yale).
+    """
+    now = now or clock()
+    groups = require_member(aws, scope, user)
+    detail = iam.get_user(aws, user)
+    tags = _clean_tags(detail.get("Tags", []))
+    retired, schedule = _retire_due(aws, user, tags, now)
+    detail["Tags"] = [t for t in tags if t["Key"] not in {_retire_tag(k) for k in retired}]
+    keys = [k for k in iam.list_access_keys(aws, user) if k["AccessKeyId"] not in retired]
+    result: dict[str, Any] = {
+        "User": detail,
+        "AccessKeys": [
+            {
+                "AccessKeyId": k["AccessKeyId"],
+                "Status": k.get("Status"),
+                "CreateDate": k.get("CreateDate"),
+                "LastUsedDate": iam.access_key_last_used(aws, k["AccessKeyId"]),
+            }
+            for k in keys
+        ],
+        "Groups": groups,
+        "Policies": iam.user_attached_policies(aws, user),
+    }
+    retiring = _retiring(schedule, [k["AccessKeyId"] for k in keys])
+    if retiring:
+        result["RetiringKeys"] = retiring
+    return result
+
+
+# --- keys: rotate and retire -------------------------------------------------------------------------------
+
+
+def rotate_keys(
+    aws: AccountAws, scope: UserScope, user: str, *, grace_seconds: int = 0, now: datetime | None = None
+) -> dict[str, Any]:
+    """Replace the user's access keys: ``{"DeletedKeyIds", "AccessKey"}`` plus ``"RetiringKeys"``
+    (``[{AccessKeyId, RetireAt}]``) when old keys keep working for ``grace_seconds``. See the module
+    docstring for which key goes when the user already has two.
+    """
+    if (
+        isinstance(grace_seconds, bool)
+        or not isinstance(grace_seconds, int)
+        or not (0 <= grace_seconds <= MAX_GRACE_SECONDS)
+    ):
+        message = f"grace_seconds must be an integer from 0 to {MAX_GRACE_SECONDS}"
+        raise BadRequest(message, errors={"grace_seconds": [message]})
+    now = now or clock()
+    require_member(aws, scope, user)
+    tags = iam.user_tags(aws, user)
+    retired, schedule = _retire_due(aws, user, tags, now)
+    deleted = list(retired)
+    old = [k for k in iam.list_access_keys(aws, user) if k["AccessKeyId"] not in retired]
+    old.sort(key=functools.partial(_victim_rank, schedule))
+    result: dict[str, Any] = {"DeletedKeyIds": deleted}
+    with Transaction(f"{scope.kind}_user_rotate_keys") as tx:
+        while len(old) >= MAX_KEYS_PER_USER:  # make room: a third key would be LimitExceeded
+            victim = old.pop(0)["AccessKeyId"]
+            tx.step(f"make_room:{victim}", functools.partial(_delete_key, aws, user, victim, schedule))
+            deleted.append(victim)
+        result["AccessKey"] = tx.step(
+            "create_key",
+            lambda: iam.create_access_key(aws, user),
+            lambda k: _discard(iam.delete_access_key(aws, user, k["AccessKeyId"])),
+        )
+        keep = [k["AccessKeyId"] for k in old if grace_seconds and k.get("Status") == "Active"]
+        drop = [k["AccessKeyId"] for k in old if k["AccessKeyId"] not in keep]
+        if keep:
+            deadline = _ceil_second(now + timedelta(seconds=grace_seconds))
+            changed = [k for k in keep if schedule.get(k, deadline) >= deadline]  # never postpone a deadline
+            schedule.update({k: deadline for k in changed})
+            new_tags = [{"Key": _retire_tag(k), "Value": _format(deadline)} for k in changed]
+            if not any(t["Key"] == aws.settings.org_tag_key for t in tags):
+                new_tags.append(_org_tag(aws))  # a user made elsewhere: the sweeper only scans ours
+            if new_tags:  # the last step (no old key is left to drop), so it needs no undo
+                tx.step("schedule_retirement", functools.partial(iam.tag_user, aws, user, new_tags))
+        for key_id in drop:
+            tx.step(f"delete_key:{key_id}", functools.partial(_delete_key, aws, user, key_id, schedule))
+            deleted.append(key_id)
+    retiring = _retiring(schedule, keep)
+    if retiring:
+        result["RetiringKeys"] = retiring
+    return result
+
+
+def _victim_rank(schedule: Mapping[str, datetime], key: Mapping[str, Any]) -> tuple[int, datetime]:
+    """Sort key: scheduled keys first (earliest deadline), then inactive keys, then the oldest."""
+    created = key.get("CreateDate") or datetime.min.replace(tzinfo=UTC)
+    if key["AccessKeyId"] in schedule:
+        return (0, schedule[key["AccessKeyId"]])
+    return (1 if key.get("Status") != "Active" else 2, created)
+
+
+def _delete_key(aws: AccountAws, user: str, key_id: str, schedule: dict[str, datetime]) -> None:
+    """DeleteAccessKey, then drop the key's retirement tag if it had one (key first: retry-safe)."""
+    iam.delete_access_key(aws, user, key_id)
+    if schedule.pop(key_id, None) is not None:
+        iam.untag_user(aws, user, [_retire_tag(key_id)])
+
+
+def retire_overdue_keys(aws: AccountAws, user: str, *, now: datetime | None = None) -> list[str]:
+    """Delete ``user``'s keys whose retirement deadline (tag ``s3api:retire:<id>``) has passed and remove
+    their tags; answers the retired key ids. A key already gone only loses its tag. NoSuchEntity → 404."""
+    return _retire_due(aws, user, iam.user_tags(aws, user), now or clock())[0]
+
+
+def _retire_due(
+    aws: AccountAws, user: str, tags: Sequence[Mapping[str, str]], now: datetime
+) -> tuple[list[str], dict[str, datetime]]:
+    """Retire what is due according to ``tags``; answers (retired ids, the remaining schedule)."""
+    schedule = _schedule(tags)
+    due = sorted(k for k, at in schedule.items() if at <= now)
+    for key_id in due:
+        iam.delete_access_key(aws, user, key_id)
+    if due:
+        iam.untag_user(aws, user, [_retire_tag(k) for k in due])
+        log.info("retired access keys", extra={"user": user, "keys": due})
+    return due, {k: at for k, at in schedule.items() if at > now}
+
+
+def _schedule(tags: Sequence[Mapping[str, str]]) -> dict[str, datetime]:
+    """``{AccessKeyId: deadline}`` from the retirement tags; an unreadable deadline counts as due now."""
+    schedule: dict[str, datetime] = {}
+    for tag in tags:
+        key = tag.get("Key", "")
+        if not key.startswith(RETIRE_TAG_PREFIX):
+            continue
+        try:
+            at = datetime.fromisoformat(tag.get("Value", ""))
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        except ValueError:
+            log.warning("unreadable retirement deadline: retiring now", extra={"tag": key})
+            at = datetime.min.replace(tzinfo=UTC)
+        schedule[key[len(RETIRE_TAG_PREFIX) :]] = at
+    return schedule
+
+
+def _retiring(schedule: Mapping[str, datetime], existing: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"AccessKeyId": k, "RetireAt": schedule[k]} for k in existing if k in schedule]
+
+
+def _retire_tag(key_id: str) -> str:
+    return f"{RETIRE_TAG_PREFIX}{key_id}"
+
+
+def _format(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ceil_second(at: datetime) -> datetime:
+    return at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)
+
+
+def _clean_tags(tags: Sequence[Mapping[str, str]]) -> list[Tag]:
+    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags]
+
+
+# --- delete ------------------------------------------------------------------------------------------------
+
+
+def delete_user(aws: AccountAws, scope: UserScope, user: str) -> None:
+    """Delete a user of ``scope`` in AWS's order (see the module docstring). 404 unless in scope; 409,
+    with nothing changed, when the user holds policies this API does not manage. Not undoable: deleted
+    keys are gone; a failure half-way leaves a user that a second DELETE finishes (``leftover_ok``)."""
+    groups = require_member(aws, scope, user, leftover_ok=True)
+    attached = iam.user_attached_policies(aws, user)
+    foreign = [p["PolicyName"] for p in attached if not scope.owns_policy(p["PolicyName"])]
+    foreign += [f"{name} (inline)" for name in iam.user_inline_policies(aws, user)]
+    if foreign:
+        raise Conflict(f"user '{user}' holds policies not managed here: {', '.join(foreign)}; remove them first")
+    for key in iam.list_access_keys(aws, user):
+        iam.delete_access_key(aws, user, key["AccessKeyId"])
+    for group in groups:
+        iam.remove_user_from_group(aws, group["GroupName"], user)
+    for policy in attached:
+        iam.detach_user_policy(aws, user, policy["PolicyArn"])
+    iam.delete_user(aws, user)
+
+
+# --- bucket entry points (what the views call) -------------------------------------------------------------
+
+
+def _require_bucket(aws: AccountAws, bucket: str) -> None:
+    if s3.head_bucket(aws, bucket) is None:
+        raise NotFound(f"bucket '{bucket}' does not exist")
+
+
+def create_bucket_user(
+    aws: AccountAws, bucket: str, new: NewUser, kinds: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """POST .../buckets/<b>/users: 404 for an unknown bucket, then :func:`create_user`."""
+    scope = bucket_scope(aws, bucket)
+    check_new_user(aws, scope, new, kinds)
+    _require_bucket(aws, bucket)
+    return create_user(aws, scope, new, kinds)
+
+
+def list_bucket_users(aws: AccountAws, bucket: str) -> list[dict[str, Any]]:
+    """GET .../buckets/<b>/users: 404 for an unknown bucket, then :func:`list_users`."""
+    scope = bucket_scope(aws, bucket)
+    _require_bucket(aws, bucket)
+    return list_users(aws, scope)
+
+
+def show_bucket_user(aws: AccountAws, bucket: str, user: str) -> dict[str, Any]:
+    """GET .../buckets/<b>/users/<u>. No HeadBucket: membership of the bucket's groups decides (404)."""
+    return show_user(aws, bucket_scope(aws, bucket), user)
+
+
+def rotate_bucket_user_keys(aws: AccountAws, bucket: str, user: str, grace_seconds: int = 0) -> dict[str, Any]:
+    """PUT .../buckets/<b>/users/<u>[?grace_seconds=N]."""
+    return rotate_keys(aws, bucket_scope(aws, bucket), user, grace_seconds=grace_seconds)
+
+
+def delete_bucket_user(aws: AccountAws, bucket: str, user: str) -> None:
+    """DELETE .../buckets/<b>/users/<u>. Works for the leftover users of a bucket already deleted."""
+    delete_user(aws, bucket_scope(aws, bucket), user)
+
+
+# --- sweeper -----------------------------------------------------------------------------------------------
+
+_sweep_cursor: dict[str, str] = {}  # account name -> last user name read; one sweeper per deployment
+
+
+@sweeper.task("retire_keys")
+def sweep_retiring_keys(aws: AccountAws, *, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Retire overdue keys of the users carrying this deployment's organisation tag; answers how many.
+
+    Bounded: one ListUsers scan (paginated, 1000 users a call), then ListUserTags for at most ``batch``
+    users in name order, continuing after the last user the previous pass got through (wrapping around).
+    Users deleted meanwhile are skipped; any other error ends the pass (the sweeper logs and counts it).
+    Requests that read a user retire its keys anyway; this catches the rest.
+    """
+    now = now or clock()
+    names = sorted(iam.list_user_names(aws))
+    if not names:
+        return 0
+    start = bisect.bisect_right(names, _sweep_cursor.get(aws.account.name, ""))
+    turn = (names[start:] + names[:start])[: max(batch, 1)]
+    org = _org_tag(aws)
+    retired = 0
+    for name in turn:
+        try:
+            tags = iam.user_tags(aws, name)
+            if org in tags and any(t["Key"].startswith(RETIRE_TAG_PREFIX) for t in tags):
+                retired += len(_retire_due(aws, name, tags, now)[0])
+        except NotFound:
+            pass  # deleted meanwhile
+        _sweep_cursor[aws.account.name] = name  # an error (throttling) stops the pass here, not further on
+    if len(turn) == len(names):
+        _sweep_cursor[aws.account.name] = ""  # every user seen: the next pass starts at the beginning
+    return retired

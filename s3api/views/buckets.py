@@ -1,0 +1,84 @@
+"""Buckets: list, create, head, show, update, delete, Cyberduck bookmark (Yale-compatible paths and shapes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+
+from s3api import duck, runtime, validation
+from s3api.api import STRING_LIST, Blueprint, json_response
+from s3api.aws import s3
+from s3api.provisioning import buckets
+from s3api.schemas.buckets import (
+    BucketCreatedSchema,
+    BucketCreateSchema,
+    BucketSchema,
+    BucketUpdateSchema,
+    DuckQuerySchema,
+    EmptySchema,
+)
+
+blp = Blueprint("buckets", __name__, url_prefix="/v1/s3", description="S3 buckets")
+
+DUCK_MIMETYPE = "application/x-plist"
+
+
+@blp.route("/<string:account>/buckets")
+class Buckets(MethodView):
+    @json_response(blp, STRING_LIST)
+    def get(self, account: str) -> list[str]:
+        """Names of every bucket in the account"""
+        return s3.list_buckets(runtime.aws(account))
+
+    @blp.arguments(BucketCreateSchema)
+    @blp.response(200, BucketCreatedSchema)
+    def post(self, body: dict[str, Any], account: str) -> dict[str, Any]:
+        """Create a bucket with its admin policy and group (rolled back on failure)"""
+        aws = runtime.aws(account)
+        return buckets.create(aws, body["BucketInput"]["Bucket"], body["Tags"], body["Lifecycle"])
+
+
+@blp.route("/<string:account>/buckets/<string:bucket>")
+class Bucket(MethodView):
+    @blp.response(200, BucketSchema)
+    def get(self, account: str, bucket: str) -> dict[str, Any]:
+        """Tags, logging, emptiness, region, encryption, versioning, public access, lifecycle, website"""
+        aws = runtime.aws(account)
+        return buckets.show(aws, validation.validate_existing_bucket_name(bucket))
+
+    @blp.response(200)
+    def head(self, account: str, bucket: str) -> Response:
+        """200 when the bucket exists and is ours, 404 when missing, 403 when not ours"""
+        buckets.head(runtime.aws(account), validation.validate_existing_bucket_name(bucket))
+        return Response(status=200)
+
+    @blp.arguments(BucketUpdateSchema)
+    @blp.response(200, EmptySchema)
+    def put(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """Replace the tags (when given; the org tag stays) and/or set the bucket policy"""
+        aws = runtime.aws(account)
+        buckets.update(aws, validation.validate_existing_bucket_name(bucket), body["Tags"], body["BucketPolicy"])
+        return {}
+
+    @blp.response(200, EmptySchema)
+    def delete(self, account: str, bucket: str) -> dict[str, Any]:
+        """Delete an empty bucket, its groups, their policies and users left without access"""
+        buckets.delete(runtime.aws(account), validation.validate_existing_bucket_name(bucket))
+        return {}
+
+
+@blp.route("/<string:account>/buckets/<string:bucket>/duck")
+class Duck(MethodView):
+    @blp.arguments(DuckQuerySchema, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
+    @blp.response(200, content_type=DUCK_MIMETYPE)
+    def get(self, query: dict[str, str], account: str, bucket: str) -> Response:
+        """Cyberduck bookmark (.duck) for the bucket, opening at ?path= (no AWS call)"""
+        aws = runtime.aws(account)
+        name = validation.validate_existing_bucket_name(bucket)
+        body = duck.duck_bookmark(name, query["path"], endpoint=aws.account.s3_endpoint)
+        response = Response(body, mimetype=DUCK_MIMETYPE)
+        response.headers["Content-Disposition"] = f"attachment; filename={duck.filename(name, query['path'])}"
+        return response
