@@ -1,0 +1,157 @@
+"""Objects in a bucket: browse and search, details, delete, batch delete; multipart uploads; presigned links;
+usage; and account stats.
+
+Object keys travel in the URL path (``.../objects/<key>``): slashes, double slashes, a leading or trailing
+slash, spaces and any UTF-8 arrive intact when percent-encoded as usual (the ``s3key`` converter matches
+anything and the rule does not merge slashes). ``.`` and ``..`` segments reach us unchanged from this server's
+point of view, but most HTTP clients normalise them away before sending (curl needs ``--path-as-is``); keys
+made of such segments cannot be addressed reliably by URL. The key ``delete`` works for GET and DELETE; only
+POST ``objects/delete`` is the batch delete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from werkzeug.routing import PathConverter
+
+from s3api import runtime
+from s3api.api import Blueprint
+from s3api.aws import s3
+from s3api.provisioning import objects
+from s3api.schemas.objects import (
+    AbortedUploadSchema,
+    AbortOlderResultSchema,
+    AbortOlderSchema,
+    AbortUploadQuery,
+    BatchDeleteResultSchema,
+    BatchDeleteSchema,
+    DeletedObjectSchema,
+    ObjectDetailsSchema,
+    ObjectListQuery,
+    ObjectListSchema,
+    PresignResultSchema,
+    PresignSchema,
+    StatsSchema,
+    UploadListQuery,
+    UploadListSchema,
+    UsageSchema,
+)
+
+blp = Blueprint(
+    "objects", __name__, url_prefix="/v1/s3", description="Objects, multipart uploads, presigned links and usage"
+)
+
+BUCKET = "/<string:account>/buckets/<string:bucket>"
+
+
+class S3KeyConverter(PathConverter):
+    """Any non-empty rest of the path, a leading slash and ``//`` included (werkzeug's ``path`` refuses a
+    leading slash)."""
+
+    regex = ".+?"
+    part_isolating = False
+
+
+blp.record_once(lambda state: state.app.url_map.converters.setdefault("s3key", S3KeyConverter))
+
+
+@blp.route(f"{BUCKET}/objects")
+class Objects(MethodView):
+    @blp.arguments(ObjectListQuery, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
+    @blp.response(200, ObjectListSchema)
+    def get(self, query: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """List keys and folders, one page, optionally searching (a substring of the key, any case)"""
+        return objects.list_objects(
+            runtime.aws(account),
+            bucket,
+            prefix=query["prefix"],
+            delimiter=query["delimiter"],
+            max_keys=query["max_keys"],
+            token=query["continuation_token"],
+            search=query["search"],
+        )
+
+
+@blp.route(f"{BUCKET}/objects/delete")
+class ObjectsDelete(MethodView):
+    @blp.arguments(BatchDeleteSchema)
+    @blp.response(200, BatchDeleteResultSchema)
+    def post(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """Delete up to 10,000 keys (1,000 per DeleteObjects call); per-key errors are reported"""
+        return objects.delete_keys(runtime.aws(account), bucket, body["Keys"])
+
+
+@blp.route(f"{BUCKET}/objects/<s3key:key>", merge_slashes=False)
+class Object(MethodView):
+    @blp.response(200, ObjectDetailsSchema)
+    def get(self, account: str, bucket: str, key: str) -> dict[str, Any]:
+        """One object: size, type, ETag, metadata, version, parts count and tags"""
+        return s3.object_details(runtime.aws(account), objects.check_bucket(bucket), objects.check_object_key(key))
+
+    @blp.response(200, DeletedObjectSchema)
+    def delete(self, account: str, bucket: str, key: str) -> dict[str, Any]:
+        """Delete one object (404 when it does not exist)"""
+        s3.delete_object(runtime.aws(account), objects.check_bucket(bucket), objects.check_object_key(key))
+        return {"Deleted": key}
+
+
+@blp.route(f"{BUCKET}/uploads")
+class Uploads(MethodView):
+    @blp.arguments(UploadListQuery, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
+    @blp.response(200, UploadListSchema)
+    def get(self, query: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """Incomplete multipart uploads, one page, with parts and bytes uploaded so far"""
+        return objects.list_uploads(
+            runtime.aws(account),
+            bucket,
+            prefix=query["prefix"],
+            max_uploads=query["max_keys"],
+            token=query["continuation_token"],
+        )
+
+
+@blp.route(f"{BUCKET}/uploads/abort")
+class UploadsAbort(MethodView):
+    @blp.arguments(AbortOlderSchema)
+    @blp.response(200, AbortOlderResultSchema)
+    def post(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """Abort incomplete multipart uploads older than a number of seconds (bounded; see Complete)"""
+        return objects.abort_older(runtime.aws(account), bucket, body["OlderThanSeconds"])
+
+
+@blp.route(f"{BUCKET}/uploads/<string:upload_id>")
+class Upload(MethodView):
+    @blp.arguments(AbortUploadQuery, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
+    @blp.response(200, AbortedUploadSchema)
+    def delete(self, query: dict[str, Any], account: str, bucket: str, upload_id: str) -> dict[str, Any]:
+        """Abort one multipart upload of a key (404 when there is no such upload)"""
+        return objects.abort_upload(runtime.aws(account), bucket, query["key"], upload_id)
+
+
+@blp.route(f"{BUCKET}/presign")
+class Presign(MethodView):
+    @blp.arguments(PresignSchema)
+    @blp.response(200, PresignResultSchema)
+    def post(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """A presigned GET or PUT URL for one key, valid at the account's S3 endpoint"""
+        aws = runtime.aws(account)
+        return objects.presign(aws, bucket, body["Key"], body["Method"], body["ExpiresIn"])
+
+
+@blp.route(f"{BUCKET}/usage")
+class Usage(MethodView):
+    @blp.response(200, UsageSchema)
+    def get(self, account: str, bucket: str) -> dict[str, Any]:
+        """Bytes and objects stored, with when and how they were measured"""
+        return objects.usage(runtime.aws(account), bucket)
+
+
+@blp.route("/<string:account>/stats")
+class Stats(MethodView):
+    @blp.response(200, StatsSchema)
+    def get(self, account: str) -> dict[str, int]:
+        """Counts of buckets, managed buckets, IAM users and websites in the account (cheap list calls)"""
+        return objects.account_stats(runtime.aws(account))
