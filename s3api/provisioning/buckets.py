@@ -30,30 +30,25 @@ the policies ``<b>-Bkt{Adm,RW,RO}Plc``: detached from every entity, non-default 
 → DeleteBucket last.
 
 Retry-safe: missing pieces are skipped, and the bucket goes last, so after a failure half-way a second
-DELETE finds the bucket and finishes the job. The one gap AWS leaves: a user whose DeleteUser fails right
-after its last membership was removed is no longer found by a retry; it has no keys and no access then.
+DELETE finds the bucket and finishes the job. AWS refuses DeleteUser while the user is in a group, so a
+user whose DeleteUser fails is put back into its groups (keyless: no access) to be found by the retry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
-import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from s3api import validation
-from s3api.aws import iam, s3
+from s3api.aws import cloudfront, iam, s3
 from s3api.aws.clients import AccountAws
-from s3api.aws.translate import gateway, is_code
-from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
+from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import policies
 from s3api.provisioning.steps import Step, run
-
-log = logging.getLogger("s3api.buckets")
 
 ADMIN = "BktAdmGrp"
 SHOW_THREADS = 8
@@ -61,6 +56,16 @@ SHOW_THREADS = 8
 
 def _org_tag(aws: AccountAws) -> list[validation.Tag]:
     return [{"Key": aws.settings.org_tag_key, "Value": aws.settings.org}]
+
+
+def _caller_tags(aws: AccountAws, tags: Any) -> list[validation.Tag]:
+    """The caller's tags checked (validation.validate_tags) plus: the distribution tag is the server's.
+    Returned with the organisation tag appended."""
+    checked = validation.validate_tags(tags, aws.settings.org_tag_key, "Tags")
+    if any(t["Key"].lower() == s3.DISTRIBUTION_TAG for t in checked):
+        problem = f"the tag {s3.DISTRIBUTION_TAG!r} is set by the server and may not be given"
+        raise BadRequest(problem, errors={"Tags": [problem]})
+    return validation.with_org_tag(checked, aws.settings.org_tag_key, aws.settings.org)
 
 
 def _require(aws: AccountAws, bucket: str) -> dict[str, Any]:
@@ -81,9 +86,8 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     undoes the completed steps in reverse and raises the mapped error.
     """
     validation.validate_bucket_name(bucket, "Bucket")
-    caller_tags = validation.validate_tags(tags, aws.settings.org_tag_key, "Tags")
+    bucket_tags = _caller_tags(aws, tags)
     lifecycle_config = _lifecycle(lifecycle)
-    bucket_tags = validation.with_org_tag(caller_tags, aws.settings.org_tag_key, aws.settings.org)
     policy_name = policies.policy_name(bucket, ADMIN)
     group_name = policies.group_name(bucket, ADMIN)
     document = policies.default_bucket_admin(bucket, aws.settings.bucket_actions, aws.settings.object_actions)
@@ -201,21 +205,21 @@ def show(aws: AccountAws, bucket: str) -> dict[str, Any]:
 def update(
     aws: AccountAws, bucket: str, tags: list[Any] | None = None, bucket_policy: str | Mapping[str, Any] | None = None
 ) -> None:
-    """Replace the tags (when given; the organisation tag is always kept) and/or set the bucket policy.
+    """Replace the tags (when given) and/or set the bucket policy.
 
-    Without ``tags`` the tag set is left alone (Yale wiped it). The policy must be JSON whose every
-    resource is this bucket or lies under it. Both are checked before any AWS call; a missing bucket → 404.
+    Without ``tags`` the tag set is left alone (Yale wiped it). With them, the organisation tag and the
+    website's distribution tag (which keeps a live website's bucket from being deleted) stay. The policy
+    must be JSON whose every resource is this bucket or lies under it. Both are checked before any AWS
+    call; a missing bucket → 404.
     """
-    new_tags = None
-    if tags is not None:
-        caller = validation.validate_tags(tags, aws.settings.org_tag_key, "Tags")
-        new_tags = validation.with_org_tag(caller, aws.settings.org_tag_key, aws.settings.org)
+    new_tags = None if tags is None else _caller_tags(aws, tags)
     document = None
     if bucket_policy is not None:
         document = validation.validate_bucket_policy(bucket_policy, bucket, "BucketPolicy")
     _require(aws, bucket)
     if new_tags is not None:
-        s3.put_tags(aws, bucket, new_tags)
+        kept = [t for t in s3.get_tags(aws, bucket) if t["Key"] == s3.DISTRIBUTION_TAG]
+        s3.put_tags(aws, bucket, new_tags + kept)
     if document is not None:
         s3.put_bucket_policy(aws, bucket, json.dumps(document))
 
@@ -288,7 +292,19 @@ def _delete_user(aws: AccountAws, user: str, groups: list[str], policy_arns: lis
         iam.detach_user_policy(aws, user, arn)
     for group in groups:
         iam.remove_user_from_group(aws, group, user)
-    iam.delete_user(aws, user)
+    try:
+        iam.delete_user(aws, user)
+    except ApiError:
+        _rejoin_groups(aws, user, groups)
+        raise
+
+
+def _rejoin_groups(aws: AccountAws, user: str, groups: list[str]) -> None:
+    """After a failed DeleteUser: put the user (keyless by now, so without access) back into ``groups`` so that
+    a retried delete finds it through them again. Best effort: the caller re-raises the DeleteUser error."""
+    for group in groups:  # a double failure leaves a keyless user in no group (DELETE .../users/<u> finishes it)
+        with contextlib.suppress(ApiError):
+            iam.add_user_to_group(aws, group, user)
 
 
 def _keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
@@ -298,9 +314,8 @@ def _keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
         return []
 
 
-@gateway("cloudfront")
 def live_distribution(aws: AccountAws, bucket: str) -> str | None:
-    """The id of the enabled CloudFront distribution named by the bucket's ``s3:distribution`` tag, if any.
+    """The id of the enabled CloudFront distribution named by the bucket's ``s3api:distribution`` tag, if any.
 
     A distribution that no longer exists (NoSuchDistribution) or is disabled does not serve the bucket.
     """
@@ -308,10 +323,7 @@ def live_distribution(aws: AccountAws, bucket: str) -> str | None:
     dist_id = next((t["Value"] for t in tags if t["Key"] == s3.DISTRIBUTION_TAG and t["Value"]), None)
     if not dist_id:
         return None
-    try:
-        dist = aws.cloudfront.get_distribution(Id=dist_id)["Distribution"]
-    except ClientError as exc:
-        if is_code(exc, "NoSuchDistribution"):
-            return None
-        raise
-    return dist_id if dist["DistributionConfig"].get("Enabled") else None
+    distribution = cloudfront.get_distribution(aws, dist_id)
+    if distribution is None or not distribution["DistributionConfig"].get("Enabled"):
+        return None
+    return dist_id

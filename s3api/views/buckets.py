@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
 from s3api import duck, runtime, validation
-from s3api.api import STRING_LIST, Blueprint, json_response
+from s3api.api import STRING_LIST, Blueprint, ErrorSchema, json_response
 from s3api.aws import s3
 from s3api.provisioning import buckets
 from s3api.schemas.buckets import (
@@ -24,6 +24,19 @@ from s3api.schemas.buckets import (
 blp = Blueprint("buckets", __name__, url_prefix="/v1/s3", description="S3 buckets")
 
 DUCK_MIMETYPE = "application/x-plist"
+STRING = {"type": "string"}
+WHY = {403: "the bucket is not ours", 404: "no such bucket", 409: "conflict: see the message"}
+
+
+def errors(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document the error answers a route gives besides 400 (the JSON error envelope)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for status in statuses:
+            fn = blp.alt_response(status, schema=ErrorSchema, description=WHY[status])(fn)
+        return fn
+
+    return decorate
 
 
 @blp.route("/<string:account>/buckets")
@@ -35,6 +48,7 @@ class Buckets(MethodView):
 
     @blp.arguments(BucketCreateSchema)
     @blp.response(200, BucketCreatedSchema)
+    @errors(409)
     def post(self, body: dict[str, Any], account: str) -> dict[str, Any]:
         """Create a bucket with its admin policy and group (rolled back on failure)"""
         aws = runtime.aws(account)
@@ -44,12 +58,14 @@ class Buckets(MethodView):
 @blp.route("/<string:account>/buckets/<string:bucket>")
 class Bucket(MethodView):
     @blp.response(200, BucketSchema)
+    @errors(403, 404)
     def get(self, account: str, bucket: str) -> dict[str, Any]:
         """Tags, logging, emptiness, region, encryption, versioning, public access, lifecycle, website"""
         aws = runtime.aws(account)
         return buckets.show(aws, validation.validate_existing_bucket_name(bucket))
 
     @blp.response(200)
+    @errors(403, 404)
     def head(self, account: str, bucket: str) -> Response:
         """200 when the bucket exists and is ours, 404 when missing, 403 when not ours"""
         buckets.head(runtime.aws(account), validation.validate_existing_bucket_name(bucket))
@@ -57,6 +73,7 @@ class Bucket(MethodView):
 
     @blp.arguments(BucketUpdateSchema)
     @blp.response(200, EmptySchema)
+    @errors(403, 404)
     def put(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
         """Replace the tags (when given; the org tag stays) and/or set the bucket policy"""
         aws = runtime.aws(account)
@@ -64,6 +81,7 @@ class Bucket(MethodView):
         return {}
 
     @blp.response(200, EmptySchema)
+    @errors(403, 404, 409)
     def delete(self, account: str, bucket: str) -> dict[str, Any]:
         """Delete an empty bucket, its groups, their policies and users left without access"""
         buckets.delete(runtime.aws(account), validation.validate_existing_bucket_name(bucket))
@@ -74,6 +92,7 @@ class Bucket(MethodView):
 class Duck(MethodView):
     @blp.arguments(DuckQuerySchema, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
     @blp.response(200, content_type=DUCK_MIMETYPE)
+    @blp.doc(responses={"200": {"description": "the bookmark", "content": {DUCK_MIMETYPE: {"schema": STRING}}}})
     def get(self, query: dict[str, str], account: str, bucket: str) -> Response:
         """Cyberduck bookmark (.duck) for the bucket, opening at ?path= (no AWS call)"""
         aws = runtime.aws(account)
