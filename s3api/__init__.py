@@ -24,7 +24,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     if settings is None:
         settings = config.load()
     logs.configure(settings.log_level)
-    app = Flask("s3api")
+    app = Flask("s3api", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     app.config.update(
