@@ -31,8 +31,9 @@ GLOBAL_SERVICES = {"iam": "us-east-1", "cloudfront": "us-east-1", "route53": "us
 Hook = tuple[str, Callable[..., Any]]
 
 
-def _before_call(context: dict[str, Any], **_: Any) -> None:
+def _before_call(model: Any, context: dict[str, Any], **_: Any) -> None:
     context["s3api_started"] = time.perf_counter()
+    context["s3api_operation"] = (model.service_model.service_name, model.name)
 
 
 def _outcome(status: int) -> str:
@@ -50,10 +51,12 @@ def _after_call(http_response: Any, model: Any, context: dict[str, Any], **_: An
     metrics.observe_aws_call(service, model.name, _outcome(status), time.perf_counter() - started)
 
 
-def _after_call_error(model: Any, context: dict[str, Any], **_: Any) -> None:
+def _after_call_error(context: dict[str, Any], **_: Any) -> None:
+    """botocore sends only ``exception`` and ``context`` here (no ``model``): the operation comes from the
+    context, where before-call put it. A hook that raised here would replace the real error with a TypeError."""
     started = context.get("s3api_started", time.perf_counter())
-    service = model.service_model.service_name
-    metrics.observe_aws_call(service, model.name, "exception", time.perf_counter() - started)
+    service, operation = context.get("s3api_operation", ("unknown", "unknown"))
+    metrics.observe_aws_call(service, operation, "exception", time.perf_counter() - started)
 
 
 BASE_HOOKS: tuple[Hook, ...] = (

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from s3api import concurrency
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import gateway, http_status, is_code
 from s3api.errors import NotFound
@@ -347,14 +347,11 @@ def object_details(aws: AccountAws, bucket: str, key: str) -> dict[str, Any]:
     ``ContentLength`` to the part's size. None for single-part objects. ``StorageClass`` is absent from
     HeadObject for STANDARD and is filled in. ``VersionId`` is None on unversioned buckets.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3api-tagging") as pool:
-        tagging = pool.submit(_object_tags, aws, bucket, key)
-        try:
-            head = _head_object(aws, bucket, key)
-        finally:
-            tags_error = tagging.exception()
-    if tags_error is not None:
-        raise tags_error  # the key exists (HeadObject said so): a real tagging failure, e.g. AccessDenied
+    # gather raises the first failure in key order: a missing key or bucket outranks a tagging failure
+    found = concurrency.gather(
+        {"head": lambda: _head_object(aws, bucket, key), "tags": lambda: _object_tags(aws, bucket, key)}
+    )
+    head = found["head"]
     etag = str(head.get("ETag", ""))
     version = head.get("VersionId")
     return {
@@ -367,7 +364,7 @@ def object_details(aws: AccountAws, bucket: str, key: str) -> dict[str, Any]:
         "Metadata": dict(head.get("Metadata") or {}),
         "VersionId": version if version and version != "null" else None,
         "PartsCount": _etag_parts(etag),
-        "Tags": tagging.result(),
+        "Tags": found["tags"],
     }
 
 

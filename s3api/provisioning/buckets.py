@@ -37,13 +37,12 @@ user whose DeleteUser fails is put back into its groups (keyless: no access) to 
 from __future__ import annotations
 
 import contextlib
-import contextvars
+import functools
 import json
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from s3api import validation
+from s3api import concurrency, validation
 from s3api.aws import cloudfront, iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
@@ -51,7 +50,6 @@ from s3api.provisioning import policies
 from s3api.provisioning.steps import Step, run
 
 ADMIN = "BktAdmGrp"
-SHOW_THREADS = 8
 
 
 def _org_tag(aws: AccountAws) -> list[validation.Tag]:
@@ -186,9 +184,7 @@ def show(aws: AccountAws, bucket: str) -> dict[str, Any]:
         "Lifecycle": s3.get_lifecycle_rules,
         "Website": s3.get_website,
     }
-    with ThreadPoolExecutor(max_workers=min(SHOW_THREADS, len(reads)), thread_name_prefix="s3api-show") as pool:
-        futures = {key: pool.submit(contextvars.copy_context().run, fn, aws, bucket) for key, fn in reads.items()}
-        found = {key: future.result() for key, future in futures.items()}
+    found = concurrency.gather({key: functools.partial(fn, aws, bucket) for key, fn in reads.items()})
     return {
         "Tags": found["Tags"],
         "Logging": found["Logging"],

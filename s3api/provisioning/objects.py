@@ -15,11 +15,11 @@ import binascii
 import hashlib
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from s3api import concurrency
 from s3api.aws import cloudfront, cloudwatch, iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, NotFound
@@ -31,7 +31,6 @@ SEARCH_MAX_CALLS = 20  # 100+200+400+800 then 1,000s: the budget needs 14 calls 
 USAGE_BUDGET = 100_000  # keys read by one usage request
 ABORT_LIST_BUDGET = 10_000  # uploads examined by one abort-older request
 ABORT_LIMIT = 1_000  # uploads aborted by one abort-older request
-WORKERS = 8  # concurrent ListParts / AbortMultipartUpload calls
 TOKEN_VERSION = 1
 MAX_TOKEN = 12_288  # a 1,024-byte key of control characters is ~8.4 KB once JSON-escaped and base64-encoded
 
@@ -275,8 +274,7 @@ def list_uploads(
         aws, bucket, prefix=prefix, max_uploads=max_uploads, key_marker=key_marker, upload_id_marker=upload_id_marker
     )
     uploads = page["Uploads"]
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="s3api-parts") as pool:
-        sizes = list(pool.map(lambda u: s3.upload_parts(aws, bucket, u["Key"], u["UploadId"]), uploads))
+    sizes = concurrency.map_all(lambda u: s3.upload_parts(aws, bucket, u["Key"], u["UploadId"]), uploads)
     rows = [
         {"Key": u["Key"], "UploadId": u["UploadId"], "Initiated": u["Initiated"], "Parts": n[0], "Size": n[1]}
         for u, n in zip(uploads, sizes, strict=True)
@@ -299,7 +297,7 @@ def abort_older(aws: AccountAws, bucket: str, older_than_seconds: int) -> dict[s
     """Abort every upload initiated more than ``older_than_seconds`` ago, within bounds.
 
     Examines at most :data:`ABORT_LIST_BUDGET` uploads (ListMultipartUploads pages of 1,000) and aborts at
-    most :data:`ABORT_LIMIT` (8 at a time). ``{"Aborted": n, "Complete": bool}``: Complete is false when a
+    most :data:`ABORT_LIMIT` (concurrently). ``{"Aborted": n, "Complete": bool}``: Complete is false when a
     bound stopped the sweep early; call again to go on. Uploads that vanish meanwhile are not counted.
     """
     check_bucket(bucket)
@@ -321,8 +319,7 @@ def abort_older(aws: AccountAws, bucket: str, older_than_seconds: int) -> dict[s
             complete = True
             break
         key_marker, upload_id_marker = page["NextKeyMarker"], page["NextUploadIdMarker"]
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="s3api-abort") as pool:
-        done = list(pool.map(lambda v: s3.abort_upload(aws, bucket, v[0], v[1], missing_ok=True), victims))
+    done = concurrency.map_all(lambda v: s3.abort_upload(aws, bucket, v[0], v[1], missing_ok=True), victims)
     if len(victims) >= ABORT_LIMIT:
         complete = False
     return {"Aborted": sum(done), "Complete": complete}

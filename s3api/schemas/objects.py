@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
@@ -22,6 +23,21 @@ def _key_bytes(field: str) -> Any:
             raise ma.ValidationError(f"{field} must be valid UTF-8") from None
         if size > MAX_OBJECT_KEY_BYTES:
             raise ma.ValidationError(f"{field} is {size} bytes of UTF-8; the limit is {MAX_OBJECT_KEY_BYTES}")
+
+    return check
+
+
+#: What an XML 1.0 body cannot carry: control characters but tab and newline, U+FFFE, U+FFFF; and a carriage
+#: return, which XML turns into a newline (DeleteObjects would delete another key).
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(field: str) -> Any:
+    """A value S3 sends back inside XML (the list's delimiter): no control characters (400, not a 5xx)."""
+
+    def check(value: str) -> None:
+        if _NOT_IN_XML.search(value):
+            raise ma.ValidationError(f"{field} must not hold control characters")
 
     return check
 
@@ -51,7 +67,7 @@ class _Query(ma.Schema):
 
 class ObjectListQuery(_Query):
     prefix = fields.String(load_default="", validate=_key_bytes("prefix"))
-    delimiter = fields.String(load_default=None, validate=validate.Length(max=64))
+    delimiter = fields.String(load_default=None, validate=[validate.Length(max=64), _xml_safe("delimiter")])
     max_keys = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     continuation_token = fields.String(load_default=None, validate=validate.Length(max=MAX_TOKEN))
     search = fields.String(load_default=None, validate=validate.Length(max=1024))
@@ -94,11 +110,23 @@ class DeletedObjectSchema(ma.Schema):
     Deleted = fields.String(required=True)
 
 
+def _xml_safe_keys(keys: list[str]) -> None:
+    """DeleteObjects sends the keys in an XML body: refuse (400) what XML cannot carry, naming the key's index."""
+    bad = [i for i, key in enumerate(keys) if isinstance(key, str) and _NOT_IN_XML.search(key)]
+    if bad:
+        raise ma.ValidationError(
+            f"keys at {', '.join(map(str, bad[:10]))} hold control characters a batch delete cannot send; "
+            "delete them one by one with DELETE .../objects/<key>"
+        )
+
+
 class BatchDeleteSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    Keys = fields.List(KeyField(), required=True, validate=validate.Length(min=1, max=MAX_BATCH_DELETE))
+    Keys = fields.List(
+        KeyField(), required=True, validate=[validate.Length(min=1, max=MAX_BATCH_DELETE), _xml_safe_keys]
+    )
 
 
 class DeleteErrorSchema(ma.Schema):

@@ -1,0 +1,255 @@
+"""CloudFront gateway: distributions (create, read, find by alias, disable, delete), tags, invalidations and
+the account's Origin Access Control.
+
+Functions take an ``AccountAws`` and plain values and are wrapped by ``@gateway("cloudfront")``.
+
+AWS rules followed here that moto does not enforce (moto-notes §2 CloudFront):
+- A distribution must be disabled, and the disable deployed, before DeleteDistribution
+  (DistributionNotDisabled); :func:`delete_distribution` refuses an enabled one itself and sends the ETag of
+  the config it just read as ``IfMatch``. moto deletes enabled distributions and ignores ``IfMatch``.
+- Every update sends the ETag of the config it read (``IfMatch``); a concurrent change (PreconditionFailed)
+  makes :func:`disable_distribution` read again, a bounded number of times.
+- moto's GetDistributionConfig may answer an ``OriginSslProtocols`` without ``Items``, which botocore
+  refuses to send back: :func:`sendable_config` drops such a field (it is optional in UpdateDistribution).
+- Invalidation status is compared case-insensitively (moto says ``COMPLETED``, AWS ``Completed``); the
+  ``invalidation_completed`` waiter is never used.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from s3api.aws.clients import AccountAws
+from s3api.aws.translate import gateway, is_code
+from s3api.errors import Conflict
+
+Tag = dict[str, str]
+
+#: The hosted zone id of every CloudFront distribution, for Route53 alias records (fixed by AWS).
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+#: How many times an update re-reads the config after a concurrent change (PreconditionFailed).
+UPDATE_ATTEMPTS = 3
+
+
+def _gone(exc: BaseException) -> bool:
+    return is_code(exc, "NoSuchDistribution")
+
+
+# --- distributions ------------------------------------------------------------------------------------------
+
+
+@gateway("cloudfront")
+def create_distribution(aws: AccountAws, config: dict[str, Any], tags: list[Tag]) -> dict[str, Any]:
+    """CreateDistributionWithTags; returns the ``Distribution`` (``Id``, ``ARN``, ``DomainName``, ``Status``
+    InProgress, ``DistributionConfig``). CNAMEAlreadyExists (the alias is served elsewhere) → 409."""
+    resp = aws.cloudfront.create_distribution_with_tags(
+        DistributionConfigWithTags={"DistributionConfig": config, "Tags": {"Items": tags}}
+    )
+    distribution: dict[str, Any] = resp["Distribution"]
+    return distribution
+
+
+@gateway("cloudfront")
+def get_distribution(aws: AccountAws, dist_id: str) -> dict[str, Any] | None:
+    """GetDistribution: the ``Distribution``, or None when it does not exist."""
+    try:
+        distribution: dict[str, Any] = aws.cloudfront.get_distribution(Id=dist_id)["Distribution"]
+    except ClientError as exc:
+        if _gone(exc):
+            return None
+        raise
+    return distribution
+
+
+def _summaries(aws: AccountAws) -> Iterator[dict[str, Any]]:
+    for page in aws.cloudfront.get_paginator("list_distributions").paginate(PaginationConfig={"PageSize": 100}):
+        yield from page.get("DistributionList", {}).get("Items", [])
+
+
+@gateway("cloudfront")
+def list_distributions(aws: AccountAws) -> list[dict[str, Any]]:
+    """Every ``DistributionSummary`` of the account (ListDistributions, pages of 100)."""
+    return list(_summaries(aws))
+
+
+@gateway("cloudfront")
+def find_by_alias(aws: AccountAws, alias: str) -> dict[str, Any] | None:
+    """The summary of the first distribution serving ``alias``, or None. Pages through every distribution
+    of the account: only for sites whose bucket does not name its distribution (made by the Yale service)."""
+    wanted = alias.lower().rstrip(".")
+    for summary in _summaries(aws):  # stops at the first match
+        if wanted in (a.lower() for a in summary.get("Aliases", {}).get("Items", [])):
+            return summary
+    return None
+
+
+def sendable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a GetDistributionConfig answer that botocore accepts as UpdateDistribution input.
+
+    moto may answer ``CustomOriginConfig.OriginSslProtocols`` without ``Items`` (botocore requires them);
+    the field is optional, so it is dropped when it has no items. AWS always answers the items: a no-op there.
+    """
+    fixed = copy.deepcopy(config)
+    for origin in fixed.get("Origins", {}).get("Items", []):
+        custom = origin.get("CustomOriginConfig")
+        if isinstance(custom, dict) and "OriginSslProtocols" in custom:
+            protocols = custom["OriginSslProtocols"] or {}
+            if not protocols.get("Items"):
+                del custom["OriginSslProtocols"]
+    return fixed
+
+
+@gateway("cloudfront")
+def disable_distribution(aws: AccountAws, dist_id: str) -> dict[str, Any] | None:
+    """Disable a distribution: GetDistributionConfig (ETag) → UpdateDistribution(Enabled=false, IfMatch=ETag).
+
+    Returns the ``Distribution`` as UpdateDistribution answers it (Status InProgress until the change is
+    deployed), GetDistribution's answer when it was already disabled, or None when it does not exist. Never
+    waits for the deployment: the sweeper deletes the distribution once it is Deployed.
+    """
+    cf = aws.cloudfront
+    for attempt in range(UPDATE_ATTEMPTS):
+        try:
+            resp = cf.get_distribution_config(Id=dist_id)
+        except ClientError as exc:
+            if _gone(exc):
+                return None
+            raise
+        config = resp["DistributionConfig"]
+        if not config.get("Enabled"):
+            distribution: dict[str, Any] | None = get_distribution(aws, dist_id)
+            return distribution
+        config = sendable_config(config)
+        config["Enabled"] = False
+        try:
+            resp = cf.update_distribution(Id=dist_id, IfMatch=resp["ETag"], DistributionConfig=config)
+        except ClientError as exc:
+            if _gone(exc):
+                return None
+            if is_code(exc, "PreconditionFailed") and attempt + 1 < UPDATE_ATTEMPTS:
+                continue  # changed since we read it: read again
+            raise
+        updated: dict[str, Any] = resp["Distribution"]
+        return updated
+    raise Conflict(f"distribution {dist_id} keeps changing; retry")  # pragma: no cover - loop always returns
+
+
+@gateway("cloudfront")
+def delete_distribution(aws: AccountAws, dist_id: str) -> bool:
+    """Delete a *disabled* distribution: GetDistributionConfig (ETag) → DeleteDistribution(IfMatch=ETag).
+
+    An enabled one is refused here (409), whatever the backend would do. False when it was already gone.
+    AWS also refuses while the disable is still deploying (DistributionNotDisabled → 409): callers check
+    ``Status == "Deployed"`` first.
+    """
+    cf = aws.cloudfront
+    try:
+        resp = cf.get_distribution_config(Id=dist_id)
+        if resp["DistributionConfig"].get("Enabled"):
+            raise Conflict(f"distribution {dist_id} is enabled; disable it first")
+        cf.delete_distribution(Id=dist_id, IfMatch=resp["ETag"])
+    except ClientError as exc:
+        if _gone(exc):
+            return False
+        raise
+    return True
+
+
+# --- tags ---------------------------------------------------------------------------------------------------
+
+
+@gateway("cloudfront")
+def get_tags(aws: AccountAws, arn: str) -> list[Tag]:
+    """ListTagsForResource as ``[{"Key", "Value"}]``."""
+    items = aws.cloudfront.list_tags_for_resource(Resource=arn).get("Tags", {}).get("Items", [])
+    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in items]
+
+
+@gateway("cloudfront")
+def replace_tags(aws: AccountAws, arn: str, tags: list[Tag]) -> None:
+    """Make ``tags`` the distribution's whole tag set: UntagResource for keys not in ``tags``, then
+    TagResource (adds and overwrites). Yale only added, so removed tags stayed on the distribution."""
+    wanted = {t["Key"] for t in tags}
+    stale = [t["Key"] for t in get_tags(aws, arn) if t["Key"] not in wanted]
+    if stale:
+        aws.cloudfront.untag_resource(Resource=arn, TagKeys={"Items": stale})
+    if tags:
+        aws.cloudfront.tag_resource(Resource=arn, Tags={"Items": tags})
+
+
+# --- invalidations ------------------------------------------------------------------------------------------
+
+
+@gateway("cloudfront")
+def create_invalidation(aws: AccountAws, dist_id: str, paths: list[str]) -> dict[str, Any]:
+    """CreateInvalidation with a fresh CallerReference: ``{"Invalidation", "Location"}`` (Yale's answer).
+    TooManyInvalidationsInProgress / BatchTooLarge → 429."""
+    resp = aws.cloudfront.create_invalidation(
+        DistributionId=dist_id,
+        InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": str(uuid.uuid4())},
+    )
+    return {"Invalidation": normalize_invalidation(resp["Invalidation"]), "Location": resp.get("Location", "")}
+
+
+@gateway("cloudfront")
+def get_invalidation(aws: AccountAws, dist_id: str, invalidation_id: str) -> dict[str, Any]:
+    """GetInvalidation; NoSuchInvalidation / NoSuchDistribution → 404. Status normalised (see below)."""
+    resp = aws.cloudfront.get_invalidation(DistributionId=dist_id, Id=invalidation_id)
+    return normalize_invalidation(resp["Invalidation"])
+
+
+def normalize_invalidation(invalidation: dict[str, Any]) -> dict[str, Any]:
+    """The invalidation with ``Status`` spelled as AWS does (``InProgress``/``Completed``), whatever the case
+    the backend used (moto: ``COMPLETED``)."""
+    status = str(invalidation.get("Status", ""))
+    spelled = {"completed": "Completed", "inprogress": "InProgress"}.get(status.lower().replace("_", ""), status)
+    return {**invalidation, "Status": spelled}
+
+
+# --- origin access control ----------------------------------------------------------------------------------
+
+
+@gateway("cloudfront")
+def ensure_origin_access_control(aws: AccountAws, name: str) -> str:
+    """The id of the S3 Origin Access Control named ``name`` (SigV4, always sign), created when missing.
+
+    One OAC per account serves every private website: it holds no permission itself (each bucket policy
+    names its own distribution), AWS allows sharing it, and it keeps the account far below the OAC quota.
+    It is never undone or deleted. A concurrent creation (OriginAccessControlAlreadyExists) is resolved by
+    listing again.
+    """
+    found = _find_oac(aws, name)
+    if found:
+        return found
+    try:
+        resp = aws.cloudfront.create_origin_access_control(
+            OriginAccessControlConfig={
+                "Name": name,
+                "Description": "s3api: CloudFront reads private website buckets",
+                "SigningProtocol": "sigv4",
+                "SigningBehavior": "always",
+                "OriginAccessControlOriginType": "s3",
+            }
+        )
+    except ClientError as exc:
+        if is_code(exc, "OriginAccessControlAlreadyExists"):
+            found = _find_oac(aws, name)
+            if found:
+                return found
+        raise
+    oac_id: str = resp["OriginAccessControl"]["Id"]
+    return oac_id
+
+
+def _find_oac(aws: AccountAws, name: str) -> str | None:
+    for page in aws.cloudfront.get_paginator("list_origin_access_controls").paginate():
+        for item in page.get("OriginAccessControlList", {}).get("Items", []):
+            if item.get("Name") == name:
+                oac_id: str = item["Id"]
+                return oac_id
+    return None

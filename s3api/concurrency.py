@@ -1,0 +1,66 @@
+"""Overlapping independent AWS calls inside one request.
+
+One thread pool per process, created on first use (after fork). Every task runs in a copy of the
+caller's context, so the request's AWS-call tally (metrics, request log) counts the calls made in
+pool threads. A task that fans out again runs its inner calls inline: nested waits on a shared pool
+could otherwise exhaust it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+K = TypeVar("K")
+MAX_THREADS = 16
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_inside = threading.local()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool, _pool_pid
+    with _lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="s3api-io")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def _run_marked(fn: Callable[[], T]) -> T:
+    _inside.active = True
+    try:
+        return fn()
+    finally:
+        _inside.active = False
+
+
+def gather(calls: Mapping[K, Callable[[], Any]]) -> dict[K, Any]:
+    """Run the calls concurrently; their results by key. The first failure (in key order) is raised
+    after every call has finished, so nothing is left running behind the request."""
+    if getattr(_inside, "active", False) or len(calls) < 2:
+        return {key: fn() for key, fn in calls.items()}
+    pool = _executor()
+    futures: dict[K, Future[Any]] = {
+        key: pool.submit(contextvars.copy_context().run, _run_marked, fn) for key, fn in calls.items()
+    }
+    errors = [f.exception() for f in futures.values()]
+    for error in errors:
+        if error is not None:
+            raise error
+    return {key: f.result() for key, f in futures.items()}
+
+
+def map_all(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
+    """``[fn(item) for item in items]``, concurrently, in order."""
+    listed = list(items)
+    results = gather({i: functools.partial(fn, item) for i, item in enumerate(listed)})
+    return [results[i] for i in range(len(listed))]

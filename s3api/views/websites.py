@@ -1,0 +1,128 @@
+"""Static websites (S3 + CloudFront + Route53 + ACM) and their users: Yale-compatible paths and shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+
+from s3api import runtime
+from s3api.api import Blueprint
+from s3api.provisioning import users, websites
+from s3api.schemas.buckets import DuckQuerySchema, EmptySchema
+from s3api.schemas.users import RotatedKeysSchema, RotateQuerySchema, UserCreateSchema, UserSchema
+from s3api.schemas.websites import (
+    InvalidationCreatedSchema,
+    InvalidationRequestSchema,
+    InvalidationStatusSchema,
+    WebsiteCreatedSchema,
+    WebsiteCreatedUserSchema,
+    WebsiteCreateSchema,
+    WebsiteDeletedSchema,
+    WebsiteSchema,
+    WebsiteUpdateSchema,
+    WebsiteUserDetailSchema,
+)
+
+blp = Blueprint("websites", __name__, url_prefix="/v1/s3", description="Static websites and their users")
+
+DUCK_MIMETYPE = "application/x-plist"
+
+
+@blp.route("/<string:account>/websites")
+class Websites(MethodView):
+    @blp.arguments(WebsiteCreateSchema)
+    @blp.response(200, WebsiteCreatedSchema)
+    def post(self, body: dict[str, Any], account: str) -> dict[str, Any]:
+        """Create a website: bucket, CloudFront distribution, DNS alias, IAM groups (rolled back on failure)"""
+        aws = runtime.aws(account)
+        return websites.create(aws, body["BucketInput"]["Bucket"], body["Tags"], body["WebsiteConfiguration"])
+
+
+@blp.route("/<string:account>/websites/<string:website>")
+class Website(MethodView):
+    @blp.response(200, WebsiteSchema)
+    def get(self, account: str, website: str) -> dict[str, Any]:
+        """Tags, logging, emptiness, DNS record, distribution and one overall Status"""
+        return websites.show(runtime.aws(account), website)
+
+    @blp.response(200)
+    def head(self, account: str, website: str) -> Response:
+        """200 when the site's bucket exists and is ours, 404 when missing, 403 when not ours"""
+        websites.head(runtime.aws(account), website)
+        return Response(status=200)
+
+    @blp.arguments(WebsiteUpdateSchema)
+    @blp.response(200, EmptySchema)
+    def put(self, body: dict[str, Any], account: str, website: str) -> dict[str, Any]:
+        """Replace the tags of bucket and distribution (tags left out are removed from both)"""
+        websites.update_tags(runtime.aws(account), website, body["Tags"])
+        return {}
+
+    @blp.arguments(InvalidationRequestSchema)
+    @blp.response(200, InvalidationCreatedSchema)
+    def patch(self, body: dict[str, Any], account: str, website: str) -> dict[str, Any]:
+        """Invalidate cached paths of the site's distribution"""
+        return websites.invalidate(runtime.aws(account), website, body["CacheInvalidation"])
+
+    @blp.response(200, WebsiteDeletedSchema)
+    def delete(self, account: str, website: str) -> dict[str, Any]:
+        """Delete an empty website: DNS records, then the distribution (disabled), IAM, default pages, bucket"""
+        return websites.delete(runtime.aws(account), website)
+
+
+@blp.route("/<string:account>/websites/<string:website>/invalidations/<string:invalidation>")
+class Invalidation(MethodView):
+    @blp.response(200, InvalidationStatusSchema)
+    def get(self, account: str, website: str, invalidation: str) -> dict[str, Any]:
+        """Status of a cache invalidation (InProgress or Completed)"""
+        return websites.invalidation(runtime.aws(account), website, invalidation)
+
+
+@blp.route("/<string:account>/websites/<string:website>/duck")
+class Duck(MethodView):
+    @blp.arguments(DuckQuerySchema, location="query")
+    @blp.response(200, content_type=DUCK_MIMETYPE)
+    def get(self, query: dict[str, str], account: str, website: str) -> Response:
+        """Cyberduck bookmark (.duck) for the site's bucket, opening at ?path= (no AWS call)"""
+        body, filename = websites.bookmark(runtime.aws(account), website, query["path"])
+        response = Response(body, mimetype=DUCK_MIMETYPE)
+        response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+        return response
+
+
+@blp.route("/<string:account>/websites/<string:website>/users")
+class WebsiteUsers(MethodView):
+    @blp.response(200, UserSchema(many=True))
+    def get(self, account: str, website: str) -> list[dict[str, Any]]:
+        """Users of a website: the members of its groups, all paths"""
+        return websites.list_users(runtime.aws(account), website)
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(200, WebsiteCreatedUserSchema)
+    def post(self, body: dict[str, Any], account: str, website: str) -> dict[str, Any]:
+        """Create a website user, scoped to User.Path, with an access key (its secret is shown only here)"""
+        user = body["User"]
+        new = users.NewUser(name=user["UserName"], path=user["Path"], tags=user["Tags"])
+        return websites.create_user(runtime.aws(account), website, new, body["Groups"])
+
+
+@blp.route("/<string:account>/websites/<string:website>/users/<string:user>")
+class WebsiteUser(MethodView):
+    @blp.response(200, WebsiteUserDetailSchema)
+    def get(self, account: str, website: str, user: str) -> dict[str, Any]:
+        """One website user: path, access keys, groups, attached policies"""
+        return websites.show_user(runtime.aws(account), website, user)
+
+    @blp.arguments(RotateQuerySchema, location="query")
+    @blp.response(200, RotatedKeysSchema)
+    def put(self, query: dict[str, Any], account: str, website: str, user: str) -> dict[str, Any]:
+        """Rotate a website user's access keys; old keys keep working for grace_seconds (default 0)"""
+        return websites.rotate_user_keys(runtime.aws(account), website, user, query["grace_seconds"])
+
+    @blp.response(200, EmptySchema)
+    def delete(self, account: str, website: str, user: str) -> dict[str, Any]:
+        """Delete a website user: keys, group memberships and the site's attached policies first"""
+        websites.delete_user(runtime.aws(account), website, user)
+        return {}
