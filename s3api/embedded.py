@@ -155,6 +155,7 @@ def seed(endpoint: str | None, domain: str, account_id: str = ACCOUNT_ID) -> dic
     for a fresh emulator). ``endpoint=None`` seeds whatever boto3 reaches (an in-process mock)."""
     import boto3
 
+    from s3api.aws.clients import core_session
     from s3api.provisioning import policies
 
     kw: dict[str, Any] = {
@@ -163,15 +164,17 @@ def seed(endpoint: str | None, domain: str, account_id: str = ACCOUNT_ID) -> dic
         "aws_access_key_id": CREDENTIALS["access_key_id"],
         "aws_secret_access_key": CREDENTIALS["secret_access_key"],
     }
+    session = boto3.session.Session(botocore_session=core_session())  # models parsed once per process
     zone = (
-        boto3.client("route53", **kw)
+        session.client("route53", **kw)
         .create_hosted_zone(Name=domain, CallerReference=f"s3api-embedded-{domain}")["HostedZone"]["Id"]
         .split("/")[-1]
     )
     cert_pem, key_pem = _self_signed(domain)
-    cert_arn = boto3.client("acm", **kw).import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
+    acm = session.client("acm", **kw)
+    cert_arn = acm.import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
     log_bucket = LOG_BUCKET.format(account_id=account_id)
-    s3 = boto3.client("s3", **kw)
+    s3 = session.client("s3", **kw)
     s3.create_bucket(Bucket=log_bucket)
     s3.put_bucket_policy(Bucket=log_bucket, Policy=json.dumps(policies.log_delivery_policy(log_bucket, account_id)))
     return {"domain": domain, "hosted_zone_id": zone, "certificate_arn": cert_arn, "log_bucket": log_bucket}
