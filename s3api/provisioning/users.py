@@ -222,17 +222,27 @@ def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok:
 # --- create ------------------------------------------------------------------------------------------------
 
 
-def create_user(aws: AccountAws, scope: UserScope, new: NewUser, kinds: Sequence[str] | None = None) -> dict[str, Any]:
+def create_user(
+    aws: AccountAws,
+    scope: UserScope,
+    new: NewUser,
+    kinds: Sequence[str] | None = None,
+    after_claim: Callable[[Transaction], None] | None = None,
+) -> dict[str, Any]:
     """Create a user of ``scope`` in the groups for ``kinds``, with an access key:
     ``{"User": {...}, "AccessKey": {AccessKeyId, SecretAccessKey, Status, CreateDate, UserName}}``.
 
     Input is checked before the first AWS call. See the module docstring for the steps and their undo.
+    CreateUser is the claim on the name: ``after_claim(tx)`` adds the caller's own steps right after it, in
+    the same transaction, so a request that lost the race (409) never touches them.
     """
     tags, specs = check_new_user(aws, scope, new, kinds)
     name = new.name
     user = iam.create_user(aws, name, new.path, tags)  # 409 when taken: nothing to undo, no rollback counted
     with Transaction(f"{scope.kind}_user_create") as tx:
         tx.on_undo("create_user", lambda: _discard(iam.delete_user(aws, name)))
+        if after_claim is not None:
+            after_claim(tx)
         for spec in specs:
             _ensure_group(aws, tx, spec)
         for spec in specs:

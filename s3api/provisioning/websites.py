@@ -928,9 +928,10 @@ def _member_scope(aws: AccountAws, site: str, user: str) -> tuple[users.UserScop
 def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[str] | None = None) -> dict[str, Any]:
     """POST .../websites/<site>/users: ``{"User", "AccessKey"}`` (the secret shown once).
 
-    ``new.path`` is the scoping path (normalised; also the user's IAM path, as in Yale). Order: the default
-    page of a path (when missing; undo: delete it) → the users workflow (user, lazily created groups and
-    policies, memberships, key; it undoes itself). Any failure leaves nothing behind (Yale §9.9).
+    ``new.path`` is the scoping path (normalised; also the user's IAM path, as in Yale). Order, all in the
+    users workflow: CreateUser (the claim on the name) → the default page of a path (when missing; undo:
+    delete it) → lazily created groups and policies, memberships, key. Any failure leaves nothing behind
+    (Yale §9.9), and a request that lost the race for the name never touches the page.
     """
     _check_name(site)
     users.check_user_name(new.name, "User.UserName")
@@ -942,14 +943,15 @@ def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[
     scope.specs(kinds)  # 400 for unknown kinds before any AWS call
     _require_bucket(aws, site)
     key = page_key(path)
-    with Transaction("website_user_create") as tx:
-        if path != "/":
-            tx.step(
-                "index_page",
-                lambda: _ensure_page(aws, site, key, _page_body(site, path)),
-                functools.partial(_undo_page, aws, site, key),
-            )
-        result = users.create_user(aws, scope, replace(new, path=path), kinds)
+
+    def index_page(tx: Transaction) -> None:  # after CreateUser: a request that lost the race never touches it
+        tx.step(
+            "index_page",
+            lambda: _ensure_page(aws, site, key, _page_body(site, path)),
+            functools.partial(_undo_page, aws, site, key),
+        )
+
+    result = users.create_user(aws, scope, replace(new, path=path), kinds, index_page if path != "/" else None)
     result["Path"] = path
     return result
 

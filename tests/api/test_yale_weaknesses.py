@@ -210,19 +210,15 @@ def test_yale_request_outlives_timeout_fixed(app, client, site):
     assert calls.calls.count("s3:HeadBucket") <= 4  # the bounded bucket waiter found it at once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug in websites.create_user: the default page is written before CreateUser (the claim), so a "
-    "loser that wrote it too deletes the winner's page in its rollback",
-)
 def test_yale_concurrent_website_user_page_fixed(app, site):
-    """§9.20 for website users: two creates of one path-scoped user both find docs/index.html missing and both
-    write it; the one that loses CreateUser must not take the winner's page away in its rollback."""
+    """§9.20 for website users: two creates of one path-scoped user meet at CreateUser (the claim on the name);
+    the one that loses must not take the winner's docs/index.html away (the page is written only after the
+    claim, so the loser never touches it)."""
     barrier = threading.Barrier(2, timeout=10)
     met: list[str] = []
 
     def meet_at_put(model: Any, **_: Any) -> None:
-        if model.name == "PutObject" and len(met) < 2:  # the only PutObject: docs/index.html
+        if model.name == "CreateUser" and len(met) < 2:
             met.append(threading.current_thread().name)
             barrier.wait()
 

@@ -88,11 +88,6 @@ def test_twenty_creates_of_one_website_user(server: Server) -> None:
     groups = [g["GroupName"] for g in iam.list_groups()["Groups"]]
     assert groups.count(f"{SITE}-docs-BktRWGrp") == 1
     keys = sorted(o["Key"] for o in server.boto3("s3").list_objects_v2(Bucket=SITE).get("Contents", []))
-    if keys == ["index.html"]:
-        pytest.xfail(
-            "known bug (websites.create_user): the default page docs/index.html is written before CreateUser, the "
-            "claim; a loser that wrote it too deletes it in its rollback, so the winner's page is gone"
-        )
     assert keys == ["docs/index.html", "index.html"]
 
 
