@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields
@@ -51,3 +52,27 @@ class TagSchema(Schema):
 
     Key = fields.String(required=True, validate=_check(tag_key_error))
     Value = fields.String(required=True, validate=_check(tag_value_error))
+
+
+#: What an XML 1.0 body cannot carry: control characters but tab and newline, U+FFFE, U+FFFF; and a carriage
+#: return, which XML turns into a newline (DeleteObjects would delete another key).
+NOT_IN_XML = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+
+
+def xml_safe(field: str) -> Callable[[Any], None]:
+    """A validator for values S3 or CloudFront receive inside XML: no control characters (400, not a 5xx).
+    Works on strings and on nested lists and dicts of them (e.g. RoutingRules)."""
+
+    def check(value: Any) -> None:
+        if isinstance(value, str):
+            if NOT_IN_XML.search(value):
+                raise ValidationError(f"{field} must not hold control characters")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                check(k)
+                check(v)
+        elif isinstance(value, list):
+            for v in value:
+                check(v)
+
+    return check

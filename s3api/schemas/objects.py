@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from s3api.schemas.fields import NOT_IN_XML as _NOT_IN_XML
+from s3api.schemas.fields import xml_safe as _xml_safe
 from s3api.validation import MAX_OBJECT_KEY_BYTES
 
 MAX_BATCH_DELETE = 10_000
@@ -23,21 +24,6 @@ def _key_bytes(field: str) -> Any:
             raise ma.ValidationError(f"{field} must be valid UTF-8") from None
         if size > MAX_OBJECT_KEY_BYTES:
             raise ma.ValidationError(f"{field} is {size} bytes of UTF-8; the limit is {MAX_OBJECT_KEY_BYTES}")
-
-    return check
-
-
-#: What an XML 1.0 body cannot carry: control characters but tab and newline, U+FFFE, U+FFFF; and a carriage
-#: return, which XML turns into a newline (DeleteObjects would delete another key).
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-
-
-def _xml_safe(field: str) -> Any:
-    """A value S3 sends back inside XML (the list's delimiter): no control characters (400, not a 5xx)."""
-
-    def check(value: str) -> None:
-        if _NOT_IN_XML.search(value):
-            raise ma.ValidationError(f"{field} must not hold control characters")
 
     return check
 

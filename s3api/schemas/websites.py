@@ -11,7 +11,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from s3api.schemas.buckets import AwsDocument, BucketInputSchema, GroupSchema, PolicySchema
-from s3api.schemas.fields import TagSchema
+from s3api.schemas.fields import TagSchema, xml_safe
 from s3api.schemas.users import NewAccessKeySchema, UserDetailSchema, UserSchema
 
 MAX_INVALIDATION_PATHS = 3000
@@ -28,16 +28,17 @@ class IndexDocumentSchema(_Strict):
         validate=[
             validate.Length(min=1, max=1024),
             validate.Regexp(r"^[^/]+$", error="Suffix may not contain '/' (S3's rule)"),
+            xml_safe("Suffix"),
         ],
     )
 
 
 class ErrorDocumentSchema(_Strict):
-    Key = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    Key = fields.String(required=True, validate=[validate.Length(min=1, max=1024), xml_safe("Key")])
 
 
 class RedirectAllRequestsToSchema(_Strict):
-    HostName = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    HostName = fields.String(required=True, validate=[validate.Length(min=1, max=255), xml_safe("HostName")])
     Protocol = fields.String(validate=validate.OneOf(["http", "https"]))
 
 
@@ -47,7 +48,7 @@ class WebsiteConfigurationSchema(_Strict):
     IndexDocument = fields.Nested(IndexDocumentSchema)
     ErrorDocument = fields.Nested(ErrorDocumentSchema)
     RedirectAllRequestsTo = fields.Nested(RedirectAllRequestsToSchema)
-    RoutingRules = fields.List(fields.Dict(), validate=validate.Length(max=50))
+    RoutingRules = fields.List(fields.Dict(), validate=[validate.Length(max=50), xml_safe("RoutingRules")])
 
 
 class WebsiteCreateSchema(_Strict):
@@ -68,7 +69,7 @@ class WebsiteUpdateSchema(_Strict):
 
 class InvalidationRequestSchema(_Strict):
     CacheInvalidation = fields.List(
-        fields.String(validate=validate.Regexp(r"^/", error="every path begins with '/'")),
+        fields.String(validate=[validate.Regexp(r"^/", error="every path begins with '/'"), xml_safe("path")]),
         required=True,
         validate=validate.Length(min=1, max=MAX_INVALIDATION_PATHS),
         metadata={"description": "paths to invalidate, e.g. [\"/*\"]"},
