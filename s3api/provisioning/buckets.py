@@ -206,14 +206,15 @@ def update(
     Without ``tags`` the tag set is left alone (Yale wiped it). With them, the organisation tag and the
     website's distribution tag (which keeps a live website's bucket from being deleted) stay. The policy
     must be JSON whose every resource is this bucket or lies under it. Both are checked before any AWS
-    call; a missing bucket → 404.
+    call; a missing bucket → 404 (from the first call that touches it).
     """
     new_tags = None if tags is None else _caller_tags(aws, tags)
     document = None
     if bucket_policy is not None:
         document = validation.validate_bucket_policy(bucket_policy, bucket, "BucketPolicy")
-    _require(aws, bucket)
-    if new_tags is not None:
+    if new_tags is None and document is None:
+        _require(aws, bucket)  # nothing to change, but a missing bucket is still a 404
+    if new_tags is not None:  # GetBucketTagging answers NoSuchBucket (404) itself: no HeadBucket needed
         kept = [t for t in s3.get_tags(aws, bucket) if t["Key"] == s3.DISTRIBUTION_TAG]
         s3.put_tags(aws, bucket, new_tags + kept)
     if document is not None:
