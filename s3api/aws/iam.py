@@ -155,6 +155,18 @@ def group_members(aws: AccountAws, name: str) -> list[str] | None:
     return _group_members(aws.iam, name)
 
 
+@gateway("iam")
+def get_group(aws: AccountAws, name: str) -> dict[str, Any] | None:
+    """The IAM ``Group`` (GetGroup's first page: ``GroupName``, ``Path``, ``Arn`` ...), or None when missing."""
+    try:
+        group: dict[str, Any] = aws.iam.get_group(GroupName=name)["Group"]
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return group
+
+
 def _group_members(iam: Any, name: str) -> list[str] | None:
     members: list[str] = []
     try:

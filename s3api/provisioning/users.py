@@ -291,8 +291,19 @@ def _org_tag(aws: AccountAws) -> Tag:
 
 
 def _ensure_group(aws: AccountAws, tx: Transaction, spec: GroupSpec) -> None:
-    """Make sure ``spec.group`` exists with its policy attached; register undos only for what this call made."""
-    if iam.group_members(aws, spec.group) is not None:
+    """Make sure ``spec.group`` exists with its policy attached; register undos only for what this call made.
+
+    Path-scoped names are not injective (Yale's naming: ``/a_b/`` and ``/a/b/`` both give ``<site>-a_b-…``):
+    an existing group that carries another scoping path as its IAM path is refused (409), so a user is never
+    put in a group whose policy grants another prefix."""
+    existing = iam.get_group(aws, spec.group)
+    if existing is not None:
+        path = existing.get("Path", "/")
+        if spec.group_path != "/" and path not in ("/", spec.group_path):
+            raise Conflict(
+                f"group '{spec.group}' belongs to the path {path}, not {spec.group_path}: "
+                "use a path whose name does not collide"
+            )
         return
     try:
         arn = iam.create_policy(

@@ -176,3 +176,17 @@ def test_rotate_and_delete(client, site, iam):
     assert "writer" not in [u["UserName"] for u in iam.list_users()["Users"]]
     assert iam.get_group(GroupName=f"{SITE}-docs-BktRWGrp")["Users"] == []  # the group stays for the site
     assert client.get(f"{USERS}/writer").status_code == 404
+
+
+def test_colliding_path_names_never_share_a_group(client, site, iam, s3):
+    """Yale's naming maps `/a_b/` and `/a/b/` to the same group name (`<site>-a_b-BktRWGrp`). The group carries
+    its scoping path, so a user for the other path is refused (409) instead of being given the first path's
+    prefix, and nothing of the refused request stays behind."""
+    assert add(client, "ab-user", "/a_b/", ["BktRWGrp"]).status_code == 200
+    logs = ["s3api-access-logs-123456789012"]  # moto delivers access logs there as requests go by
+    before = faults.snapshot(skip_objects_of=logs)
+    r = add(client, "a-b-user", "/a/b/", ["BktRWGrp"])
+    assert r.status_code == 409, r.json
+    assert "/a_b/" in r.json["message"]
+    assert faults.snapshot(skip_objects_of=logs) == before
+    assert iam.get_group(GroupName=f"{SITE}-a_b-BktRWGrp")["Group"]["Path"] == "/a_b/"
