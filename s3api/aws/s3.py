@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,16 +103,26 @@ def is_empty(aws: AccountAws, bucket: str) -> bool:
 # --- tags -------------------------------------------------------------------------------------------------
 
 
+def _optional(call: Callable[..., Any], missing: tuple[str, ...], **params: Any) -> dict[str, Any] | None:
+    """``call(**params)``'s response, or None when S3 answers one of the ``missing`` codes (nothing set)."""
+    try:
+        resp: dict[str, Any] = call(**params)
+    except ClientError as exc:
+        if is_code(exc, *missing):
+            return None
+        raise
+    return resp
+
+
+def _tag_set(resp: dict[str, Any] | None) -> list[Tag]:
+    """A TagSet as ``[{"Key", "Value"}]`` (moto drops the Value of an empty tag)."""
+    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in (resp or {}).get("TagSet", [])]
+
+
 @gateway("s3")
 def get_tags(aws: AccountAws, bucket: str) -> list[Tag]:
     """The bucket's tag set (``[]`` when none: NoSuchTagSet). NoSuchBucket → 404."""
-    try:
-        resp = aws.s3.get_bucket_tagging(Bucket=bucket)
-    except ClientError as exc:
-        if is_code(exc, "NoSuchTagSet", "NoSuchTagSetError"):
-            return []
-        raise
-    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in resp.get("TagSet", [])]
+    return _tag_set(_optional(aws.s3.get_bucket_tagging, ("NoSuchTagSet", "NoSuchTagSetError"), Bucket=bucket))
 
 
 @gateway("s3")
@@ -132,13 +143,8 @@ def put_lifecycle(aws: AccountAws, bucket: str, configuration: dict[str, Any]) -
 @gateway("s3")
 def get_lifecycle_rules(aws: AccountAws, bucket: str) -> list[dict[str, Any]]:
     """The lifecycle rules (``[]`` when none)."""
-    try:
-        resp = aws.s3.get_bucket_lifecycle_configuration(Bucket=bucket)
-    except ClientError as exc:
-        if is_code(exc, "NoSuchLifecycleConfiguration"):
-            return []
-        raise
-    return list(resp.get("Rules", []))
+    resp = _optional(aws.s3.get_bucket_lifecycle_configuration, ("NoSuchLifecycleConfiguration",), Bucket=bucket)
+    return list((resp or {}).get("Rules", []))
 
 
 @gateway("s3")
@@ -155,14 +161,9 @@ def put_default_encryption(aws: AccountAws, bucket: str) -> None:
 @gateway("s3")
 def get_encryption(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """``ServerSideEncryptionConfiguration`` (``{"Rules": [...]}``) or None when not configured."""
-    try:
-        resp = aws.s3.get_bucket_encryption(Bucket=bucket)
-    except ClientError as exc:
-        if is_code(exc, "ServerSideEncryptionConfigurationNotFoundError"):
-            return None
-        raise
-    config: dict[str, Any] | None = resp.get("ServerSideEncryptionConfiguration")
-    return config
+    missing = ("ServerSideEncryptionConfigurationNotFoundError",)
+    resp = _optional(aws.s3.get_bucket_encryption, missing, Bucket=bucket)
+    return None if resp is None else resp.get("ServerSideEncryptionConfiguration")
 
 
 @gateway("s3")
@@ -182,14 +183,8 @@ def block_public_access(aws: AccountAws, bucket: str) -> None:
 @gateway("s3")
 def get_public_access_block(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """``PublicAccessBlockConfiguration`` (four booleans) or None when none is set."""
-    try:
-        resp = aws.s3.get_public_access_block(Bucket=bucket)
-    except ClientError as exc:
-        if is_code(exc, "NoSuchPublicAccessBlockConfiguration"):
-            return None
-        raise
-    config: dict[str, Any] | None = resp.get("PublicAccessBlockConfiguration")
-    return config
+    resp = _optional(aws.s3.get_public_access_block, ("NoSuchPublicAccessBlockConfiguration",), Bucket=bucket)
+    return None if resp is None else resp.get("PublicAccessBlockConfiguration")
 
 
 @gateway("s3")
@@ -230,13 +225,8 @@ def get_versioning(aws: AccountAws, bucket: str) -> str:
 @gateway("s3")
 def get_website(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """The website configuration (IndexDocument, ErrorDocument, RoutingRules ...) or None."""
-    try:
-        resp = aws.s3.get_bucket_website(Bucket=bucket)
-    except ClientError as exc:
-        if is_code(exc, "NoSuchWebsiteConfiguration"):
-            return None
-        raise
-    return {k: v for k, v in resp.items() if k != "ResponseMetadata"}
+    resp = _optional(aws.s3.get_bucket_website, ("NoSuchWebsiteConfiguration",), Bucket=bucket)
+    return None if resp is None else {k: v for k, v in resp.items() if k != "ResponseMetadata"}
 
 
 @gateway("s3")
@@ -327,15 +317,13 @@ def _head_object(aws: AccountAws, bucket: str, key: str) -> dict[str, Any]:
     return resp
 
 
+NO_OBJECT_TAGGING = ("NotImplemented", "MethodNotAllowed")  # S3-compatible stores without object tagging
+
+
 def _object_tags(aws: AccountAws, bucket: str, key: str) -> list[Tag] | None:
     """The object's tags; None when the backend has no object tagging (S3-compatible stores)."""
-    try:
-        resp = aws.s3.get_object_tagging(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if is_code(exc, "NotImplemented", "MethodNotAllowed"):
-            return None
-        raise
-    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in resp.get("TagSet", [])]
+    resp = _optional(aws.s3.get_object_tagging, NO_OBJECT_TAGGING, Bucket=bucket, Key=key)
+    return None if resp is None else _tag_set(resp)
 
 
 @gateway("s3")
@@ -630,13 +618,7 @@ def object_version_tags(aws: AccountAws, bucket: str, key: str, version_id: str 
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
         kwargs["VersionId"] = version_id
-    try:
-        resp = aws.s3.get_object_tagging(**kwargs)
-    except ClientError as exc:
-        if is_code(exc, "NotImplemented", "MethodNotAllowed"):
-            return []
-        raise
-    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in resp.get("TagSet", [])]
+    return _tag_set(_optional(aws.s3.get_object_tagging, NO_OBJECT_TAGGING, **kwargs))
 
 
 @gateway("s3")
