@@ -32,19 +32,29 @@ class FailOnCall:
         self.calls.append(f"{model.service_model.service_name}:{model.name}")
         if self.k and len(self.calls) == self.k:
             self.failed = self.calls[-1]
-            error = {"Code": self.code, "Message": "injected"}
-            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": self.status}}, model.name)
+            raise injected(model.name, self.code, self.status)
+
+
+def injected(operation: str, code: str = "InternalError", status: int = 500) -> ClientError:
+    """The error a fault hook raises in place of the AWS call."""
+    error = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(error, operation)
 
 
 @contextmanager
-def aws_calls(app: Flask, k: int = 0, code: str = "InternalError", status: int = 500) -> Iterator[FailOnCall]:
-    hook = FailOnCall(k, code, status)
+def hooked(app: Flask, hook: Any) -> Iterator[Any]:
+    """``hook`` runs before every AWS call the app makes, for the duration of the block."""
     clients = app.extensions["s3api"].clients
     clients.add_hook("before-call", hook)
     try:
         yield hook
     finally:
         clients.remove_hook("before-call", hook)
+
+
+def aws_calls(app: Flask, k: int = 0, code: str = "InternalError", status: int = 500) -> Any:
+    """Count the app's AWS calls; the k-th one fails (``k=0``: only count)."""
+    return hooked(app, FailOnCall(k, code, status))
 
 
 @functools.lru_cache(maxsize=8)

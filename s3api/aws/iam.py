@@ -125,12 +125,12 @@ def delete_policy(aws: AccountAws, arn: str, missing_ok: bool = True) -> bool:
     return True
 
 
-def _ignore_missing(call: Any, **kwargs: Any) -> bool:
-    """Run one IAM call; False instead of an error when its target is gone (NoSuchEntity)."""
+def _ignore_missing(call: Any, missing_ok: bool = True, **kwargs: Any) -> bool:
+    """Run one IAM call; False instead of an error when its target is gone (NoSuchEntity) and ``missing_ok``."""
     try:
         call(**kwargs)
     except ClientError as exc:
-        if _missing(exc):
+        if missing_ok and _missing(exc):
             return False
         raise
     return True
@@ -187,10 +187,7 @@ def attach_group_policy(aws: AccountAws, group: str, arn: str) -> None:
 @gateway("iam")
 def detach_group_policy(aws: AccountAws, group: str, arn: str, missing_ok: bool = True) -> bool:
     """DetachGroupPolicy; False when the group, the policy or the attachment is already gone."""
-    if missing_ok:
-        return _ignore_missing(aws.iam.detach_group_policy, GroupName=group, PolicyArn=arn)
-    aws.iam.detach_group_policy(GroupName=group, PolicyArn=arn)
-    return True
+    return _ignore_missing(aws.iam.detach_group_policy, missing_ok, GroupName=group, PolicyArn=arn)
 
 
 @gateway("iam")
@@ -209,10 +206,7 @@ def _attached_group_policies(iam: Any, group: str) -> list[dict[str, str]]:
 @gateway("iam")
 def remove_user_from_group(aws: AccountAws, group: str, user: str, missing_ok: bool = True) -> bool:
     """RemoveUserFromGroup; False when the user, the group or the membership is already gone."""
-    if missing_ok:
-        return _ignore_missing(aws.iam.remove_user_from_group, GroupName=group, UserName=user)
-    aws.iam.remove_user_from_group(GroupName=group, UserName=user)
-    return True
+    return _ignore_missing(aws.iam.remove_user_from_group, missing_ok, GroupName=group, UserName=user)
 
 
 @dataclass
@@ -284,10 +278,7 @@ def user_inline_policies(aws: AccountAws, user: str) -> list[str]:
 @gateway("iam")
 def delete_user(aws: AccountAws, user: str, missing_ok: bool = True) -> bool:
     """DeleteUser alone: the caller removes keys, memberships and policies first (AWS: DeleteConflict)."""
-    if missing_ok:
-        return _ignore_missing(aws.iam.delete_user, UserName=user)
-    aws.iam.delete_user(UserName=user)
-    return True
+    return _ignore_missing(aws.iam.delete_user, missing_ok, UserName=user)
 
 
 # --- access keys ------------------------------------------------------------------------------------------
@@ -305,10 +296,7 @@ def list_access_keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
 @gateway("iam")
 def delete_access_key(aws: AccountAws, user: str, key_id: str, missing_ok: bool = True) -> bool:
     """DeleteAccessKey; False when the key (or user) is already gone and ``missing_ok``."""
-    if missing_ok:
-        return _ignore_missing(aws.iam.delete_access_key, UserName=user, AccessKeyId=key_id)
-    aws.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
-    return True
+    return _ignore_missing(aws.iam.delete_access_key, missing_ok, UserName=user, AccessKeyId=key_id)
 
 
 # --- users and keys ---------------------------------------------------------------------------------------
@@ -361,10 +349,7 @@ def untag_user(aws: AccountAws, user: str, keys: list[str], missing_ok: bool = T
     """UntagUser (absent keys are fine); False when the user is gone and ``missing_ok``."""
     if not keys:
         return True
-    if missing_ok:
-        return _ignore_missing(aws.iam.untag_user, UserName=user, TagKeys=keys)
-    aws.iam.untag_user(UserName=user, TagKeys=keys)
-    return True
+    return _ignore_missing(aws.iam.untag_user, missing_ok, UserName=user, TagKeys=keys)
 
 
 @gateway("iam")
@@ -433,10 +418,7 @@ def delete_group_if_empty(aws: AccountAws, name: str) -> str:
 @gateway("iam")
 def detach_user_policy(aws: AccountAws, user: str, arn: str, missing_ok: bool = True) -> bool:
     """DetachUserPolicy; False when the user, the policy or the attachment is already gone."""
-    if missing_ok:
-        return _ignore_missing(aws.iam.detach_user_policy, UserName=user, PolicyArn=arn)
-    aws.iam.detach_user_policy(UserName=user, PolicyArn=arn)
-    return True
+    return _ignore_missing(aws.iam.detach_user_policy, missing_ok, UserName=user, PolicyArn=arn)
 
 
 @gateway("iam")

@@ -8,12 +8,9 @@ undo of a distribution is to disable it (the sweeper deletes it once deployed).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from s3api import create_app
 from tests import faults
@@ -52,22 +49,11 @@ class FailMutation:
         self.seen.append(f"{model.service_model.service_name}:{model.name}")
         if len(self.seen) == self.k:
             self.failed = self.seen[-1]
-            error = {
-                "Error": {"Code": "InternalError", "Message": "injected"},
-                "ResponseMetadata": {"HTTPStatusCode": 500},
-            }
-            raise ClientError(error, model.name)
+            raise faults.injected(model.name)
 
 
-@contextmanager
-def failing(app: Any, k: int) -> Iterator[FailMutation]:
-    hook = FailMutation(k)
-    clients = app.extensions["s3api"].clients
-    clients.add_hook("before-call", hook)
-    try:
-        yield hook
-    finally:
-        clients.remove_hook("before-call", hook)
+def failing(app: Any, k: int) -> Any:
+    return faults.hooked(app, FailMutation(k))
 
 
 def mutations(app: Any, action: Any) -> list[str]:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import json
 import plistlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from flask import Flask
 from moto.moto_api import state_manager
 
@@ -96,22 +93,11 @@ class FailFirst:
     def __call__(self, model: Any, **_: Any) -> None:
         if not self.failed and f"{model.service_model.service_name}:{model.name}" == self.op:
             self.failed = True
-            error = {
-                "Error": {"Code": "InternalError", "Message": "injected"},
-                "ResponseMetadata": {"HTTPStatusCode": 500},
-            }
-            raise ClientError(error, model.name)
+            raise faults.injected(model.name)
 
 
-@contextmanager
-def fail_first(app: Flask, op: str) -> Iterator[FailFirst]:
-    hook = FailFirst(op)
-    clients = app.extensions["s3api"].clients
-    clients.add_hook("before-call", hook)
-    try:
-        yield hook
-    finally:
-        clients.remove_hook("before-call", hook)
+def fail_first(app: Flask, op: str) -> Any:
+    return faults.hooked(app, FailFirst(op))
 
 
 def add_website_user(iam: Any, site: str, name: str, kind: str = "BktAdmGrp") -> None:
