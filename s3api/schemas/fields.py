@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from s3api.validation import bucket_name_error, tag_key_error, tag_value_error
 
@@ -76,3 +76,22 @@ def xml_safe(field: str) -> Callable[[Any], None]:
                 check(v)
 
     return check
+
+
+class FullMatch(validate.Regexp):
+    """A whole-string pattern validator whose OpenAPI ``pattern`` means the same in ECMA-262.
+
+    JSON Schema patterns are ECMA-262 and Python's are not: Python's ``$`` also matches before a trailing
+    newline, and ECMA-262 has no ``\\Z``. The document gets ``^(?:pattern)$`` (``$`` is end of input in
+    ECMA-262 without the ``m`` flag) and the value is checked with ``re.fullmatch``, which is exactly that.
+    ``pattern`` itself must use only syntax both dialects share (character classes, ``\\xNN``, quantifiers).
+    """
+
+    def __init__(self, pattern: str, *, error: str | None = None) -> None:
+        super().__init__(rf"^(?:{pattern})$", error=error)
+        self._whole = re.compile(pattern)
+
+    def __call__(self, value: Any) -> Any:  # type: ignore[override]
+        if not isinstance(value, str) or self._whole.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value

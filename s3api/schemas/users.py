@@ -14,10 +14,10 @@ from marshmallow import fields, validate
 from s3api.provisioning.policies import GROUP_KINDS
 from s3api.provisioning.users import IAM_PATH, MAX_GRACE_SECONDS, USER_NAME
 from s3api.schemas.buckets import GroupSchema  # shared with the bucket routes: one OpenAPI component
-from s3api.schemas.fields import TagSchema
+from s3api.schemas.fields import FullMatch, TagSchema
 
-user_name_validator = validate.Regexp(
-    rf"(?:{USER_NAME.pattern})\Z", error="UserName must be 1-64 characters of letters, digits and _+=,.@-"
+user_name_validator = FullMatch(
+    USER_NAME.pattern, error="UserName must be 1-64 characters of letters, digits and _+=,.@-"
 )
 
 
@@ -30,8 +30,8 @@ class NewUserSchema(ma.Schema):
     UserName = fields.String(required=True, validate=user_name_validator)
     Path = fields.String(
         load_default="/",
-        validate=validate.Regexp(
-            rf"(?:{IAM_PATH.pattern})\Z", error="Path must be '/' or start and end with '/' (printable ASCII, max 512)"
+        validate=FullMatch(
+            IAM_PATH.pattern, error="Path must be '/' or start and end with '/' (printable ASCII, max 512)"
         ),
     )
     Tags = fields.List(fields.Nested(TagSchema), load_default=list)
