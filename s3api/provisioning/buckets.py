@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from s3api import concurrency, validation
@@ -168,34 +168,49 @@ def head(aws: AccountAws, bucket: str) -> None:
     _require(aws, bucket)
 
 
-def show(aws: AccountAws, bucket: str) -> dict[str, Any]:
-    """Yale's ``Tags``, ``Logging``, ``Empty`` plus ``Region``, ``Encryption``, ``Versioning``,
-    ``PublicAccessBlock``, ``Lifecycle``, ``Website``. The independent reads run concurrently; each
-    thread runs in a copy of the request's context so AWS calls are counted for this request.
+#: ``?include=`` names → the field each adds to GET bucket (each costs exactly its own AWS call).
+OPTIONAL_FIELDS: dict[str, str] = {
+    "region": "Region",
+    "encryption": "Encryption",
+    "versioning": "Versioning",
+    "public_access_block": "PublicAccessBlock",
+    "lifecycle": "Lifecycle",
+    "website": "Website",
+}
+_FIELD_READS: dict[str, Callable[[AccountAws, str], Any]] = {
+    "Tags": s3.get_tags,
+    "Logging": s3.get_logging,
+    "Empty": s3.is_empty,
+    "Region": lambda aws, bucket: _require(aws, bucket).get("BucketRegion") or aws.account.region,
+    "Encryption": s3.get_encryption,
+    "Versioning": s3.get_versioning,
+    "PublicAccessBlock": s3.get_public_access_block,
+    "Lifecycle": s3.get_lifecycle_rules,
+    "Website": s3.get_website,
+}
+
+
+def show(aws: AccountAws, bucket: str, include: Collection[str] = ()) -> dict[str, Any]:
+    """Yale's ``Tags``, ``Logging``, ``Empty`` (GetBucketTagging, GetBucketLogging, ListObjectVersions with
+    MaxKeys=1: three calls, concurrently), plus the fields named in ``include`` (keys of
+    :data:`OPTIONAL_FIELDS`, or ``"all"``), each costing its own one call: ``region`` (HeadBucket),
+    ``encryption``, ``versioning``, ``public_access_block``, ``lifecycle``, ``website``. Fields not asked
+    for are absent from the answer, not null.
+
+    There is no HeadBucket first: every read answers NoSuchBucket for a missing bucket (→ 404 naming it)
+    and AccessDenied for another account's (→ 403). Each pool thread runs in a copy of the request's
+    context, so the calls are counted for this request.
     """
-    region = _require(aws, bucket).get("BucketRegion") or aws.account.region
-    reads: dict[str, Callable[[AccountAws, str], Any]] = {
-        "Tags": s3.get_tags,
-        "Logging": s3.get_logging,
-        "Empty": s3.is_empty,
-        "Encryption": s3.get_encryption,
-        "Versioning": s3.get_versioning,
-        "PublicAccessBlock": s3.get_public_access_block,
-        "Lifecycle": s3.get_lifecycle_rules,
-        "Website": s3.get_website,
-    }
-    found = concurrency.gather({key: functools.partial(fn, aws, bucket) for key, fn in reads.items()})
-    return {
-        "Tags": found["Tags"],
-        "Logging": found["Logging"],
-        "Empty": found["Empty"],
-        "Region": region,
-        "Encryption": found["Encryption"],
-        "Versioning": found["Versioning"],
-        "PublicAccessBlock": found["PublicAccessBlock"],
-        "Lifecycle": found["Lifecycle"],
-        "Website": found["Website"],
-    }
+    wanted = set(OPTIONAL_FIELDS) if "all" in include else set(include)
+    unknown = wanted - set(OPTIONAL_FIELDS)
+    if unknown:
+        problem = f"unknown include {sorted(unknown)}; allowed: all, {', '.join(OPTIONAL_FIELDS)}"
+        raise BadRequest(problem, errors={"include": [problem]})
+    names = ["Tags", "Logging", "Empty", *(field for key, field in OPTIONAL_FIELDS.items() if key in wanted)]
+    try:
+        return concurrency.gather({name: functools.partial(_FIELD_READS[name], aws, bucket) for name in names})
+    except NotFound as exc:
+        raise NotFound(f"bucket '{bucket}' does not exist") from exc
 
 
 def update(

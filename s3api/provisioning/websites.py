@@ -642,7 +642,9 @@ def _status(
 
 def show(aws: AccountAws, site: str) -> dict[str, Any]:
     """Yale's ``{"Tags", "Logging", "Empty", "DNSRecord", "Distribution"}`` plus ``"Status"`` (Deploying,
-    Deployed, Disabled or Broken, with ``"StatusReason"`` when broken). A missing piece is reported, not 404.
+    Deployed, Disabled or Broken, with ``"StatusReason"`` when broken). A missing piece of a website is
+    reported, not 404; a bucket that is no website (no ``s3api:distribution`` tag and no distribution serving
+    its name, e.g. a plain bucket) is 404.
 
     Calls: HeadBucket; then together GetBucketTagging, GetBucketLogging, ListObjectVersions (+ tags of default
     pages), ListResourceRecordSets (from the name, 2 items); then GetDistribution by the tagged id.
@@ -660,6 +662,9 @@ def show(aws: AccountAws, site: str) -> dict[str, Any]:
     }
     found = concurrency.gather(reads)
     distribution, missing = find_distribution(aws, site, found["Tags"])
+    if distribution is None and not any(t["Key"] == s3.DISTRIBUTION_TAG for t in found["Tags"]):
+        # Neither our distribution tag nor a distribution serving the name: a plain bucket, not a website.
+        raise NotFound(f"website '{site}' does not exist: {missing}")
     status, reason = _status(site, where, distribution, missing, found["DNSRecord"])
     result = {**found, "Distribution": distribution, "Status": status}
     if reason:

@@ -8,7 +8,9 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from webargs.fields import DelimitedList
 
+from s3api.provisioning.buckets import OPTIONAL_FIELDS
 from s3api.provisioning.policies import LIFECYCLES
 from s3api.schemas.fields import BucketNameField, TagSchema
 
@@ -74,6 +76,27 @@ class BucketUpdateSchema(ma.Schema):
     )
 
 
+class BucketShowQuerySchema(ma.Schema):
+    """``?include=encryption,lifecycle`` (or ``?include=all``): fields beyond Yale's three, one AWS call each."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    include = DelimitedList(
+        fields.String(
+            validate=validate.OneOf(
+                ["all", *OPTIONAL_FIELDS], error="unknown include {input!r}; allowed: {choices}"
+            )
+        ),
+        load_default=list,
+        metadata={
+            "description": "comma-separated extra fields: "
+            + ", ".join(f"{key} ({field})" for key, field in OPTIONAL_FIELDS.items())
+            + ", or all"
+        },
+    )
+
+
 class DuckQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -118,17 +141,23 @@ class BucketCreatedSchema(ma.Schema):
 
 
 class BucketSchema(ma.Schema):
-    """What GET answers: Yale's Tags, Logging, Empty, and what Yale left out."""
+    """What GET answers: Yale's Tags, Logging, Empty; the other fields only when ``?include=`` names them."""
 
     Tags = fields.List(fields.Nested(TagSchema), required=True)
-    Logging = AwsDocument(allow_none=True, metadata={"description": "LoggingEnabled, or null when off"})
+    Logging = AwsDocument(
+        required=True, allow_none=True, metadata={"description": "LoggingEnabled, or null when off"}
+    )
     Empty = fields.Boolean(required=True)
-    Region = fields.String(required=True)
-    Encryption = AwsDocument(allow_none=True, metadata={"description": "ServerSideEncryptionConfiguration"})
-    Versioning = fields.String(metadata={"description": "Enabled, Suspended or Disabled"})
-    PublicAccessBlock = AwsDocument(allow_none=True, metadata={"description": "PublicAccessBlockConfiguration"})
-    Lifecycle = AwsDocument(metadata={"description": "lifecycle rules ([] when none)"})
-    Website = AwsDocument(allow_none=True, metadata={"description": "website configuration, or null"})
+    Region = fields.String(metadata={"description": "include=region (HeadBucket)"})
+    Encryption = AwsDocument(
+        allow_none=True, metadata={"description": "include=encryption: ServerSideEncryptionConfiguration or null"}
+    )
+    Versioning = fields.String(metadata={"description": "include=versioning: Enabled, Suspended or Disabled"})
+    PublicAccessBlock = AwsDocument(
+        allow_none=True, metadata={"description": "include=public_access_block: PublicAccessBlockConfiguration"}
+    )
+    Lifecycle = AwsDocument(metadata={"description": "include=lifecycle: lifecycle rules ([] when none)"})
+    Website = AwsDocument(allow_none=True, metadata={"description": "include=website: website configuration, or null"})
 
 
 class EmptySchema(ma.Schema):

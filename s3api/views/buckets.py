@@ -16,6 +16,7 @@ from s3api.schemas.buckets import (
     BucketCreatedSchema,
     BucketCreateSchema,
     BucketSchema,
+    BucketShowQuerySchema,
     BucketUpdateSchema,
     DuckQuerySchema,
     EmptySchema,
@@ -57,12 +58,13 @@ class Buckets(MethodView):
 
 @blp.route("/<string:account>/buckets/<string:bucket>")
 class Bucket(MethodView):
+    @blp.arguments(BucketShowQuerySchema, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
     @blp.response(200, BucketSchema)
     @errors(403, 404)
-    def get(self, account: str, bucket: str) -> dict[str, Any]:
-        """Tags, logging, emptiness, region, encryption, versioning, public access, lifecycle, website"""
+    def get(self, query: dict[str, list[str]], account: str, bucket: str) -> dict[str, Any]:
+        """Tags, logging, emptiness (3 AWS calls); ?include= adds region, encryption, versioning, ... (1 each)"""
         aws = runtime.aws(account)
-        return buckets.show(aws, validation.validate_existing_bucket_name(bucket))
+        return buckets.show(aws, validation.validate_existing_bucket_name(bucket), query["include"])
 
     @blp.response(200)
     @errors(403, 404)

@@ -1,0 +1,178 @@
+"""Reads that answer with only the AWS calls their answer needs (issue 12), and read contracts.
+
+- GET bucket: Yale's ``Tags``, ``Logging``, ``Empty`` with three calls run concurrently; every other field
+  only with ``?include=``, each costing its own one call; unknown values 400 before any AWS call.
+- GET website for a bucket that is no website: 404 (a website with damaged parts keeps its Status:
+  ``test_websites.py::test_show_status_deploying_disabled_and_broken``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import Client
+
+BUCKETS = "/v1/s3/local/buckets"
+WEBSITES = "/v1/s3/local/websites"
+DEFAULT_CALLS = ["GetBucketLogging", "GetBucketTagging", "ListObjectVersions"]
+DEFAULT_FIELDS = ["Tags", "Logging", "Empty"]
+OPTIONAL_FIELDS = {
+    "region": "Region",
+    "encryption": "Encryption",
+    "versioning": "Versioning",
+    "public_access_block": "PublicAccessBlock",
+    "lifecycle": "Lifecycle",
+    "website": "Website",
+}
+CALL_OF = {
+    "region": "HeadBucket",
+    "encryption": "GetBucketEncryption",
+    "versioning": "GetBucketVersioning",
+    "public_access_block": "GetPublicAccessBlock",
+    "lifecycle": "GetBucketLifecycleConfiguration",
+    "website": "GetBucketWebsite",
+}
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        with self.lock:
+            self.names.append(model.name)
+
+
+@pytest.fixture
+def calls(app: Any) -> Any:
+    recorder = Calls()
+    clients = app.extensions["s3api"].clients
+    clients.add_hook("before-call", recorder)
+    yield recorder
+    clients.remove_hook("before-call", recorder)
+
+
+def made(client: Client, name: str = "alpha-data") -> str:
+    r = client.post(BUCKETS, json={"BucketInput": {"Bucket": name}, "Lifecycle": "deep-archive"})
+    assert r.status_code == 200, r.json
+    return f"{BUCKETS}/{name}"
+
+
+def test_show_answers_yales_fields_with_three_calls(client, calls):
+    path = made(client)
+    calls.names.clear()
+    r = client.get(path)
+    assert r.status_code == 200
+    assert list(r.json) == DEFAULT_FIELDS
+    assert r.json["Empty"] is True and r.json["Logging"]["TargetPrefix"] == "s3/alpha-data/"
+    assert sorted(calls.names) == DEFAULT_CALLS
+
+
+def test_show_runs_its_three_calls_concurrently(client, app):
+    path = made(client)
+    barrier = threading.Barrier(3, timeout=10)  # breaks (→ error) unless three calls are in flight at once
+
+    def meet(model: Any, **_: Any) -> None:
+        barrier.wait()
+
+    app.extensions["s3api"].clients.add_hook("before-call", meet)
+    try:
+        r = client.get(path)
+    finally:
+        app.extensions["s3api"].clients.remove_hook("before-call", meet)
+    assert r.status_code == 200, r.json
+    assert not barrier.broken
+
+
+@pytest.mark.parametrize("key", sorted(OPTIONAL_FIELDS))
+def test_each_include_costs_its_own_call(client, calls, key):
+    path = made(client)
+    calls.names.clear()
+    r = client.get(f"{path}?include={key}")
+    assert r.status_code == 200, r.json
+    assert list(r.json) == [*DEFAULT_FIELDS, OPTIONAL_FIELDS[key]]
+    assert sorted(calls.names) == sorted([*DEFAULT_CALLS, CALL_OF[key]])
+
+
+def test_include_list_and_all(client, calls):
+    path = made(client)
+    calls.names.clear()
+    r = client.get(f"{path}?include=encryption,lifecycle")
+    assert list(r.json) == [*DEFAULT_FIELDS, "Encryption", "Lifecycle"]
+    assert [rule["ID"] for rule in r.json["Lifecycle"]] == ["deep-archive-rule"]
+    assert r.json["Encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert sorted(calls.names) == sorted([*DEFAULT_CALLS, "GetBucketEncryption", "GetBucketLifecycleConfiguration"])
+    calls.names.clear()
+    r = client.get(f"{path}?include=all")
+    assert list(r.json) == [*DEFAULT_FIELDS, *OPTIONAL_FIELDS.values()]
+    assert r.json["Region"] == "us-east-1" and r.json["Versioning"] == "Disabled" and r.json["Website"] is None
+    assert sorted(calls.names) == sorted([*DEFAULT_CALLS, *CALL_OF.values()])
+
+
+@pytest.mark.parametrize("query", ["include=owner", "include=encryption,nope", "include=Tags", "fields=all"])
+def test_unknown_include_is_400_before_any_aws_call(client, calls, query):
+    path = made(client)
+    calls.names.clear()
+    r = client.get(f"{path}?{query}")
+    assert r.status_code == 400, r.json
+    assert set(r.json) >= {"code", "message", "status", "request_id"}
+    assert calls.names == []
+
+
+@pytest.mark.parametrize("query", ["", "?include=region", "?include=all"])
+def test_show_missing_bucket_is_404_naming_it(client, query):
+    r = client.get(f"{BUCKETS}/missing-bucket{query}")
+    assert r.status_code == 404, r.json
+    assert r.json["code"] == "NotFound" and "missing-bucket" in r.json["message"]
+
+
+def test_show_bucket_of_another_account_is_403(client, app):
+    def denied(model: Any, **_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "denied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+            model.name,
+        )
+
+    app.extensions["s3api"].clients.add_hook("before-call", denied)
+    try:
+        r = client.get(f"{BUCKETS}/someone-elses")
+    finally:
+        app.extensions["s3api"].clients.remove_hook("before-call", denied)
+    assert r.status_code == 403 and r.json["code"] == "Forbidden"
+
+
+# --- GET website of a bucket that is no website ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["plain-bucket", "plain.example.test"])
+def test_show_website_of_a_plain_bucket_is_404_as_head_is_for_a_missing_one(client, s3, seed, name):
+    """Not under a configured domain, or under one: without our distribution tag and without a distribution
+    serving the name, the bucket is no website (it was 200 with ``"Status": "Broken"``)."""
+    s3.create_bucket(Bucket=name)
+    r = client.get(f"{WEBSITES}/{name}")
+    assert r.status_code == 404, r.json
+    assert r.json["code"] == "NotFound" and name in r.json["message"]
+    assert set(r.json) >= {"code", "message", "status", "request_id"}
+
+
+def test_show_website_whose_distribution_is_gone_keeps_its_status(client, s3, seed):
+    """A website with a damaged part is still a website: the bucket names a distribution that is gone."""
+    s3.create_bucket(Bucket="gone.example.test")
+    s3.put_bucket_tagging(
+        Bucket="gone.example.test", Tagging={"TagSet": [{"Key": "s3api:distribution", "Value": "E2GONE"}]}
+    )
+    r = client.get(f"{WEBSITES}/gone.example.test")
+    assert r.status_code == 200, r.json
+    assert r.json["Status"] == "Broken" and "E2GONE" in r.json["StatusReason"]
