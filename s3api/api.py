@@ -36,6 +36,12 @@ class ErrorSchema(ma.Schema):
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
+    def __init__(self, app: Any = None, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        from s3api.openapi import ServerAnswersPlugin
+
+        spec_kwargs = {"extra_plugins": [ServerAnswersPlugin()], **(spec_kwargs or {})}
+        super().__init__(app, spec_kwargs=spec_kwargs)
+
 
 STRING_LIST = {"type": "array", "items": {"type": "string"}}
 

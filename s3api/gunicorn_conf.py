@@ -8,9 +8,12 @@ No control socket is written under ``$HOME``.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 import tempfile
+import uuid
 from typing import Any
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"s3api-metrics-{os.getpid()}"))
@@ -26,6 +29,12 @@ control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+# The longest request we accept: a 1024-byte key percent-encoded (3072 characters) in the path plus a
+# 1024-byte query value; with gunicorn's default (4094) such a request got an HTML 414 before our validation
+# could answer. 8190 is gunicorn's maximum. Whatever still exceeds a limit is answered by json_error below.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 
 _state: dict[str, Any] = {}
 
@@ -68,3 +77,38 @@ def on_exit(server: Any) -> None:
     emulator = _state.pop("emulator", None)
     if emulator is not None:
         emulator.stop()
+
+
+#: Status → (code, message) for the answers gunicorn gives by itself (malformed or oversized requests).
+#: The message is fixed: gunicorn's own text can quote what the client sent (a header, a token).
+SERVER_ERRORS = {
+    400: ("BadRequest", "malformed HTTP request"),
+    403: ("Forbidden", "forbidden"),
+    414: ("URITooLong", "request line too long (at most 8190 bytes)"),
+    417: ("ExpectationFailed", "expectation failed"),
+    431: ("RequestHeaderFieldsTooLarge", "request header fields too large (at most 100 fields of 8190 bytes)"),
+    501: ("NotImplemented", "unsupported transfer coding"),
+}
+
+
+def json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Replacement for ``gunicorn.util.write_error``: the server's own answers in our JSON error envelope
+    ``{"code","message","status","request_id"}`` with ``X-Request-Id``, instead of an HTML page."""
+    from gunicorn import util
+
+    code, message = SERVER_ERRORS.get(status_int, ("InternalError", "internal error"))
+    request_id = uuid.uuid4().hex
+    body = json.dumps({"code": code, "message": message, "status": status_int, "request_id": request_id}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"X-Request-Id: {request_id}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    logging.getLogger("s3api.server").warning("server answered %s itself, request_id=%s", status_int, request_id)
+    util.write_nonblock(sock, head.encode("latin1") + body)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Worker: gunicorn's workers write their own error answers through ``gunicorn.util.write_error``."""
+    from gunicorn import util
+
+    util.write_error = json_error

@@ -191,7 +191,7 @@ def test_create_outside_us_east_1_sets_the_location(aws, s3):
     client = Client(create_app(make_settings(region="eu-west-1")).test_client())
     assert create(client, "alpha-data").status_code == 200
     assert s3.get_bucket_location(Bucket="alpha-data")["LocationConstraint"] == "eu-west-1"
-    assert client.get(f"{BUCKETS}/alpha-data").json["Region"] == "eu-west-1"
+    assert client.get(f"{BUCKETS}/alpha-data?include=region").json["Region"] == "eu-west-1"
 
 
 @pytest.mark.parametrize("name", ["logs", "iam", "ec2"])
