@@ -46,7 +46,7 @@ from s3api import concurrency, validation
 from s3api.aws import cloudfront, iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
-from s3api.provisioning import policies
+from s3api.provisioning import policies, users
 from s3api.provisioning.steps import Step, run
 
 ADMIN = "BktAdmGrp"
@@ -283,7 +283,7 @@ def _access_if_only_ours(aws: AccountAws, user: str, ours: _IamNames) -> tuple[l
     the bucket); None when it has access elsewhere (another group, another policy, an inline policy)."""
     try:
         groups = iam.user_groups(aws, user)
-        if any(g not in ours.groups for g in groups):
+        if any(g not in ours.groups and g != users.RETIRING_GROUP for g in groups):  # the marker grants nothing
             return None
         attached = iam.user_attached_policies(aws, user)
         if any(p["PolicyName"] not in ours.policies for p in attached):

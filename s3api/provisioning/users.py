@@ -35,7 +35,12 @@ CreateAccessKey then fails.
 
 **Retirement**: :func:`retire_overdue_keys` deletes the keys whose deadline has passed and removes their
 tags (key first, so an interrupted retirement is finished by the next one). Show and rotate do it before
-reading the keys; the ``retire_keys`` sweeper task scans the account's users a bounded batch at a time.
+reading the keys. A rotation that schedules a retirement also puts the user into the marker group
+:data:`RETIRING_GROUP` (created on first use), and the retirement that leaves nothing scheduled takes it out:
+the ``retire_keys`` sweeper task reads that one group (GetGroup) and only its members' tags, so its cost
+follows the number of pending retirements, not the number of users. The marker grants nothing (no policy);
+delete removes it with every other membership, and the bucket and website deletes do not count it as
+access elsewhere.
 
 **Delete**: ListGroupsForUser (404 unless in scope, or a leftover of an interrupted delete: see
 :func:`require_member`), ListAttachedUserPolicies and ListUserPolicies (409 up front, nothing touched, when a
@@ -47,7 +52,6 @@ answers DeleteConflict, hence this order (tests/aws/test_user_order.py).
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import functools
 import logging
@@ -80,6 +84,8 @@ MAX_GRACE_SECONDS = 7 * 24 * 3600
 MAX_USER_CALLER_TAGS = validation.MAX_TAGS - 2 - MAX_KEYS_PER_USER
 #: ListUserTags calls per account and sweeper pass; the next pass continues where this one stopped.
 SWEEP_BATCH = 200
+#: Members: the users with a pending key retirement (see the module docstring). No policy is ever attached.
+RETIRING_GROUP = "s3api-RetiringKeys"
 
 
 def _utcnow() -> datetime:
@@ -212,7 +218,7 @@ def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok:
         raise missing from None
     if any(g["GroupName"] in scope.members_of for g in groups):
         return groups
-    if leftover_ok and not groups:
+    if leftover_ok and all(g["GroupName"] == RETIRING_GROUP for g in groups):
         tags = iam.user_tags(aws, user)
         if _org_tag(aws) in tags and {"Key": scope.tag_key, "Value": scope.name} in tags:
             return groups
@@ -430,6 +436,7 @@ def rotate_keys(
     deleted = list(retired)
     old = [k for k in iam.list_access_keys(aws, user) if k["AccessKeyId"] not in retired]
     old.sort(key=functools.partial(_victim_rank, schedule))
+    was_marked = bool(schedule)  # a pending retirement: already in RETIRING_GROUP
     result: dict[str, Any] = {"DeletedKeyIds": deleted}
     with Transaction(f"{scope.kind}_user_rotate_keys") as tx:
         while len(old) >= MAX_KEYS_PER_USER:  # make room: a third key would be LimitExceeded
@@ -451,6 +458,16 @@ def rotate_keys(
             if not any(t["Key"] == aws.settings.org_tag_key for t in tags):
                 new_tags.append(_org_tag(aws))  # a user made elsewhere: the sweeper only scans ours
             if new_tags:  # the last step (no old key is left to drop), so it needs no undo
+                tx.step(
+                    "retiring_group",
+                    functools.partial(_ensure_retiring_group, aws),
+                    lambda created: _discard(iam.delete_group_if_empty(aws, RETIRING_GROUP)) if created else None,
+                )
+                tx.step(
+                    "mark_retiring",
+                    functools.partial(iam.add_user_to_group, aws, RETIRING_GROUP, user),
+                    lambda _: None if was_marked else _discard(iam.remove_user_from_group(aws, RETIRING_GROUP, user)),
+                )
                 tx.step("schedule_retirement", functools.partial(iam.tag_user, aws, user, new_tags))
         for key_id in drop:
             tx.step(f"delete_key:{key_id}", functools.partial(_delete_key, aws, user, key_id, schedule))
@@ -459,6 +476,18 @@ def rotate_keys(
     if retiring:
         result["RetiringKeys"] = retiring
     return result
+
+
+def _ensure_retiring_group(aws: AccountAws) -> bool:
+    """GetGroup of :data:`RETIRING_GROUP`, CreateGroup when missing; answers whether this call created it
+    (a concurrent create, EntityAlreadyExists, counts as not created: the other request owns it)."""
+    if iam.get_group(aws, RETIRING_GROUP) is not None:
+        return False
+    try:
+        iam.create_group(aws, RETIRING_GROUP)
+    except Conflict:
+        return False
+    return True
 
 
 def _victim_rank(schedule: Mapping[str, datetime], key: Mapping[str, Any]) -> tuple[int, datetime]:
@@ -490,10 +519,13 @@ def _retire_due(
     due = sorted(k for k, at in schedule.items() if at <= now)
     for key_id in due:
         iam.delete_access_key(aws, user, key_id)
+    remaining = {k: at for k, at in schedule.items() if at > now}
     if due:
         iam.untag_user(aws, user, [_retire_tag(k) for k in due])
         log.info("retired access keys", extra={"user": user, "keys": due})
-    return due, {k: at for k, at in schedule.items() if at > now}
+        if not remaining:
+            iam.remove_user_from_group(aws, RETIRING_GROUP, user)  # nothing pending: the sweeper can skip it
+    return due, remaining
 
 
 def _schedule(tags: Sequence[Mapping[str, str]]) -> dict[str, datetime]:
@@ -603,34 +635,29 @@ def delete_bucket_user(aws: AccountAws, bucket: str, user: str) -> None:
 
 # --- sweeper -----------------------------------------------------------------------------------------------
 
-_sweep_cursor: dict[str, str] = {}  # account name -> last user name read; one sweeper per deployment
-
-
 @sweeper.task("retire_keys")
 def sweep_retiring_keys(aws: AccountAws, *, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """Retire overdue keys of the users carrying this deployment's organisation tag; answers how many.
+    """Retire overdue keys of the users with a pending retirement; answers how many keys it retired.
 
-    Bounded: one ListUsers scan (paginated, 1000 users a call), then ListUserTags for at most ``batch``
-    users in name order, continuing after the last user the previous pass got through (wrapping around).
-    Users deleted meanwhile are skipped; any other error ends the pass (the sweeper logs and counts it).
-    Requests that read a user retire its keys anyway; this catches the rest.
+    One GetGroup of :data:`RETIRING_GROUP` (the users a rotation scheduled a retirement for), then
+    ListUserTags for at most ``batch`` of them, earliest-marked first as IAM lists them; users whose
+    schedule is empty (their keys were deleted otherwise) leave the group. Only users carrying this
+    deployment's organisation tag are touched. Users deleted meanwhile are skipped; any other error ends
+    the pass (the sweeper logs and counts it). Requests that read a user retire its keys anyway.
     """
     now = now or clock()
-    names = sorted(iam.list_user_names(aws))
-    if not names:
-        return 0
-    start = bisect.bisect_right(names, _sweep_cursor.get(aws.account.name, ""))
-    turn = (names[start:] + names[:start])[: max(batch, 1)]
+    members = iam.group_members(aws, RETIRING_GROUP) or []
     org = _org_tag(aws)
     retired = 0
-    for name in turn:
+    for name in members[: max(batch, 1)]:
         try:
             tags = iam.user_tags(aws, name)
-            if org in tags and any(t["Key"].startswith(RETIRE_TAG_PREFIX) for t in tags):
-                retired += len(_retire_due(aws, name, tags, now)[0])
+            if org not in tags:
+                continue
+            due, remaining = _retire_due(aws, name, tags, now)
+            retired += len(due)
+            if not due and not remaining:
+                iam.remove_user_from_group(aws, RETIRING_GROUP, name)
         except NotFound:
             pass  # deleted meanwhile
-        _sweep_cursor[aws.account.name] = name  # an error (throttling) stops the pass here, not further on
-    if len(turn) == len(names):
-        _sweep_cursor[aws.account.name] = ""  # every user seen: the next pass starts at the beginning
     return retired

@@ -176,3 +176,98 @@ def test_show_website_whose_distribution_is_gone_keeps_its_status(client, s3, se
     r = client.get(f"{WEBSITES}/gone.example.test")
     assert r.status_code == 200, r.json
     assert r.json["Status"] == "Broken" and "E2GONE" in r.json["StatusReason"]
+
+
+# --- key retirement reads only the users with a pending retirement -----------------------------------------
+
+USERS = f"{BUCKETS}/team-data/users"
+
+
+def _user(client: Client, name: str) -> None:
+    r = client.post(USERS, json={"User": {"UserName": name}})
+    assert r.status_code == 200, r.json
+
+
+def _members(iam: Any, group: str) -> list[str]:
+    return sorted(u["UserName"] for u in iam.get_group(GroupName=group)["Users"])
+
+
+@pytest.fixture
+def iam(aws: None) -> Any:
+    return boto3.client("iam", region_name="us-east-1")
+
+
+def test_sweeper_reads_only_users_with_a_pending_retirement(client, app, calls, iam):
+    """30 users, one rotated with a grace period: the pass is one GetGroup and one ListUserTags (it was
+    ListUsers plus ListUserTags for up to 200 users in name order, so a late name waited for many passes)."""
+    from datetime import UTC, datetime, timedelta
+
+    from s3api.provisioning import users
+
+    made(client, "team-data")
+    for i in range(30):
+        _user(client, f"user-{i:02d}")
+    assert client.put(f"{USERS}/user-29?grace_seconds=60").status_code == 200
+    assert _members(iam, users.RETIRING_GROUP) == ["user-29"]
+    calls.names.clear()
+    aws = app.extensions["s3api"].aws("local")
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert users.sweep_retiring_keys(aws, now=later) == 1
+    assert calls.names == ["GetGroup", "ListUserTags", "DeleteAccessKey", "UntagUser", "RemoveUserFromGroup"]
+    assert len(iam.list_access_keys(UserName="user-29")["AccessKeyMetadata"]) == 1
+    assert _members(iam, users.RETIRING_GROUP) == []
+    calls.names.clear()
+    assert users.sweep_retiring_keys(aws, now=later) == 0
+    assert calls.names == ["GetGroup"]  # nothing pending: one call, whatever the number of users
+
+
+def test_reading_a_user_whose_retirement_is_due_takes_it_out_of_the_marker_group(client, app, iam, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from s3api.provisioning import users
+
+    made(client, "team-data")
+    _user(client, "alice")
+    assert client.put(f"{USERS}/alice?grace_seconds=60").status_code == 200
+    assert _members(iam, users.RETIRING_GROUP) == ["alice"]
+    monkeypatch.setattr(users, "clock", lambda: datetime.now(UTC) + timedelta(minutes=2))
+    shown = client.get(f"{USERS}/alice")
+    assert shown.status_code == 200 and "RetiringKeys" not in shown.json
+    assert _members(iam, users.RETIRING_GROUP) == []
+
+
+def test_user_and_bucket_delete_remove_the_marker_membership(client, iam):
+    """AWS refuses DeleteUser while the user is in any group (moto does not): the marker is one of them; and
+    the marker grants nothing, so a bucket delete still deletes a user whose only access was the bucket."""
+    from s3api.provisioning import users
+
+    made(client, "team-data")
+    _user(client, "alice")
+    _user(client, "bob")
+    for name in ("alice", "bob"):
+        assert client.put(f"{USERS}/{name}?grace_seconds=600").status_code == 200
+    assert _members(iam, users.RETIRING_GROUP) == ["alice", "bob"]
+    assert client.delete(f"{USERS}/alice").status_code == 200
+    assert _members(iam, users.RETIRING_GROUP) == ["bob"]
+    assert client.delete(f"{BUCKETS}/team-data").status_code == 200
+    assert _members(iam, users.RETIRING_GROUP) == []
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == []
+
+
+def test_a_failed_grace_rotation_leaves_no_marker_behind(client, app, iam):
+    """The marker group and membership are undone when the retirement tag cannot be written."""
+    from s3api.provisioning import users
+
+    made(client, "team-data")
+    _user(client, "alice")
+
+    def fail_tagging(model: Any, **_: Any) -> None:
+        if model.name == "TagUser":
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "x"}}, model.name)
+
+    app.extensions["s3api"].clients.add_hook("before-call", fail_tagging)
+    try:
+        assert client.put(f"{USERS}/alice?grace_seconds=60").status_code >= 500
+    finally:
+        app.extensions["s3api"].clients.remove_hook("before-call", fail_tagging)
+    assert users.RETIRING_GROUP not in [g["GroupName"] for g in iam.list_groups()["Groups"]]

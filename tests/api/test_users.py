@@ -705,11 +705,10 @@ def test_sweeper_reads_a_bounded_batch_and_continues_next_pass(client, app, buck
         client.put(f"{BASE}/{name}?grace_seconds=60")
     later = datetime.now(UTC) + timedelta(minutes=2)
     aws = account_aws(app)
-    users._sweep_cursor.clear()
     with hooked(app, Calls()) as calls:
         done = [users.sweep_retiring_keys(aws, now=later, batch=2) for _ in range(2)]
     assert done == [2, 1]
-    assert calls.names.count("ListUserTags") == 4  # 2 per pass, never more
+    assert calls.names.count("ListUserTags") == 3  # 2, then the 1 still pending: retired users left the marker
     assert all(len(_key_ids(iam, n)) == 1 for n in ("u1", "u2", "u3"))
 
 

@@ -255,6 +255,13 @@ def _member(stub: Any) -> None:
     stub.add_response("list_groups_for_user", {"Groups": [group(RW)]}, {"UserName": USER})
 
 
+def _marked(stub: Any, user_name: str = USER) -> None:
+    """A scheduled retirement puts the user into the marker group the sweeper reads (here: it exists)."""
+    marker = users.RETIRING_GROUP
+    stub.add_response("get_group", {"Group": group(marker), "Users": []}, {"GroupName": marker})
+    stub.add_response("add_user_to_group", {}, {"GroupName": marker, "UserName": user_name})
+
+
 def test_rotate_with_two_keys_makes_room_before_creating(stub, aws, scope):
     _member(stub)
     stub.add_response("list_user_tags", {"Tags": org_tags()}, {"UserName": USER})
@@ -281,6 +288,7 @@ def test_rotate_two_active_keys_oldest_makes_room(stub, aws, scope):
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY1})
     stub.add_response("create_access_key", new_key(), {"UserName": USER})
     deadline = "2030-01-01T13:00:00Z"
+    _marked(stub)
     stub.add_response("tag_user", {}, {"UserName": USER, "Tags": [{"Key": f"s3api:retire:{KEY2}", "Value": deadline}]})
     out = users.rotate_keys(aws, scope, USER, grace_seconds=3600, now=T0)
     assert out["DeletedKeyIds"] == [KEY1]
@@ -300,6 +308,7 @@ def test_rotate_scheduled_key_makes_room_and_loses_its_tag(stub, aws, scope):
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY1})
     stub.add_response("untag_user", {}, {"UserName": USER, "TagKeys": [f"s3api:retire:{KEY1}"]})
     stub.add_response("create_access_key", new_key(), {"UserName": USER})
+    _marked(stub)
     stub.add_response(
         "tag_user", {}, {"UserName": USER, "Tags": [{"Key": f"s3api:retire:{KEY2}", "Value": "2030-01-01T12:01:00Z"}]}
     )
@@ -312,6 +321,7 @@ def test_rotate_with_grace_tags_a_user_made_elsewhere_with_our_org(stub, aws, sc
     stub.add_response("list_user_tags", {"Tags": []}, {"UserName": USER})
     stub.add_response("list_access_keys", {"AccessKeyMetadata": [key_meta(KEY1)]}, {"UserName": USER})
     stub.add_response("create_access_key", new_key(), {"UserName": USER})
+    _marked(stub)
     stub.add_response(
         "tag_user",
         {},
@@ -368,28 +378,36 @@ def test_list_reads_every_page_of_the_exact_groups(stub, aws, scope):
     assert [u["UserName"] for u in users.list_users(aws, scope)] == ["a", "b"]
 
 
-def test_sweep_pages_users_and_skips_foreign_ones(stub, aws):
-    users._sweep_cursor.clear()
-    stub.add_response("list_users", {"Users": [user("b")], "IsTruncated": True, "Marker": "n"}, {"PathPrefix": "/"})
-    stub.add_response("list_users", {"Users": [user("a")], "IsTruncated": False}, {"PathPrefix": "/", "Marker": "n"})
+def test_sweep_reads_the_marker_group_only_and_skips_foreign_users(stub, aws):
+    """One GetGroup (every page), then only its members' tags: never ListUsers."""
+    marker = users.RETIRING_GROUP
+    stub.add_response(
+        "get_group", {"Group": group(marker), "Users": [user("b")], "IsTruncated": True, "Marker": "n"},
+        {"GroupName": marker},
+    )  # fmt: skip
+    stub.add_response("get_group", {"Group": group(marker), "Users": [user("a")]}, {"GroupName": marker, "Marker": "n"})
     due = {"Key": f"s3api:retire:{KEY1}", "Value": "2000-01-01T00:00:00Z"}
-    stub.add_response("list_user_tags", {"Tags": [due]}, {"UserName": "a"})  # not our org: skipped
     stub.add_response("list_user_tags", {"Tags": org_tags(due)}, {"UserName": "b"})
     stub.add_response("delete_access_key", {}, {"UserName": "b", "AccessKeyId": KEY1})
     stub.add_response("untag_user", {}, {"UserName": "b", "TagKeys": [f"s3api:retire:{KEY1}"]})
+    stub.add_response("remove_user_from_group", {}, {"GroupName": marker, "UserName": "b"})  # nothing left pending
+    stub.add_response("list_user_tags", {"Tags": [due]}, {"UserName": "a"})  # not our org: skipped
     assert users.sweep_retiring_keys(aws, now=T0) == 1
 
 
-def test_sweep_stopped_by_an_error_resumes_where_it_stopped(stub, aws):
-    users._sweep_cursor.clear()
-    listing = {"Users": [user("a"), user("b"), user("c")], "IsTruncated": False}
-    stub.add_response("list_users", listing, {"PathPrefix": "/"})
-    stub.add_response("list_user_tags", {"Tags": []}, {"UserName": "a"})
-    stub.add_client_error("list_user_tags", "Throttling", http_status_code=400, expected_params={"UserName": "b"})
+def test_sweep_without_marker_group_is_one_call_and_a_member_with_nothing_pending_leaves(stub, aws):
+    marker = users.RETIRING_GROUP
+    stub.add_client_error("get_group", "NoSuchEntity", http_status_code=404, expected_params={"GroupName": marker})
+    assert users.sweep_retiring_keys(aws, now=T0) == 0
+    stub.add_response("get_group", {"Group": group(marker), "Users": [user("a")]}, {"GroupName": marker})
+    stub.add_response("list_user_tags", {"Tags": org_tags()}, {"UserName": "a"})
+    stub.add_response("remove_user_from_group", {}, {"GroupName": marker, "UserName": "a"})
+    assert users.sweep_retiring_keys(aws, now=T0) == 0
+
+
+def test_sweep_stopped_by_an_error_ends_the_pass(stub, aws):
+    marker = users.RETIRING_GROUP
+    stub.add_response("get_group", {"Group": group(marker), "Users": [user("a"), user("b")]}, {"GroupName": marker})
+    stub.add_client_error("list_user_tags", "Throttling", http_status_code=400, expected_params={"UserName": "a"})
     with pytest.raises(TooManyRequests):
         users.sweep_retiring_keys(aws, now=T0)
-    stub.add_response("list_users", listing, {"PathPrefix": "/"})
-    stub.add_response("list_user_tags", {"Tags": []}, {"UserName": "b"})  # b again, not c
-    stub.add_response("list_user_tags", {"Tags": []}, {"UserName": "c"})
-    assert users.sweep_retiring_keys(aws, now=T0, batch=2) == 0
-    assert users._sweep_cursor["local"] == "c"
