@@ -77,10 +77,15 @@ def _summary(secs: dict[str, dict[str, Any]]) -> list[str]:
         for key, res in ov["data"].get("probes", {}).items():
             if "ratio_median" in res:
                 n = sum(res["route_ops"].values())
+                goal = ""
+                if res.get("goal") is not None:
+                    against = "of the calls made one after the other, " if res.get("goal_vs") == "direct_seq" else ""
+                    verdict = "met" if res.get("goal_met") else "MISSED"
+                    goal = f"; {against}goal ≤ {res['goal']}: {res.get('goal_ratio')} {verdict}"
                 parts.append(
                     f"{key.replace('_', ' ')} {res['ratio_median']} (p99 {res['ratio_p99']}; "
                     f"{res['summary']['api'].get('median_ms')} vs {res['summary']['direct'].get('median_ms')} ms, "
-                    f"{n} AWS calls)"
+                    f"{n} AWS calls{goal})"
                 )
         if parts:
             lines.append("Overhead, API/direct median: " + "; ".join(parts) + ".")
@@ -95,17 +100,14 @@ def _summary(secs: dict[str, dict[str, Any]]) -> list[str]:
     if tp.get("status") == "ok":
         runs = tp["data"]["runs"]
         parts = [
-            f"{k}: {v['get_bucket']['req_per_s']} req/s (p99 {v['get_bucket']['p99_ms']} ms, "
-            f"{v['get_bucket']['errors']} errors; ping {v['ping']['req_per_s']} req/s)"
+            f"{k[:-1]} connection(s): {v['get_bucket']['req_per_s']} req/s (p99 {v['get_bucket']['p99_ms']} ms, "
+            f"{v['get_bucket']['errors']} errors; direct boto3 {v.get('direct_rate')} sets/s)"
             for k, v in runs.items()
             if isinstance(v, dict) and "get_bucket" in v
         ]
-        direct = [runs[k]["req_per_s"] for k in ("direct_before", "direct_after") if k in runs]
-        lines.append(
-            "Throughput, GET bucket: "
-            + "; ".join(parts)
-            + f"; the same calls made directly: {' / '.join(map(str, direct))}/s."
-        )
+        met = runs.get("4c", {}).get("goal_met")
+        goal = "" if met is None else f"; goal ≥ 60 req/s with 4 connections: {'met' if met else 'MISSED'}"
+        lines.append(f"Throughput, GET bucket ({tp['data']['workers']} workers): " + "; ".join(parts) + goal + ".")
     ls = secs.get("listing", {})
     if ls.get("status") == "ok":
         d = ls["data"]

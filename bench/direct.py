@@ -262,16 +262,20 @@ class Direct:
         except ClientError as exc:
             return exc
 
-    def replay(self, ops: Mapping[str, int], target: Target, *, parallel_after_first: bool = False) -> list[str]:
+    def replay(
+        self, ops: Mapping[str, int], target: Target, *, parallel_after_first: bool = False, parallel: bool = False
+    ) -> list[str]:
         """Make the calls of ``ops`` for ``target``; returns the operations that could not be replayed.
 
         ``parallel_after_first``: the first call alone, then the others concurrently on the pool (the shape of
-        a route that checks existence first and then fans its reads out).
+        a route that checks existence first and then fans its reads out). ``parallel``: all of them at once.
         """
         calls, missing = plan(ops)
         target.turn.clear()
         bound = [(op, PARAMS[op](target, op)) for op in calls]  # params built in order (turns are stateful)
-        if parallel_after_first and len(bound) > 1:
+        if parallel and len(bound) > 1:
+            list(self.pool.map(lambda pair: self.call(*pair), bound))
+        elif parallel_after_first and len(bound) > 1:
             self.call(*bound[0])
             list(self.pool.map(lambda pair: self.call(*pair), bound[1:]))
         else:
