@@ -250,6 +250,9 @@ def test_user_rotate(app, client, grace):
     users = f"{BUCKETS}/fi-users/users"
     ok(create_user(client, f"{BUCKETS}/fi-users", "probe", ["BktAdmGrp"]))
     ok(create_user(client, f"{BUCKETS}/fi-users", "fi-rot", ["BktAdmGrp"]))
+    if grace:  # the retirement marker group exists after the first grace rotation: probe and victim both see it
+        ok(create_user(client, f"{BUCKETS}/fi-users", "warm", ["BktAdmGrp"]))
+        ok(client.put(f"{users}/warm?grace_seconds={grace}"))
     calls = count(app, lambda: client.put(f"{users}/probe?grace_seconds={grace}"))
     before = state()
     workflow = f"user rotate (grace {grace})"
