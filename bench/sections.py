@@ -1033,9 +1033,9 @@ NEEDED: dict[str, tuple[int | None, str]] = {
     ),
     "HEAD bucket": (1, "HeadBucket"),
     "GET bucket": (
-        9,
-        "one call per reported fact: region/404, tags, logging, empty, encryption, versioning, "
-        "public access block, lifecycle, website",
+        3,
+        "Yale's fields, one call each: tags, logging, empty (404/403 from any of them); ?include= adds one "
+        "call per field",
     ),
     "Update bucket tags": (
         2,
