@@ -32,8 +32,14 @@ checks first, no AWS change: names, tags, certificate (ISSUED, covers the site, 
 18. Route53 CREATE of the A and AAAA aliases (never UPSERT). Undo: DELETE of exactly those records.
 19. the default page ``index.html`` (key without a leading slash), tagged as a default page.
 
+**Which distribution.** The bucket's ``s3api:distribution`` tag only names a candidate: every route acts on
+a distribution only after checking that its aliases are exactly the site and its origins are the site's
+bucket (:func:`find_distribution`); a tag that fails this is logged and ignored, and a paginated search by
+alias (verified the same way) is the fallback.
+
 **Delete** (retry-safe: every piece already gone is skipped, the bucket goes last): 400 for a name outside
-the domains, 404 when the bucket is missing, 409 when the bucket holds anything besides default pages
+the domains; when the bucket is already gone, the verified distribution found by alias is finished (DNS
+records, disable, IAM; 404 when none is left live); 409 when the bucket holds anything besides default pages
 (checked before anything changes). Then: the DNS records pointing at the distribution → disable the
 distribution → IAM: every group of the site by exact name pattern (policies deleted, then the group; users
 left without any access deleted, keys first) → the default pages → the bucket. The live name never points at
@@ -319,19 +325,45 @@ def find_distribution(
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The site's distribution as a summary, and why it is missing when it is.
 
-    By the id the bucket's ``s3api:distribution`` tag names (one GetDistribution); only a bucket without
-    that tag (a site made by the Yale service) falls back to a paginated search by alias.
+    Only a distribution that serves exactly this site counts (:func:`cloudfront.serves_site`: aliases exactly
+    the site, every origin its bucket, either origin kind). The bucket's ``s3api:distribution`` tag is a
+    hint, not proof (the site's admin keys may have been able to write it): the distribution it names is
+    read (one GetDistribution) and verified. Only when the bucket has no such tag (a site made by the Yale
+    service), or the tagged distribution is gone or does not serve the site (logged as a warning), does a
+    paginated search by alias run, with the same verification.
     """
     dist_id = next((t.get("Value", "") for t in bucket_tags if t["Key"] == s3.DISTRIBUTION_TAG), "")
+    why = f"no CloudFront distribution serves {site}"
     if dist_id:
         found = cloudfront.get_distribution(aws, dist_id)
+        if found is not None and cloudfront.serves_site(found, site):
+            return _summary(found), None
         if found is None:
-            return None, f"CloudFront distribution {dist_id} named by the bucket no longer exists"
-        return _summary(found), None
-    summary = cloudfront.find_by_alias(aws, site)
+            why = f"CloudFront distribution {dist_id} named by the bucket no longer exists"
+        else:
+            log.warning("bucket tag names a distribution that does not serve the site", extra=_tagged(site, dist_id))
+            why = f"CloudFront distribution {dist_id} named by the bucket does not serve {site}"
+    summary = _find_by_alias(aws, site)
     if summary is None:
-        return None, f"no CloudFront distribution serves {site}"
+        return None, why
     return summary, None
+
+
+def _tagged(site: str, dist_id: str) -> dict[str, str]:
+    return {"website": site, "distribution": dist_id}
+
+
+def _find_by_alias(aws: AccountAws, site: str) -> dict[str, Any] | None:
+    """The paginated fallback: the first distribution with the site as an alias that serves exactly the site
+    (one with the alias that fails verification is skipped and logged)."""
+
+    def verified(summary: Mapping[str, Any]) -> bool:
+        if cloudfront.serves_site(summary, site):
+            return True
+        log.warning("distribution with the site's alias does not serve the site", extra=_tagged(site, summary["Id"]))
+        return False
+
+    return cloudfront.find_by_alias(aws, site, accept=verified)
 
 
 def _distribution_or_404(aws: AccountAws, site: str) -> dict[str, Any]:
@@ -504,7 +536,10 @@ def create(
     name = site.name
     adm_policy, adm_group = policies.policy_name(name, ADMIN), policies.group_name(name, ADMIN)
     web_policy, web_group = policies.policy_name(name, WEB_ADMIN), policies.group_name(name, WEB_ADMIN)
-    admin_doc = policies.default_bucket_admin(name, aws.settings.bucket_actions, aws.settings.object_actions)
+    settings = aws.settings
+    admin_doc = policies.default_bucket_admin(
+        name, settings.bucket_actions, settings.object_actions, settings.protected_actions
+    )
     org = [_org_tag(aws)]
     _check_certificate(aws, site)
     _check_free(aws, site)
@@ -569,7 +604,7 @@ def create(
             lambda r: iam.create_policy(
                 aws,
                 web_policy,
-                policies.web_admin(dist(r)["ARN"], aws.settings.website_actions),
+                policies.web_admin(dist(r)["ARN"], settings.website_actions, settings.protected_actions),
                 policies.policy_description(name, WEB_ADMIN),
                 org,
             ),
@@ -740,7 +775,8 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     access), the policies and groups deleted, the distribution as disabled, the DNS change (null when no
     record was left). Every failure is an error status; nothing is ever reported inside a 200."""
     site = resolve(aws, site_name)
-    _require_bucket(aws, site.name)
+    if s3.head_bucket(aws, site.name) is None:
+        return _delete_without_bucket(aws, site)
     empty, pages = content_check(aws, site.name)
     if not empty:
         raise Conflict(f"website '{site.name}' is not empty: only its default index pages may remain")
@@ -761,17 +797,47 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     }
 
 
-def _delete_dns(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """DELETE the A/AAAA aliases at the site pointing at its distribution (at any CloudFront distribution
-    when the site has none any more); records pointing elsewhere are someone else's and stay."""
+def _delete_without_bucket(aws: AccountAws, site: Site) -> dict[str, Any]:
+    """Finish a website whose bucket is already gone (deleted by a tenant key, or by the Yale service): its
+    live distribution would keep serving a bucket name anyone can register. The distribution is found by
+    alias and verified (:func:`_find_by_alias`), then as in :func:`delete`: DNS records pointing at it,
+    disable, IAM. 404 when no verified distribution is left, or it is disabled with no record pointing at it
+    (a finished delete: the sweeper deletes the distribution)."""
+    distribution = _find_by_alias(aws, site.name)
+    stale = _stale_records(aws, site, distribution) if distribution is not None else []
+    if distribution is None or (not distribution.get("Enabled") and not stale):
+        raise NotFound(f"website '{site.name}' does not exist")
+    log.warning(
+        "website bucket already gone: removing DNS and disabling its distribution",
+        extra=_tagged(site.name, distribution["Id"]),
+    )
+    dns_change = route53.delete_records(aws, site.zone_id, stale, DELETED_COMMENT)
+    disabled = cloudfront.disable_distribution(aws, distribution["Id"])
+    removed = _delete_iam(aws, site.name)
+    return {
+        "Website": site.name,
+        "Users": removed.users,
+        "Policies": removed.policies,
+        "Groups": removed.groups,
+        "Distribution": disabled,
+        "DnsChange": dns_change,
+    }
+
+
+def _stale_records(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | None) -> list[route53.Record]:
+    """The A/AAAA aliases at the site pointing at its distribution (at any CloudFront distribution when the
+    site has none any more); records pointing elsewhere are someone else's and stay."""
     records = route53.records_at(aws, site.zone_id, site.name)
     if distribution is not None:
-        stale = [
+        return [
             r for r in records if r["Type"] in ("A", "AAAA") and route53.same_target(r, distribution["DomainName"])
         ]
-    else:
-        stale = [r for r in records if r["Type"] in ("A", "AAAA") and route53.is_cloudfront_alias(r)]
-    return route53.delete_records(aws, site.zone_id, stale, DELETED_COMMENT)
+    return [r for r in records if r["Type"] in ("A", "AAAA") and route53.is_cloudfront_alias(r)]
+
+
+def _delete_dns(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """DELETE the records of :func:`_stale_records`; the ChangeInfo, or None when there were none."""
+    return route53.delete_records(aws, site.zone_id, _stale_records(aws, site, distribution), DELETED_COMMENT)
 
 
 def _delete_iam(aws: AccountAws, site: str) -> IamRemoval:
@@ -861,7 +927,7 @@ def _rejoin(aws: AccountAws, group: str, user: str, _: Any) -> None:
 
 def _web_admin_document(aws: AccountAws, site: str) -> policies.Policy:
     distribution = _distribution_or_404(aws, site)
-    return policies.web_admin(distribution["ARN"], aws.settings.website_actions)
+    return policies.web_admin(distribution["ARN"], aws.settings.website_actions, aws.settings.protected_actions)
 
 
 def _spec(aws: AccountAws, site: str, kind: str, path: str) -> users.GroupSpec:
@@ -872,11 +938,17 @@ def _spec(aws: AccountAws, site: str, kind: str, path: str) -> users.GroupSpec:
         description = policies.policy_description(site, WEB_ADMIN)
     elif kind == ADMIN and path == "/":
         document = functools.partial(
-            policies.default_bucket_admin, site, settings.bucket_actions, settings.object_actions
+            policies.default_bucket_admin,
+            site,
+            settings.bucket_actions,
+            settings.object_actions,
+            settings.protected_actions,
         )
         description = policies.policy_description(site, ADMIN, website=True)
     else:
-        document = functools.partial(policies.bucket_policy_for, kind, site, path)
+        document = functools.partial(
+            policies.bucket_policy_for, kind, site, path, protected=settings.protected_actions
+        )
         description = policies.policy_description(site, kind, path=path)
     return users.GroupSpec(
         group=policies.group_name(site, kind, path),
