@@ -10,16 +10,20 @@ the sites and keys are made while it is off, with the service's default (emulato
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.config import Config
 from flask import Flask
 from moto.core import enable_iam_authentication
 
 from s3api import create_app
 from s3api.aws.s3 import DISTRIBUTION_TAG
+from s3api.config import from_mapping
+from s3api.provisioning import policies
 from tests import faults
 from tests.api.test_users_enforced import denied, s3_with
 from tests.conftest import Client, make_settings
@@ -264,3 +268,13 @@ def test_plain_bucket_delete_lists_distributions_once(client, app: Flask):
     with faults.aws_calls(app) as hook:
         assert client.delete(f"{BUCKETS}/plain-data").status_code == 200
     assert hook.calls.count("cloudfront:ListDistributions") == 1
+
+
+def test_the_protected_setting_is_read_from_the_config_and_documented_with_its_default():
+    raw = {"accounts": {"local": {"account_id": "123456789012"}}, "tokens": {"t": "x" * 32}}
+    assert from_mapping(raw, env={}).protected_actions == tuple(policies.DEFAULT_PROTECTED_ACTIONS)
+    custom = {**raw, "policy_actions": {"protected": ["s3:DeleteBucket"]}}
+    assert from_mapping(custom, env={}).protected_actions == ("s3:DeleteBucket",)
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    example = yaml.safe_load(readme.split("```yaml", 1)[1].split("```", 1)[0])
+    assert example["policy_actions"]["protected"] == policies.DEFAULT_PROTECTED_ACTIONS
