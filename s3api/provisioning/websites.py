@@ -704,7 +704,8 @@ def show(aws: AccountAws, site: str) -> dict[str, Any]:
 
 def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     """Make ``tags`` (plus the org tag) the tag set of both the bucket and the distribution: tags left out
-    are removed from both; the bucket keeps its distribution tag. If tagging the distribution fails, the
+    are removed from both; the bucket keeps its distribution tag (set to the verified distribution's id when it
+    named one that does not serve the site). If tagging the distribution fails, the
     bucket's previous tags are put back (Yale left the two different)."""
     _check_name(site)
     new_tags = _caller_tags(aws, tags or [])
@@ -712,6 +713,8 @@ def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     old = s3.get_tags(aws, site)
     distribution, _ = find_distribution(aws, site, old)
     keep = [t for t in old if t["Key"] == s3.DISTRIBUTION_TAG]
+    if keep and distribution is not None:  # a tag that failed verification is repaired to the verified id
+        keep = [{"Key": s3.DISTRIBUTION_TAG, "Value": distribution["Id"]}]
     with Transaction("website_update_tags") as tx:
         tx.step(
             "bucket_tags",
@@ -801,18 +804,21 @@ def _delete_without_bucket(aws: AccountAws, site: Site) -> dict[str, Any]:
     """Finish a website whose bucket is already gone (deleted by a tenant key, or by the Yale service): its
     live distribution would keep serving a bucket name anyone can register. The distribution is found by
     alias and verified (:func:`_find_by_alias`), then as in :func:`delete`: DNS records pointing at it,
-    disable, IAM. 404 when no verified distribution is left, or it is disabled with no record pointing at it
-    (a finished delete: the sweeper deletes the distribution)."""
+    disable, IAM. Retry-safe like :func:`delete`: a retry after a failure in the IAM part finds the
+    disabled distribution and the groups left. 404 only when nothing is left: no verified distribution that
+    is enabled or has a record pointing at it, and no IAM group of the site (a finished delete: the sweeper
+    deletes the disabled distribution)."""
     distribution = _find_by_alias(aws, site.name)
     stale = _stale_records(aws, site, distribution) if distribution is not None else []
-    if distribution is None or (not distribution.get("Enabled") and not stale):
+    live = distribution is not None and (bool(distribution.get("Enabled")) or bool(stale))
+    if not live and not site_groups(aws, site.name):
         raise NotFound(f"website '{site.name}' does not exist")
     log.warning(
-        "website bucket already gone: removing DNS and disabling its distribution",
-        extra=_tagged(site.name, distribution["Id"]),
+        "website bucket already gone: removing what is left of the site",
+        extra=_tagged(site.name, (distribution or {}).get("Id", "")),
     )
     dns_change = route53.delete_records(aws, site.zone_id, stale, DELETED_COMMENT)
-    disabled = cloudfront.disable_distribution(aws, distribution["Id"])
+    disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
     removed = _delete_iam(aws, site.name)
     return {
         "Website": site.name,

@@ -26,6 +26,7 @@ from s3api.config import from_mapping
 from s3api.provisioning import policies
 from tests import faults
 from tests.api.test_users_enforced import denied, s3_with
+from tests.api.test_websites import fail_first
 from tests.conftest import Client, make_settings
 
 SITE = "www.example.test"
@@ -43,6 +44,11 @@ def s3(aws: None) -> Any:
 @pytest.fixture
 def cf(aws: None) -> Any:
     return boto3.client("cloudfront", region_name="us-east-1")
+
+
+@pytest.fixture
+def iam(aws: None) -> Any:
+    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture
@@ -215,6 +221,30 @@ def test_website_delete_finishes_a_site_whose_bucket_is_gone(client, s3, cf, r53
     assert sorted(r.json["Groups"]) == [f"{SITE}-BktAdmGrp", f"{SITE}-WebAdmGrp"]
     assert not enabled(cf, dist_id) and a_records(r53, seed, SITE) == []
     assert client.delete(f"{WEBSITES}/{SITE}").status_code == 404
+
+
+def test_website_delete_without_a_bucket_is_retry_safe(client, app, s3, cf, iam):
+    """A failure in the IAM part (after DNS and the disable) is finished by the retry: the disabled
+    distribution no longer counts, the groups left do."""
+    dist_id = created(client, SITE)["Distribution"]["Id"]
+    s3.delete_object(Bucket=SITE, Key="index.html")
+    s3.delete_bucket(Bucket=SITE)
+    with fail_first(app, "iam:DeleteGroup"):
+        assert client.delete(f"{WEBSITES}/{SITE}").status_code == 503
+    assert not enabled(cf, dist_id)
+    r = client.delete(f"{WEBSITES}/{SITE}")
+    assert r.status_code == 200, r.json
+    left = [g["GroupName"] for g in iam.list_groups()["Groups"] if g["GroupName"].startswith(SITE)]
+    assert left == []
+    assert client.delete(f"{WEBSITES}/{SITE}").status_code == 404
+
+
+def test_a_tag_naming_another_sites_distribution_is_repaired_by_a_tag_update(client, s3):
+    own = created(client, SITE)["Distribution"]["Id"]
+    retag(s3, SITE, created(client, OTHER)["Distribution"]["Id"])
+    assert client.put(f"{WEBSITES}/{SITE}", json={"Tags": []}).status_code == 200
+    tags = s3.get_bucket_tagging(Bucket=SITE)["TagSet"]
+    assert {"Key": DISTRIBUTION_TAG, "Value": own} in tags
 
 
 def test_website_delete_without_a_bucket_leaves_a_distribution_that_is_not_the_sites(client, s3, cf):
