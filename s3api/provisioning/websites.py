@@ -784,6 +784,8 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     if not empty:
         raise Conflict(f"website '{site.name}' is not empty: only its default index pages may remain")
     distribution, _ = find_distribution(aws, site.name, s3.get_tags(aws, site.name))
+    if distribution is None:
+        _refuse_unverified_origin(aws, site.name)
     dns_change = _delete_dns(aws, site, distribution)
     disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
     removed = _delete_iam(aws, site.name)
@@ -798,6 +800,19 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
         "Distribution": disabled,
         "DnsChange": dns_change,
     }
+
+
+def _refuse_unverified_origin(aws: AccountAws, site: str) -> None:
+    """409 when an enabled distribution that is not verifiably the site's (other aliases, other origins too)
+    still has the site's bucket as an origin: deleting the bucket would leave it serving a name anyone can
+    register, and it is not ours to disable. Runs only when no verified distribution was found."""
+    other = cloudfront.find_first(aws, lambda d: bool(d.get("Enabled")) and cloudfront.has_bucket_origin(d, site))
+    if other is not None:
+        log.warning("website bucket is the origin of another distribution", extra=_tagged(site, other["Id"]))
+        raise Conflict(
+            f"website '{site}' bucket is an origin of CloudFront distribution {other['Id']}, which does not serve "
+            "exactly this site; it must be disabled or changed first"
+        )
 
 
 def _delete_without_bucket(aws: AccountAws, site: Site) -> dict[str, Any]:

@@ -141,6 +141,20 @@ def test_a_distribution_with_the_alias_but_another_origin_is_not_the_sites(clien
     assert cf.list_invalidations(DistributionId=dist["Id"])["InvalidationList"]["Quantity"] == 0
 
 
+def test_delete_refuses_while_an_unverified_distribution_uses_the_bucket(client, s3, cf):
+    """No distribution serves exactly the site (its aliases were changed), but an enabled one still has the
+    bucket as origin: deleting the bucket would leave it serving a name anyone can register. 409, nothing
+    changed."""
+    dist_id = created(client, SITE)["Distribution"]["Id"]
+    resp = cf.get_distribution_config(Id=dist_id)
+    config = resp["DistributionConfig"]
+    config["Aliases"] = {"Quantity": 2, "Items": [SITE, "extra.example.test"]}
+    cf.update_distribution(Id=dist_id, IfMatch=resp["ETag"], DistributionConfig=config)
+    r = client.delete(f"{WEBSITES}/{SITE}")
+    assert r.status_code == 409 and dist_id in r.json["message"], r.json
+    assert enabled(cf, dist_id) and SITE in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
 def test_a_verified_tag_costs_no_listing(client, app):
     created(client, SITE)
     with faults.aws_calls(app) as hook:
