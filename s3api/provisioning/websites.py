@@ -39,8 +39,9 @@ alias (verified the same way) is the fallback.
 
 **Delete** (retry-safe: every piece already gone is skipped, the bucket goes last): 400 for a name outside
 the domains; when the bucket is already gone, the verified distribution found by alias is finished (DNS
-records, disable, IAM; 404 when none is left live); 409 when the bucket holds anything besides default pages
-(checked before anything changes). Then: the DNS records pointing at the distribution → disable the
+records, disable, IAM; 404 when nothing is left); 409 when the bucket holds anything besides default pages,
+or when no verified distribution exists but an enabled one still has the bucket as origin (checked before
+anything changes). Then: the DNS records pointing at the distribution → disable the
 distribution → IAM: every group of the site by exact name pattern (policies deleted, then the group; users
 left without any access deleted, keys first) → the default pages → the bucket. The live name never points at
 a missing bucket (Yale deleted the bucket first and could stop before the DNS record, §9.4).
