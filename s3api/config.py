@@ -107,6 +107,7 @@ class Settings:
     bucket_actions: tuple[str, ...] = tuple(policies.DEFAULT_BUCKET_ACTIONS)
     object_actions: tuple[str, ...] = tuple(policies.DEFAULT_OBJECT_ACTIONS)
     website_actions: tuple[str, ...] = tuple(policies.DEFAULT_WEBSITE_ACTIONS)
+    protected_actions: tuple[str, ...] = tuple(policies.DEFAULT_PROTECTED_ACTIONS)  # denied in every policy
     embedded: bool = False
     sweep_interval: float = 300.0
 
@@ -262,6 +263,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         bucket_actions=_actions(actions, "bucket", policies.DEFAULT_BUCKET_ACTIONS),
         object_actions=_actions(actions, "object", policies.DEFAULT_OBJECT_ACTIONS),
         website_actions=_actions(actions, "website", policies.DEFAULT_WEBSITE_ACTIONS),
+        protected_actions=_actions(actions, "protected", policies.DEFAULT_PROTECTED_ACTIONS),
         embedded=bool(raw.get("embedded", False)),
         sweep_interval=float(sweep),
     )

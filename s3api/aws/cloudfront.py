@@ -18,8 +18,9 @@ AWS rules followed here that moto does not enforce (moto-notes §2 CloudFront):
 from __future__ import annotations
 
 import copy
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -78,14 +79,76 @@ def list_distributions(aws: AccountAws) -> list[dict[str, Any]]:
 
 
 @gateway("cloudfront")
-def find_by_alias(aws: AccountAws, alias: str) -> dict[str, Any] | None:
-    """The summary of the first distribution serving ``alias``, or None. Pages through every distribution
-    of the account: only for sites whose bucket does not name its distribution (made by the Yale service)."""
-    wanted = alias.lower().rstrip(".")
+def find_by_alias(
+    aws: AccountAws, alias: str, accept: Callable[[Mapping[str, Any]], bool] | None = None
+) -> dict[str, Any] | None:
+    """The summary of the first distribution serving ``alias`` (and passing ``accept``, when given), or None.
+    Pages through every distribution of the account: only a fallback, for sites whose bucket does not name
+    a distribution it can be verified to serve."""
+    wanted = _host(alias)
     for summary in _summaries(aws):  # stops at the first match
-        if wanted in (a.lower() for a in summary.get("Aliases", {}).get("Items", [])):
+        if wanted in aliases(summary) and (accept is None or accept(summary)):
             return summary
     return None
+
+
+@gateway("cloudfront")
+def find_first(aws: AccountAws, accept: Callable[[Mapping[str, Any]], bool]) -> dict[str, Any] | None:
+    """The summary of the first distribution of the account passing ``accept``, or None (all pages)."""
+    return next((summary for summary in _summaries(aws) if accept(summary)), None)
+
+
+# --- what a distribution serves (pure) ------------------------------------------------------------------------
+
+
+def _host(name: str) -> str:
+    return name.lower().rstrip(".")
+
+
+def _config(distribution: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The configuration part of a GetDistribution answer, or a DistributionSummary itself (same fields)."""
+    config: Mapping[str, Any] = distribution.get("DistributionConfig", distribution)
+    return config
+
+
+def aliases(distribution: Mapping[str, Any]) -> list[str]:
+    """The distribution's aliases (CNAMEs), lower-case without a trailing dot."""
+    return [_host(a) for a in (_config(distribution).get("Aliases") or {}).get("Items") or []]
+
+
+def _origins(distribution: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list((_config(distribution).get("Origins") or {}).get("Items") or [])
+
+
+def is_bucket_host(host: str, bucket: str) -> bool:
+    """True when ``host`` is an S3 endpoint of ``bucket``: the REST endpoint (global ``<b>.s3.amazonaws.com``,
+    regional ``<b>.s3.<region>.`` or legacy ``<b>.s3-<region>.``) or the website endpoint (dash or dot style),
+    i.e. either origin kind a website may use. Bucket names are global, so any region names the bucket."""
+    region = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+    pattern = rf"{re.escape(bucket.lower())}\.s3(?:-website)?(?:[.-]{region})?\.amazonaws\.com"
+    return re.fullmatch(pattern, _host(host)) is not None
+
+
+def has_bucket_origin(distribution: Mapping[str, Any], bucket: str) -> bool:
+    """True when any origin of the distribution is ``bucket`` (whatever its aliases)."""
+    return any(is_bucket_host(str(o.get("DomainName", "")), bucket) for o in _origins(distribution))
+
+
+def serves_site(distribution: Mapping[str, Any], site: str, bucket: str | None = None) -> bool:
+    """True when the distribution is exactly this website's: its aliases are exactly ``site``, and it has
+    origins, every one of them ``bucket`` (default: the bucket named like the site), the default cache
+    behaviour among them. Accepts a GetDistribution answer or a DistributionSummary.
+
+    A bucket tag names the distribution, but the tenant's own keys may have been able to write that tag:
+    verifying what the distribution serves keeps one site's request from acting on another site's."""
+    origins = _origins(distribution)
+    target = (_config(distribution).get("DefaultCacheBehavior") or {}).get("TargetOriginId")
+    return (
+        aliases(distribution) == [_host(site)]
+        and bool(origins)
+        and all(is_bucket_host(str(o.get("DomainName", "")), bucket or site) for o in origins)
+        and any(o.get("Id") == target for o in origins)
+    )
 
 
 def sendable_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,8 @@ Create, in order (each step's undo registered once it succeeded; the failing ste
 12. AttachGroupPolicy. Undo: DetachGroupPolicy.
 
 Delete, in order (AWS's rules: moto enforces none of them, tests/aws/test_bucket_order.py proves them):
-HeadBucket (404) → emptiness (409 before anything is touched) → live website check (409) → GetGroup of
+HeadBucket (404) → emptiness (409 before anything is touched) → live website check (409: an enabled CloudFront
+distribution serves the bucket, see :func:`live_distribution`) → GetGroup of
 ``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match) → each member whose only
 access is this bucket's groups and policies goes with it: access keys deleted, this bucket's policies
 detached from it, memberships removed, user deleted → each group: remaining members (users with access
@@ -39,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -50,6 +52,8 @@ from s3api.provisioning import policies, users
 from s3api.provisioning.steps import Step, run
 
 ADMIN = "BktAdmGrp"
+
+log = logging.getLogger("s3api.buckets")
 
 
 def _org_tag(aws: AccountAws) -> list[validation.Tag]:
@@ -88,7 +92,10 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     lifecycle_config = _lifecycle(lifecycle)
     policy_name = policies.policy_name(bucket, ADMIN)
     group_name = policies.group_name(bucket, ADMIN)
-    document = policies.default_bucket_admin(bucket, aws.settings.bucket_actions, aws.settings.object_actions)
+    settings = aws.settings
+    document = policies.default_bucket_admin(
+        bucket, settings.bucket_actions, settings.object_actions, settings.protected_actions
+    )
     log_bucket = aws.account.log_bucket
 
     try:
@@ -327,15 +334,21 @@ def _keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
 
 
 def live_distribution(aws: AccountAws, bucket: str) -> str | None:
-    """The id of the enabled CloudFront distribution named by the bucket's ``s3api:distribution`` tag, if any.
+    """The id of an enabled CloudFront distribution serving the bucket, if any.
 
-    A distribution that no longer exists (NoSuchDistribution) or is disabled does not serve the bucket.
+    The bucket's ``s3api:distribution`` tag names a candidate, used (one GetDistribution) only when it
+    verifiably serves the website named like the bucket (``cloudfront.serves_site``). Without such a tag (a
+    site adopted from the Yale service, a tag removed by a tenant key, or one naming another site's
+    distribution), ListDistributions (all pages) is searched for an enabled distribution with this bucket as
+    an origin of either kind, whatever its aliases: deleting its bucket would let anyone register the name
+    the distribution serves. A disabled distribution does not serve the bucket.
     """
     tags = s3.get_tags(aws, bucket)
-    dist_id = next((t["Value"] for t in tags if t["Key"] == s3.DISTRIBUTION_TAG and t["Value"]), None)
-    if not dist_id:
-        return None
-    distribution = cloudfront.get_distribution(aws, dist_id)
-    if distribution is None or not distribution["DistributionConfig"].get("Enabled"):
-        return None
-    return dist_id
+    dist_id = next((t.get("Value", "") for t in tags if t["Key"] == s3.DISTRIBUTION_TAG and t.get("Value")), None)
+    if dist_id:
+        distribution = cloudfront.get_distribution(aws, dist_id)
+        if distribution is not None and cloudfront.serves_site(distribution, bucket):
+            return dist_id if distribution["DistributionConfig"].get("Enabled") else None
+        log.warning("bucket tag names a distribution that does not serve it", extra={"bucket": bucket})
+    found = cloudfront.find_first(aws, lambda d: bool(d.get("Enabled")) and cloudfront.has_bucket_origin(d, bucket))
+    return str(found["Id"]) if found else None

@@ -109,6 +109,28 @@ DEFAULT_WEBSITE_ACTIONS: list[str] = [
     "cloudfront:GetInvalidation",
     "cloudfront:ListInvalidations",
 ]
+#: Actions denied explicitly in every identity policy we issue (setting ``policy_actions.protected``): they
+#: would break what the service relies on. ``s3:`` and other actions are denied on the bucket in the bucket
+#: documents (delete: a live distribution would point at a name anyone can register; tagging: the org and
+#: distribution tags; policy, public access block, ownership, logging, encryption, object lock: the access
+#: model and the service's ability to empty and delete the bucket); ``cloudfront:`` actions are denied on
+#: the site's distribution in the web admin document (aliases, origin and the org tag the sweeper trusts).
+#: An explicit Deny wins over any Allow, including a configured ``s3:*``.
+DEFAULT_PROTECTED_ACTIONS: list[str] = [
+    "s3:DeleteBucket",
+    "s3:PutBucketTagging",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketLogging",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketObjectLockConfiguration",
+    "cloudfront:UpdateDistribution",
+    "cloudfront:DeleteDistribution",
+    "cloudfront:TagResource",
+    "cloudfront:UntagResource",
+]
 
 GROUP_KINDS = ("BktAdmGrp", "BktRWGrp", "BktROGrp")
 WEB_ADMIN_KIND = "WebAdmGrp"
@@ -220,19 +242,41 @@ def bucket_arn(bucket: str) -> str:
     return f"arn:aws:s3:::{bucket}"
 
 
+def _is_cloudfront(action: str) -> bool:
+    return action.lower().startswith("cloudfront:")
+
+
+def _deny(actions: Sequence[str], resource: str) -> list[dict[str, Any]]:
+    """The ``ProtectedActions`` Deny statement (none for an empty list: IAM refuses an empty Action)."""
+    if not actions:
+        return []
+    return [{"Sid": "ProtectedActions", "Effect": "Deny", "Action": list(actions), "Resource": [resource]}]
+
+
+def _bucket_deny(bucket: str, protected: Sequence[str] | None) -> list[dict[str, Any]]:
+    chosen = DEFAULT_PROTECTED_ACTIONS if protected is None else protected
+    return _deny([a for a in chosen if not _is_cloudfront(a)], bucket_arn(bucket))
+
+
 def default_bucket_admin(
-    bucket: str, bucket_actions: Sequence[str] | None = None, object_actions: Sequence[str] | None = None
+    bucket: str,
+    bucket_actions: Sequence[str] | None = None,
+    object_actions: Sequence[str] | None = None,
+    protected: Sequence[str] | None = None,
 ) -> Policy:
     """The config-driven admin document attached at bucket/website creation: ``bucket_actions`` on the
-    bucket, ``object_actions`` on ``<b>/*``; an empty or missing list falls back to ``s3:*``."""
+    bucket, ``object_actions`` on ``<b>/*``; an empty or missing list falls back to ``s3:*``. Ends with the
+    ``ProtectedActions`` Deny on the bucket: the non-CloudFront actions of ``protected`` (None: the
+    default :data:`DEFAULT_PROTECTED_ACTIONS`; empty: no Deny)."""
     arn = bucket_arn(bucket)
     return _doc(
         _allow("BucketActions", bucket_actions or DEFAULT_BUCKET_ACTIONS, arn),
         _allow("ObjectActions", object_actions or DEFAULT_OBJECT_ACTIONS, f"{arn}/*"),
+        *_bucket_deny(bucket, protected),
     )
 
 
-def bucket_policy_for(kind: str, bucket: str, path: str = "/") -> Policy:
+def bucket_policy_for(kind: str, bucket: str, path: str = "/", protected: Sequence[str] | None = None) -> Policy:
     """Identity policy for one of :data:`GROUP_KINDS` on ``bucket``, optionally scoped to ``path``.
 
     Whole bucket: admin = BucketAdmin + BucketRead on the bucket, ObjectRead + ObjectWrite on objects;
@@ -242,6 +286,8 @@ def bucket_policy_for(kind: str, bucket: str, path: str = "/") -> Policy:
     actions with ``s3:prefix`` ∈ {``p/*``, ``p/``}, plus an unconditioned ``s3:GetBucketLocation``
     (clients call it before anything else). Admin and RW are identical there: bucket-wide
     configuration is never delegated to a path admin.
+
+    Every document ends with the ``ProtectedActions`` Deny on the bucket, as :func:`default_bucket_admin`.
     """
     if kind not in GROUP_KINDS:
         raise ValueError(f"unknown bucket group kind {kind!r}; expected one of {', '.join(GROUP_KINDS)}")
@@ -262,15 +308,24 @@ def bucket_policy_for(kind: str, bucket: str, path: str = "/") -> Policy:
     statements.append(_allow("ObjectRead", OBJECT_READ_ACTIONS, objects))
     if writes:
         statements.append(_allow("ObjectWrite", OBJECT_WRITE_ACTIONS, objects))
+    statements += _bucket_deny(bucket, protected)
     return _doc(*statements)
 
 
-def web_admin(distribution_arn: str, actions: Sequence[str] | None = None) -> Policy:
+def web_admin(
+    distribution_arn: str, actions: Sequence[str] | None = None, protected: Sequence[str] | None = None
+) -> Policy:
     """Identity policy for ``<site>-WebAdmGrp``: ``actions`` (default: the three invalidation actions)
-    on one CloudFront distribution."""
+    on one CloudFront distribution, then the ``ProtectedActions`` Deny of the ``cloudfront:`` actions of
+    ``protected`` on it (None: the default list), so that a configured ``cloudfront:*`` cannot change the
+    distribution's aliases, origin or tags."""
     if not distribution_arn.startswith("arn:"):
         raise ValueError(f"not an ARN: {distribution_arn!r}")
-    return _doc(_allow("Distribution", actions or DEFAULT_WEBSITE_ACTIONS, distribution_arn))
+    chosen = DEFAULT_PROTECTED_ACTIONS if protected is None else protected
+    return _doc(
+        _allow("Distribution", actions or DEFAULT_WEBSITE_ACTIONS, distribution_arn),
+        *_deny([a for a in chosen if _is_cloudfront(a)], distribution_arn),
+    )
 
 
 # --- S3 bucket policies -------------------------------------------------------------------------

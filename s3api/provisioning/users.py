@@ -167,8 +167,10 @@ def bucket_scope(aws: AccountAws, bucket: str) -> UserScope:
 
     def document(kind: str) -> Policy:
         if kind == "BktAdmGrp":
-            return policies.default_bucket_admin(bucket, settings.bucket_actions, settings.object_actions)
-        return policies.bucket_policy_for(kind, bucket)
+            return policies.default_bucket_admin(
+                bucket, settings.bucket_actions, settings.object_actions, settings.protected_actions
+            )
+        return policies.bucket_policy_for(kind, bucket, protected=settings.protected_actions)
 
     grants = {
         kind: (

@@ -32,9 +32,16 @@ checks first, no AWS change: names, tags, certificate (ISSUED, covers the site, 
 18. Route53 CREATE of the A and AAAA aliases (never UPSERT). Undo: DELETE of exactly those records.
 19. the default page ``index.html`` (key without a leading slash), tagged as a default page.
 
+**Which distribution.** The bucket's ``s3api:distribution`` tag only names a candidate: every route acts on
+a distribution only after checking that its aliases are exactly the site and its origins are the site's
+bucket (:func:`find_distribution`); a tag that fails this is logged and ignored, and a paginated search by
+alias (verified the same way) is the fallback.
+
 **Delete** (retry-safe: every piece already gone is skipped, the bucket goes last): 400 for a name outside
-the domains, 404 when the bucket is missing, 409 when the bucket holds anything besides default pages
-(checked before anything changes). Then: the DNS records pointing at the distribution → disable the
+the domains; when the bucket is already gone, the verified distribution found by alias is finished (DNS
+records, disable, IAM; 404 when nothing is left); 409 when the bucket holds anything besides default pages,
+or when no verified distribution exists but an enabled one still has the bucket as origin (checked before
+anything changes). Then: the DNS records pointing at the distribution → disable the
 distribution → IAM: every group of the site by exact name pattern (policies deleted, then the group; users
 left without any access deleted, keys first) → the default pages → the bucket. The live name never points at
 a missing bucket (Yale deleted the bucket first and could stop before the DNS record, §9.4).
@@ -319,19 +326,45 @@ def find_distribution(
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The site's distribution as a summary, and why it is missing when it is.
 
-    By the id the bucket's ``s3api:distribution`` tag names (one GetDistribution); only a bucket without
-    that tag (a site made by the Yale service) falls back to a paginated search by alias.
+    Only a distribution that serves exactly this site counts (:func:`cloudfront.serves_site`: aliases exactly
+    the site, every origin its bucket, either origin kind). The bucket's ``s3api:distribution`` tag is a
+    hint, not proof (the site's admin keys may have been able to write it): the distribution it names is
+    read (one GetDistribution) and verified. Only when the bucket has no such tag (a site made by the Yale
+    service), or the tagged distribution is gone or does not serve the site (logged as a warning), does a
+    paginated search by alias run, with the same verification.
     """
     dist_id = next((t.get("Value", "") for t in bucket_tags if t["Key"] == s3.DISTRIBUTION_TAG), "")
+    why = f"no CloudFront distribution serves {site}"
     if dist_id:
         found = cloudfront.get_distribution(aws, dist_id)
+        if found is not None and cloudfront.serves_site(found, site):
+            return _summary(found), None
         if found is None:
-            return None, f"CloudFront distribution {dist_id} named by the bucket no longer exists"
-        return _summary(found), None
-    summary = cloudfront.find_by_alias(aws, site)
+            why = f"CloudFront distribution {dist_id} named by the bucket no longer exists"
+        else:
+            log.warning("bucket tag names a distribution that does not serve the site", extra=_tagged(site, dist_id))
+            why = f"CloudFront distribution {dist_id} named by the bucket does not serve {site}"
+    summary = _find_by_alias(aws, site)
     if summary is None:
-        return None, f"no CloudFront distribution serves {site}"
+        return None, why
     return summary, None
+
+
+def _tagged(site: str, dist_id: str) -> dict[str, str]:
+    return {"website": site, "distribution": dist_id}
+
+
+def _find_by_alias(aws: AccountAws, site: str) -> dict[str, Any] | None:
+    """The paginated fallback: the first distribution with the site as an alias that serves exactly the site
+    (one with the alias that fails verification is skipped and logged)."""
+
+    def verified(summary: Mapping[str, Any]) -> bool:
+        if cloudfront.serves_site(summary, site):
+            return True
+        log.warning("distribution with the site's alias does not serve the site", extra=_tagged(site, summary["Id"]))
+        return False
+
+    return cloudfront.find_by_alias(aws, site, accept=verified)
 
 
 def _distribution_or_404(aws: AccountAws, site: str) -> dict[str, Any]:
@@ -504,7 +537,10 @@ def create(
     name = site.name
     adm_policy, adm_group = policies.policy_name(name, ADMIN), policies.group_name(name, ADMIN)
     web_policy, web_group = policies.policy_name(name, WEB_ADMIN), policies.group_name(name, WEB_ADMIN)
-    admin_doc = policies.default_bucket_admin(name, aws.settings.bucket_actions, aws.settings.object_actions)
+    settings = aws.settings
+    admin_doc = policies.default_bucket_admin(
+        name, settings.bucket_actions, settings.object_actions, settings.protected_actions
+    )
     org = [_org_tag(aws)]
     _check_certificate(aws, site)
     _check_free(aws, site)
@@ -569,7 +605,7 @@ def create(
             lambda r: iam.create_policy(
                 aws,
                 web_policy,
-                policies.web_admin(dist(r)["ARN"], aws.settings.website_actions),
+                policies.web_admin(dist(r)["ARN"], settings.website_actions, settings.protected_actions),
                 policies.policy_description(name, WEB_ADMIN),
                 org,
             ),
@@ -674,7 +710,8 @@ def show(aws: AccountAws, site: str) -> dict[str, Any]:
 
 def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     """Make ``tags`` (plus the org tag) the tag set of both the bucket and the distribution: tags left out
-    are removed from both; the bucket keeps its distribution tag. If tagging the distribution fails, the
+    are removed from both; the bucket keeps its distribution tag (set to the verified distribution's id when it
+    named one that does not serve the site). If tagging the distribution fails, the
     bucket's previous tags are put back (Yale left the two different)."""
     _check_name(site)
     new_tags = _caller_tags(aws, tags or [])
@@ -682,6 +719,8 @@ def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     old = s3.get_tags(aws, site)
     distribution, _ = find_distribution(aws, site, old)
     keep = [t for t in old if t["Key"] == s3.DISTRIBUTION_TAG]
+    if keep and distribution is not None:  # a tag that failed verification is repaired to the verified id
+        keep = [{"Key": s3.DISTRIBUTION_TAG, "Value": distribution["Id"]}]
     with Transaction("website_update_tags") as tx:
         tx.step(
             "bucket_tags",
@@ -745,11 +784,14 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     access), the policies and groups deleted, the distribution as disabled, the DNS change (null when no
     record was left). Every failure is an error status; nothing is ever reported inside a 200."""
     site = resolve(aws, site_name)
-    _require_bucket(aws, site.name)
+    if s3.head_bucket(aws, site.name) is None:
+        return _delete_without_bucket(aws, site)
     empty, pages = content_check(aws, site.name)
     if not empty:
         raise Conflict(f"website '{site.name}' is not empty: only its default index pages may remain")
     distribution, _ = find_distribution(aws, site.name, s3.get_tags(aws, site.name))
+    if distribution is None:
+        _refuse_unverified_origin(aws, site.name)
     dns_change = _delete_dns(aws, site, distribution)
     disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
     removed = _delete_iam(aws, site.name)
@@ -766,17 +808,63 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     }
 
 
-def _delete_dns(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """DELETE the A/AAAA aliases at the site pointing at its distribution (at any CloudFront distribution
-    when the site has none any more); records pointing elsewhere are someone else's and stay."""
+def _refuse_unverified_origin(aws: AccountAws, site: str) -> None:
+    """409 when an enabled distribution that is not verifiably the site's (other aliases, other origins too)
+    still has the site's bucket as an origin: deleting the bucket would leave it serving a name anyone can
+    register, and it is not ours to disable. Runs only when no verified distribution was found."""
+    other = cloudfront.find_first(aws, lambda d: bool(d.get("Enabled")) and cloudfront.has_bucket_origin(d, site))
+    if other is not None:
+        log.warning("website bucket is the origin of another distribution", extra=_tagged(site, other["Id"]))
+        raise Conflict(
+            f"website '{site}' bucket is an origin of CloudFront distribution {other['Id']}, which does not serve "
+            "exactly this site; it must be disabled or changed first"
+        )
+
+
+def _delete_without_bucket(aws: AccountAws, site: Site) -> dict[str, Any]:
+    """Finish a website whose bucket is already gone (deleted by a tenant key, or by the Yale service): its
+    live distribution would keep serving a bucket name anyone can register. The distribution is found by
+    alias and verified (:func:`_find_by_alias`), then as in :func:`delete`: DNS records pointing at it,
+    disable, IAM. Retry-safe like :func:`delete`: a retry after a failure in the IAM part finds the
+    disabled distribution and the groups left. 404 only when nothing is left: no verified distribution that
+    is enabled or has a record pointing at it, and no IAM group of the site (a finished delete: the sweeper
+    deletes the disabled distribution)."""
+    distribution = _find_by_alias(aws, site.name)
+    stale = _stale_records(aws, site, distribution) if distribution is not None else []
+    live = distribution is not None and (bool(distribution.get("Enabled")) or bool(stale))
+    if not live and not site_groups(aws, site.name):
+        raise NotFound(f"website '{site.name}' does not exist")
+    log.warning(
+        "website bucket already gone: removing what is left of the site",
+        extra=_tagged(site.name, (distribution or {}).get("Id", "")),
+    )
+    dns_change = route53.delete_records(aws, site.zone_id, stale, DELETED_COMMENT)
+    disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
+    removed = _delete_iam(aws, site.name)
+    return {
+        "Website": site.name,
+        "Users": removed.users,
+        "Policies": removed.policies,
+        "Groups": removed.groups,
+        "Distribution": disabled,
+        "DnsChange": dns_change,
+    }
+
+
+def _stale_records(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | None) -> list[route53.Record]:
+    """The A/AAAA aliases at the site pointing at its distribution (at any CloudFront distribution when the
+    site has none any more); records pointing elsewhere are someone else's and stay."""
     records = route53.records_at(aws, site.zone_id, site.name)
     if distribution is not None:
-        stale = [
+        return [
             r for r in records if r["Type"] in ("A", "AAAA") and route53.same_target(r, distribution["DomainName"])
         ]
-    else:
-        stale = [r for r in records if r["Type"] in ("A", "AAAA") and route53.is_cloudfront_alias(r)]
-    return route53.delete_records(aws, site.zone_id, stale, DELETED_COMMENT)
+    return [r for r in records if r["Type"] in ("A", "AAAA") and route53.is_cloudfront_alias(r)]
+
+
+def _delete_dns(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """DELETE the records of :func:`_stale_records`; the ChangeInfo, or None when there were none."""
+    return route53.delete_records(aws, site.zone_id, _stale_records(aws, site, distribution), DELETED_COMMENT)
 
 
 def _delete_iam(aws: AccountAws, site: str) -> IamRemoval:
@@ -866,7 +954,7 @@ def _rejoin(aws: AccountAws, group: str, user: str, _: Any) -> None:
 
 def _web_admin_document(aws: AccountAws, site: str) -> policies.Policy:
     distribution = _distribution_or_404(aws, site)
-    return policies.web_admin(distribution["ARN"], aws.settings.website_actions)
+    return policies.web_admin(distribution["ARN"], aws.settings.website_actions, aws.settings.protected_actions)
 
 
 def _spec(aws: AccountAws, site: str, kind: str, path: str) -> users.GroupSpec:
@@ -877,11 +965,17 @@ def _spec(aws: AccountAws, site: str, kind: str, path: str) -> users.GroupSpec:
         description = policies.policy_description(site, WEB_ADMIN)
     elif kind == ADMIN and path == "/":
         document = functools.partial(
-            policies.default_bucket_admin, site, settings.bucket_actions, settings.object_actions
+            policies.default_bucket_admin,
+            site,
+            settings.bucket_actions,
+            settings.object_actions,
+            settings.protected_actions,
         )
         description = policies.policy_description(site, ADMIN, website=True)
     else:
-        document = functools.partial(policies.bucket_policy_for, kind, site, path)
+        document = functools.partial(
+            policies.bucket_policy_for, kind, site, path, protected=settings.protected_actions
+        )
         description = policies.policy_description(site, kind, path=path)
     return users.GroupSpec(
         group=policies.group_name(site, kind, path),

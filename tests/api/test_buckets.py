@@ -809,6 +809,7 @@ DELETE_CALLS = [
     "HeadBucket",
     "ListObjectVersions",
     "GetBucketTagging",
+    "ListDistributions",  # no distribution tag: no enabled distribution may have the bucket as origin
     "GetGroup",  # BktAdmGrp: alice
     "GetGroup",  # BktRWGrp: missing
     "GetGroup",  # BktROGrp: alice, bob

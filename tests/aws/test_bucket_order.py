@@ -211,6 +211,9 @@ def queue_delete_checks(s: StubClients, tags: list[dict[str, str]] | None = None
     s.ok("s3", "list_object_versions", {}, {"Bucket": B, "MaxKeys": 1})
     if tags is None:
         s.error("s3", "get_bucket_tagging", "NoSuchTagSet", {"Bucket": B}, 404)
+        # no distribution tag: no distribution may serve the bucket (ListDistributions, one empty page)
+        empty = {"DistributionList": {"Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}
+        s.ok("cloudfront", "list_distributions", empty, {"MaxItems": "100"})
     else:
         s.ok("s3", "get_bucket_tagging", {"TagSet": tags}, {"Bucket": B})
 
@@ -288,6 +291,7 @@ def test_delete_refuses_a_bucket_behind_a_live_distribution(stubs):
         "DomainName": "d1.cloudfront.net",
         "DistributionConfig": {
             "CallerReference": "x",
+            "Aliases": {"Quantity": 1, "Items": [B]},
             "Origins": {"Quantity": 1, "Items": [{"Id": "x", "DomainName": f"{B}.s3.amazonaws.com"}]},
             "DefaultCacheBehavior": {"TargetOriginId": "x", "ViewerProtocolPolicy": "allow-all"},
             "Comment": "",

@@ -16,10 +16,11 @@ def by_sid(doc):
     return {s["Sid"]: s for s in doc["Statement"]}
 
 
-def all_actions(doc):
+def all_actions(doc, effect="Allow"):
     out = []
     for st in doc["Statement"]:
-        out += [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        if st["Effect"] == effect:
+            out += [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
     return out
 
 
@@ -182,7 +183,7 @@ def test_default_bucket_admin_uses_config_actions():
 @pytest.mark.parametrize("empty", [None, [], ()])
 def test_default_bucket_admin_falls_back_to_s3_star(empty):
     doc = p.default_bucket_admin(B, empty, empty)
-    assert [s["Action"] for s in doc["Statement"]] == [["s3:*"], ["s3:*"]]
+    assert [s["Action"] for s in doc["Statement"] if s["Effect"] == "Allow"] == [["s3:*"], ["s3:*"]]
 
 
 def test_documents_are_fresh_copies():
@@ -197,7 +198,7 @@ def test_documents_are_fresh_copies():
 
 def test_admin_policy_whole_bucket():
     st = by_sid(p.bucket_policy_for("BktAdmGrp", B))
-    assert list(st) == ["BucketAdmin", "BucketRead", "ObjectRead", "ObjectWrite"]
+    assert list(st) == ["BucketAdmin", "BucketRead", "ObjectRead", "ObjectWrite", "ProtectedActions"]
     assert st["BucketAdmin"]["Action"] == list(p.BUCKET_ADMIN_ACTIONS)
     assert st["BucketAdmin"]["Resource"] == [ARN]
     assert st["BucketRead"]["Action"] == list(p.BUCKET_READ_ACTIONS)
@@ -205,14 +206,14 @@ def test_admin_policy_whole_bucket():
     assert st["ObjectRead"]["Action"] == list(p.OBJECT_READ_ACTIONS)
     assert st["ObjectWrite"]["Action"] == list(p.OBJECT_WRITE_ACTIONS)
     assert st["ObjectRead"]["Resource"] == st["ObjectWrite"]["Resource"] == [f"{ARN}/*"]
-    assert all(s["Effect"] == "Allow" and "Condition" not in s for s in st.values())
+    assert all(s["Effect"] == "Allow" and "Condition" not in s for k, s in st.items() if k != "ProtectedActions")
 
 
 def test_read_write_and_read_only_whole_bucket():
     rw = by_sid(p.bucket_policy_for("BktRWGrp", B))
-    assert list(rw) == ["BucketRead", "ObjectRead", "ObjectWrite"]
+    assert list(rw) == ["BucketRead", "ObjectRead", "ObjectWrite", "ProtectedActions"]
     ro = by_sid(p.bucket_policy_for("BktROGrp", B))
-    assert list(ro) == ["BucketRead", "ObjectRead"]
+    assert list(ro) == ["BucketRead", "ObjectRead", "ProtectedActions"]
     assert not set(all_actions(p.bucket_policy_for("BktROGrp", B))) & set(p.OBJECT_WRITE_ACTIONS)
     assert not set(all_actions(p.bucket_policy_for("BktRWGrp", B))) & set(p.BUCKET_ADMIN_ACTIONS)
 
@@ -240,7 +241,10 @@ def test_path_scoped_policy(kind):
     assert set(resources) == {ARN, f"{ARN}/docs/2024/*"}
     assert not set(all_actions(doc)) & set(p.BUCKET_ADMIN_ACTIONS)
     unconditioned_bucket = [
-        a for s in doc["Statement"] if s["Resource"] == [ARN] and "Condition" not in s for a in s["Action"]
+        a
+        for s in doc["Statement"]
+        if s["Resource"] == [ARN] and "Condition" not in s and s["Effect"] == "Allow"
+        for a in s["Action"]
     ]
     assert unconditioned_bucket == ["s3:GetBucketLocation"]
     if kind == "BktROGrp":
@@ -269,7 +273,7 @@ def test_identity_policies_fit_the_iam_managed_policy_limit(kind, path):
 
 
 def test_web_admin():
-    doc = p.web_admin(DIST, None)
+    doc = p.web_admin(DIST, None, [])
     assert doc["Statement"] == [
         {"Sid": "Distribution", "Effect": "Allow", "Action": p.DEFAULT_WEBSITE_ACTIONS, "Resource": [DIST]}
     ]
@@ -341,3 +345,67 @@ def test_lifecycle_rule_unknown(name):
         p.lifecycle_rule(name)
     assert "deep-archive" in exc.value.message
     assert exc.value.errors == {"lifecycle": [exc.value.message]}
+
+
+# --- protected actions (issue 11 #4) ------------------------------------------------------------------------
+
+S3_PROTECTED = [a for a in p.DEFAULT_PROTECTED_ACTIONS if a.startswith("s3:")]
+CF_PROTECTED = [a for a in p.DEFAULT_PROTECTED_ACTIONS if a.startswith("cloudfront:")]
+
+
+def protected_statement(doc):
+    return by_sid(doc)["ProtectedActions"]
+
+
+def test_default_protected_actions_cover_the_service_invariants():
+    for action in (
+        "s3:DeleteBucket",
+        "s3:PutBucketTagging",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketLogging",
+    ):
+        assert action in p.DEFAULT_PROTECTED_ACTIONS
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        p.default_bucket_admin(B),
+        p.default_bucket_admin(B, ["s3:*"], ["s3:*"]),
+        *(p.bucket_policy_for(kind, B, path) for kind in p.GROUP_KINDS for path in ("/", "/docs/")),
+    ],
+)
+def test_every_bucket_document_denies_the_protected_s3_actions_on_the_bucket(doc):
+    """An explicit Deny inside the same document (Yale's clients expect one policy per group) wins over any
+    Allow, a configured s3:* included."""
+    assert protected_statement(doc) == {
+        "Sid": "ProtectedActions",
+        "Effect": "Deny",
+        "Action": S3_PROTECTED,
+        "Resource": [ARN],
+    }
+    assert doc["Statement"][-1]["Sid"] == "ProtectedActions"
+
+
+def test_protected_actions_are_configurable():
+    doc = p.default_bucket_admin(B, None, None, ["s3:DeleteBucket", "cloudfront:UpdateDistribution"])
+    assert protected_statement(doc)["Action"] == ["s3:DeleteBucket"]
+    assert protected_statement(p.bucket_policy_for("BktROGrp", B, protected=["s3:PutBucketTagging"]))["Action"] == [
+        "s3:PutBucketTagging"
+    ]
+    assert "ProtectedActions" not in by_sid(p.default_bucket_admin(B, None, None, []))
+    assert "ProtectedActions" not in by_sid(p.bucket_policy_for("BktRWGrp", B, "/x/", []))
+
+
+def test_web_admin_denies_the_protected_cloudfront_actions_on_its_distribution():
+    doc = p.web_admin(DIST, ["cloudfront:*"])
+    assert protected_statement(doc) == {
+        "Sid": "ProtectedActions",
+        "Effect": "Deny",
+        "Action": CF_PROTECTED,
+        "Resource": [DIST],
+    }
+    assert "cloudfront:UpdateDistribution" in CF_PROTECTED and "cloudfront:TagResource" in CF_PROTECTED
