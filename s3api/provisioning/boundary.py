@@ -40,6 +40,7 @@ from s3api.errors import Forbidden, NotFound
 MANAGED_TTL_SECONDS = 30.0
 MAX_ENTRIES = 10_000  # per app; when full, expired entries go, then everything (a miss only costs one call)
 
+_now = time.monotonic  # a module attribute, so that tests can move the clock of this cache alone
 _lock = threading.Lock()
 _caches: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], float]] = weakref.WeakKeyDictionary()
 
@@ -57,7 +58,7 @@ def _key(aws: AccountAws, bucket: str) -> tuple[str, str, str]:
 
 
 def _remember(aws: AccountAws, bucket: str) -> None:
-    now = time.monotonic()
+    now = _now()
     with _lock:
         cache = _cache(aws)
         if len(cache) >= MAX_ENTRIES:
@@ -71,7 +72,7 @@ def _remember(aws: AccountAws, bucket: str) -> None:
 def _known(aws: AccountAws, bucket: str) -> bool:
     with _lock:
         until = _cache(aws).get(_key(aws, bucket))
-    return until is not None and until > time.monotonic()
+    return until is not None and until > _now()
 
 
 def forget(aws: AccountAws, bucket: str) -> None:
