@@ -9,8 +9,9 @@ Fairness: one fan-out keeps at most :data:`MAX_IN_FLIGHT` tasks in the pool (que
 submits the next one only when one of its own has finished. The pool's queue is first in, first out, so a
 request's first call waits behind at most ``MAX_IN_FLIGHT`` tasks of each concurrent fan-out, never behind
 the whole of a bulk one (aborting 1,000 uploads once queued 1,000 tasks ahead of a 2-call read). Since a
-request's fan-outs run one after another (nested ones inline), the cap holds per request, and
-``MAX_THREADS // MAX_IN_FLIGHT`` bulk requests can run side by side before the pool is full.
+request's fan-outs run one after another (nested ones inline), the cap holds per request. Even with the pool
+full (``MAX_THREADS // MAX_IN_FLIGHT`` bulk requests side by side), a bulk request's next task is queued behind
+the calls other requests queued meanwhile, so they wait about one AWS call, not the rest of the bulk work.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 K = TypeVar("K")
 MAX_THREADS = 16
-MAX_IN_FLIGHT = 4  # tasks of one fan-out in the pool at a time
+MAX_IN_FLIGHT = 8  # tasks of one fan-out in the pool at a time (GET bucket's eight reads: one round)
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
