@@ -179,15 +179,29 @@ def with_org_tag(tags: list[Tag], key: str, value: str) -> list[Tag]:
 
 
 def validate_bucket_policy(
-    text: str | Mapping[str, Any], bucket: str, field: str = "Policy"
+    text: str | Mapping[str, Any], bucket: str, field: str = "Policy", *, public_read: bool = False
 ) -> dict[str, Any]:
     """Parse and check a caller-supplied bucket policy; return it as a dict.
 
     Accepts JSON text or an already-parsed object of at most 20 KiB (S3's limit). Requires
     ``Version`` (2012-10-17 or 2008-10-17) and a non-empty ``Statement`` (object or list); every
-    statement needs ``Effect`` Allow/Deny, ``Principal`` or ``NotPrincipal``, ``Action`` or
-    ``NotAction``, and ``Resource`` whose every entry is ``arn:aws:s3:::<bucket>`` or lies under
-    ``arn:aws:s3:::<bucket>/``. ``NotResource`` is refused: it would reach beyond this bucket.
+    statement needs ``Effect`` Allow/Deny, ``Principal``, ``Action`` or ``NotAction``, and ``Resource``
+    whose every entry is ``arn:aws:s3:::<bucket>`` or lies under ``arn:aws:s3:::<bucket>/``.
+    ``NotResource`` is refused: it would reach beyond this bucket.
+
+    Principals (the rule the README states):
+
+    - ``NotPrincipal`` is refused: with Allow it grants everyone but the listed principals, and even with Deny
+      AWS advises against it; name the principals in ``Principal``.
+    - A *public* principal is ``"*"``, or an object one of whose values is or holds a string containing
+      ``*`` (``{"AWS": "*"}``, ``{"AWS": ["arn:...", "*"]}``, ``arn:aws:iam::*:root``). An Allow for a public
+      principal may grant read actions only: every ``Action`` entry must start with ``s3:Get`` or ``s3:List``
+      (``s3:GetObject``, ``s3:Get*``, any case); ``NotAction``, ``*``, ``s3:*``, ``s3:Put*`` and every other
+      action count as writes and are refused in every account. Public read itself is refused unless
+      ``public_read`` (the account's ``origin_access`` is ``public-website``, the Yale model of public website
+      buckets); in a ``private`` account AWS's Block Public Access, on for every bucket we create, would refuse
+      such a policy anyway. A Condition does not make a public principal private here (conservative).
+      Deny statements with a public principal are always fine (they only restrict).
     """
     if isinstance(text, Mapping):
         text = json.dumps(text)
@@ -209,7 +223,7 @@ def validate_bucket_policy(
     if not isinstance(statements, list) or not statements:
         raise _fail(field, "policy Statement must be an object or a non-empty list of objects")
     for i, st in enumerate(statements):
-        problem = _statement_error(st, bucket)
+        problem = _statement_error(st, bucket) or _principal_error(st, public_read)
         if problem:
             raise _fail(field, f"Statement #{i}: {problem}")
     return doc
@@ -220,8 +234,10 @@ def _statement_error(st: object, bucket: str) -> str | None:
         return "must be an object"
     if st.get("Effect") not in ("Allow", "Deny"):
         return "Effect must be 'Allow' or 'Deny'"
-    if ("Principal" in st) == ("NotPrincipal" in st):
-        return "exactly one of Principal or NotPrincipal is required in a bucket policy"
+    if "NotPrincipal" in st:
+        return "NotPrincipal is not allowed (it applies to everyone but the principals listed); use Principal"
+    if "Principal" not in st:
+        return "Principal is required in a bucket policy"
     if ("Action" in st) == ("NotAction" in st):
         return "exactly one of Action or NotAction is required"
     if "NotResource" in st:
@@ -235,4 +251,40 @@ def _statement_error(st: object, bucket: str) -> str | None:
     for res in resources:
         if not isinstance(res, str) or not (res == arn or res.startswith(arn + "/")):
             return f"Resource {res!r} is outside this bucket (expected {arn} or {arn}/...)"
+    return None
+
+
+_READ_ACTION_PREFIXES = ("s3:get", "s3:list")
+
+
+def _strings(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
+def _is_public(principal: object) -> bool:
+    """True for ``"*"`` and for an object naming a wildcard principal under any key (``{"AWS": "*"}``)."""
+    if isinstance(principal, str):
+        return "*" in principal
+    if isinstance(principal, Mapping):
+        return any(isinstance(p, str) and "*" in p for v in principal.values() for p in _strings(v))
+    return False
+
+
+def _principal_error(st: dict[str, Any], public_read: bool) -> str | None:
+    """The public-principal rule of :func:`validate_bucket_policy` for one (otherwise valid) statement."""
+    principal = st["Principal"]
+    if not isinstance(principal, (str, Mapping)) or (isinstance(principal, str) and principal != "*"):
+        return "Principal must be '*' or an object such as {'AWS': [...]} or {'Service': ...}"
+    if st["Effect"] != "Allow" or not _is_public(principal):
+        return None
+    if "NotAction" in st:
+        return "NotAction with a public principal ('*') would grant write actions to everyone"
+    actions = _strings(st.get("Action"))
+    writes = [a for a in actions if not (isinstance(a, str) and a.lower().startswith(_READ_ACTION_PREFIXES))]
+    if writes:
+        return (
+            f"a public principal ('*') may be granted read actions only (s3:Get*, s3:List*), not {writes[0]!r}"
+        )
+    if not public_read:
+        return "a public principal ('*') is allowed only in accounts whose origin_access is public-website"
     return None

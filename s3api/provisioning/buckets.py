@@ -21,8 +21,9 @@ Create, in order (each step's undo registered once it succeeded; the failing ste
 12. AttachGroupPolicy. Undo: DetachGroupPolicy.
 
 Delete, in order (AWS's rules: moto enforces none of them, tests/aws/test_bucket_order.py proves them):
-HeadBucket (404) → emptiness (409 before anything is touched) → live website check (409: an enabled CloudFront
-distribution serves the bucket, see :func:`live_distribution`) → GetGroup of
+GetBucketTagging (404; 403 unless managed: ``provisioning/boundary.py``) → emptiness (409 before anything
+is touched) → live website check (409: an enabled CloudFront distribution serves the bucket, see
+:func:`live_distribution`) → GetGroup of
 ``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match) → each member whose only
 access is this bucket's groups and policies goes with it: access keys deleted, this bucket's policies
 detached from it, memberships removed, user deleted → each group: remaining members (users with access
@@ -48,7 +49,7 @@ from s3api import concurrency, validation
 from s3api.aws import cloudfront, iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
-from s3api.provisioning import policies, users
+from s3api.provisioning import boundary, policies, users
 from s3api.provisioning.steps import Step, run
 
 ADMIN = "BktAdmGrp"
@@ -223,21 +224,24 @@ def show(aws: AccountAws, bucket: str, include: Collection[str] = ()) -> dict[st
 def update(
     aws: AccountAws, bucket: str, tags: list[Any] | None = None, bucket_policy: str | Mapping[str, Any] | None = None
 ) -> None:
-    """Replace the tags (when given) and/or set the bucket policy.
+    """Replace the tags (when given) and/or set the bucket policy, on a managed bucket only.
 
     Without ``tags`` the tag set is left alone (Yale wiped it). With them, the organisation tag and the
     website's distribution tag (which keeps a live website's bucket from being deleted) stay. The policy
-    must be JSON whose every resource is this bucket or lies under it. Both are checked before any AWS
-    call; a missing bucket → 404 (from the first call that touches it).
+    must be JSON whose every resource is this bucket or lies under it, and follows the public-principal rules
+    of :func:`s3api.validation.validate_bucket_policy` (public read only where the account serves public
+    websites). Both are checked before any AWS call. Then one GetBucketTagging (never cached: this changes the
+    bucket) proves the bucket exists (404) and is managed (403 otherwise, the log bucket always: see
+    :mod:`s3api.provisioning.boundary`); its tag set is reused for the replacement.
     """
     new_tags = None if tags is None else _caller_tags(aws, tags)
     document = None
     if bucket_policy is not None:
-        document = validation.validate_bucket_policy(bucket_policy, bucket, "BucketPolicy")
-    if new_tags is None and document is None:
-        _require(aws, bucket)  # nothing to change, but a missing bucket is still a 404
-    if new_tags is not None:  # GetBucketTagging answers NoSuchBucket (404) itself: no HeadBucket needed
-        kept = [t for t in s3.get_tags(aws, bucket) if t["Key"] == s3.DISTRIBUTION_TAG]
+        public_read = aws.account.origin_access == "public-website"
+        document = validation.validate_bucket_policy(bucket_policy, bucket, "BucketPolicy", public_read=public_read)
+    current = boundary.managed_tags(aws, bucket)
+    if new_tags is not None:
+        kept = [t for t in current if t["Key"] == s3.DISTRIBUTION_TAG]
         s3.put_tags(aws, bucket, new_tags + kept)
     if document is not None:
         s3.put_bucket_policy(aws, bucket, json.dumps(document))
@@ -252,7 +256,8 @@ def delete(aws: AccountAws, bucket: str) -> None:
     409 when the bucket holds objects (checked before IAM is touched) or serves a website through a live
     CloudFront distribution; 404 when it does not exist.
     """
-    _require(aws, bucket)
+    boundary.forget(aws, bucket)
+    boundary.managed_tags(aws, bucket)  # 404 missing; 403 not ours or the log bucket (never cached)
     if not s3.is_empty(aws, bucket):
         raise Conflict(f"bucket '{bucket}' is not empty")
     distribution = live_distribution(aws, bucket)

@@ -23,6 +23,7 @@ from s3api import concurrency
 from s3api.aws import cloudfront, cloudwatch, iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, NotFound
+from s3api.provisioning import boundary
 from s3api.validation import MAX_OBJECT_KEY_BYTES
 
 SEARCH_BUDGET = 10_000  # keys (and folders) read by one search request
@@ -67,6 +68,32 @@ def require_bucket(aws: AccountAws, bucket: str) -> str:
         "x-amz-bucket-region"
     )
     return str(region or aws.account.region)
+
+
+def managed_bucket(aws: AccountAws, bucket: str) -> str:
+    """``bucket`` once it is a valid name (400) of a bucket this service manages (404 missing, 403 not ours:
+    :func:`s3api.provisioning.boundary.require_managed`, cached). Every route of this module goes through it
+    after its own input checks and before its first S3 call."""
+    boundary.require_managed(aws, check_bucket(bucket))
+    return bucket
+
+
+# --- one object -------------------------------------------------------------------------------------------
+
+
+def object_details(aws: AccountAws, bucket: str, key: str) -> dict[str, Any]:
+    """HeadObject + GetObjectTagging of one key in a managed bucket (404 names the missing bucket or key)."""
+    check_bucket(bucket)
+    check_object_key(key)
+    return s3.object_details(aws, managed_bucket(aws, bucket), key)
+
+
+def delete_object(aws: AccountAws, bucket: str, key: str) -> dict[str, str]:
+    """Delete one key of a managed bucket (404 when it does not exist)."""
+    check_bucket(bucket)
+    check_object_key(key)
+    s3.delete_object(aws, managed_bucket(aws, bucket), key)
+    return {"Deleted": key}
 
 
 # --- tokens -----------------------------------------------------------------------------------------------
@@ -159,6 +186,7 @@ def list_objects(
         data = decode_token(token, fingerprint)
         after = _token_string(data, "a")
         after_folder = data.get("f") is True
+    managed_bucket(aws, bucket)
     budget = SEARCH_BUDGET if needle else max_keys + (1 if after_folder else 0)
     objects: list[dict[str, Any]] = []
     folders: list[str] = []
@@ -233,7 +261,7 @@ def delete_keys(aws: AccountAws, bucket: str, keys: list[str]) -> dict[str, list
     bucket, access denied) the request fails; if a later call fails, that batch and the ones after it are
     reported in ``Errors`` with the failure's code, and nothing more is attempted.
     """
-    check_bucket(bucket)
+    managed_bucket(aws, bucket)
     unique = list(dict.fromkeys(keys))
     deleted: list[str] = []
     errors: list[dict[str, str]] = []
@@ -270,6 +298,7 @@ def list_uploads(
         data = decode_token(token, fingerprint)
         key_marker = _token_string(data, "k")
         upload_id_marker = data.get("u") if isinstance(data.get("u"), str) else None
+    managed_bucket(aws, bucket)
     page = s3.list_uploads_page(
         aws, bucket, prefix=prefix, max_uploads=max_uploads, key_marker=key_marker, upload_id_marker=upload_id_marker
     )
@@ -288,7 +317,7 @@ def list_uploads(
 
 def abort_upload(aws: AccountAws, bucket: str, key: str, upload_id: str) -> dict[str, str]:
     """Abort one upload: 404 for an unknown bucket, upload id, or an upload id that belongs to another key."""
-    check_bucket(bucket)
+    managed_bucket(aws, bucket)
     s3.abort_upload(aws, bucket, key, upload_id)
     return {"Key": key, "UploadId": upload_id}
 
@@ -300,7 +329,7 @@ def abort_older(aws: AccountAws, bucket: str, older_than_seconds: int) -> dict[s
     most :data:`ABORT_LIMIT` (concurrently). ``{"Aborted": n, "Complete": bool}``: Complete is false when a
     bound stopped the sweep early; call again to go on. Uploads that vanish meanwhile are not counted.
     """
-    check_bucket(bucket)
+    managed_bucket(aws, bucket)
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     victims: list[tuple[str, str]] = []
     key_marker = upload_id_marker = None
@@ -329,11 +358,12 @@ def abort_older(aws: AccountAws, bucket: str, older_than_seconds: int) -> dict[s
 
 
 def presign(aws: AccountAws, bucket: str, key: str, method: str, expires_in: int) -> dict[str, Any]:
-    """HeadBucket (404 for an unknown bucket), then a presigned GET or PUT URL for the account's endpoint.
+    """A presigned GET or PUT URL for the account's endpoint, for a managed bucket only (404 unknown, 403 not
+    ours: :func:`managed_bucket`, which also proves existence; no AWS call while its answer is cached).
 
     The key need not exist (PUT creates it; a GET of a missing key fails when the URL is used).
     """
-    require_bucket(aws, bucket)
+    managed_bucket(aws, bucket)
     return s3.presign(aws, bucket, key, method, expires_in)
 
 
@@ -351,7 +381,7 @@ def usage(aws: AccountAws, bucket: str) -> dict[str, Any]:
     Calls: listing 1 per 1,000 keys; CloudWatch HeadBucket (the bucket's region) + ListMetrics + 2..n
     GetMetricStatistics.
     """
-    check_bucket(bucket)
+    managed_bucket(aws, bucket)
     if aws.account.usage_source == "cloudwatch" and not aws.account.endpoint_url:
         region = require_bucket(aws, bucket)
         metrics = cloudwatch.bucket_storage(aws, bucket, region)

@@ -7,6 +7,10 @@ anything and the rule does not merge slashes). ``.`` and ``..`` segments reach u
 point of view, but most HTTP clients normalise them away before sending (curl needs ``--path-as-is``); keys
 made of such segments cannot be addressed reliably by URL. The key ``delete`` works for GET and DELETE; only
 POST ``objects/delete`` is the batch delete.
+
+Every route here but stats acts only on a bucket this service manages: 404 when the bucket does not exist, 403
+when it is not ours (no organisation tag) or is the account's access-log bucket
+(:mod:`s3api.provisioning.boundary`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from werkzeug.routing import PathConverter
 
 from s3api import runtime
 from s3api.api import Blueprint
-from s3api.aws import s3
 from s3api.provisioning import objects
 from s3api.schemas.objects import (
     AbortedUploadSchema,
@@ -89,13 +92,12 @@ class Object(MethodView):
     @blp.response(200, ObjectDetailsSchema)
     def get(self, account: str, bucket: str, key: str) -> dict[str, Any]:
         """One object: size, type, ETag, metadata, version, parts count and tags"""
-        return s3.object_details(runtime.aws(account), objects.check_bucket(bucket), objects.check_object_key(key))
+        return objects.object_details(runtime.aws(account), bucket, key)
 
     @blp.response(200, DeletedObjectSchema)
     def delete(self, account: str, bucket: str, key: str) -> dict[str, Any]:
         """Delete one object (404 when it does not exist)"""
-        s3.delete_object(runtime.aws(account), objects.check_bucket(bucket), objects.check_object_key(key))
-        return {"Deleted": key}
+        return objects.delete_object(runtime.aws(account), bucket, key)
 
 
 @blp.route(f"{BUCKET}/uploads")

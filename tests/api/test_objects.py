@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from moto.s3.models import s3_backends
 
 from s3api import create_app, embedded
+from s3api.provisioning import boundary
 from s3api.provisioning import objects as prov
 from tests.conftest import Client, make_settings
 
@@ -57,9 +58,22 @@ def raw_s3() -> Any:
     )
 
 
+ORG_TAG = {"Key": "s3api:org", "Value": "test"}  # what makes a bucket ours (tests/conftest.py: org "test")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_boundary_cache() -> Any:
+    """The module shares one app, and with it the managed-bucket cache: each test starts with none, so that
+    the AWS calls a test counts do not depend on the tests before it."""
+    boundary.clear()
+    yield
+    boundary.clear()
+
+
 @pytest.fixture
 def s3(aws: None, raw_s3: Any) -> Any:
     raw_s3.create_bucket(Bucket=BUCKET)
+    raw_s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [ORG_TAG]})  # as our bucket create leaves it
     return raw_s3
 
 

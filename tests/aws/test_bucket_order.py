@@ -206,8 +206,11 @@ def test_create_loser_of_the_claim_touches_nothing(stubs):
     assert stubs.order == ["HeadBucket", "CreatePolicy"]
 
 
+ORG_TAG = {"Key": "s3api:org", "Value": "test"}
+
+
 def queue_delete_checks(s: StubClients, tags: list[dict[str, str]] | None = None) -> None:
-    s.ok("s3", "head_bucket", {"BucketRegion": "us-east-1"}, {"Bucket": B})
+    s.ok("s3", "get_bucket_tagging", {"TagSet": [ORG_TAG, *(tags or [])]}, {"Bucket": B})  # managed-bucket check
     s.ok("s3", "list_object_versions", {}, {"Bucket": B, "MaxKeys": 1})
     if tags is None:
         s.error("s3", "get_bucket_tagging", "NoSuchTagSet", {"Bucket": B}, 404)
@@ -270,14 +273,14 @@ def test_delete_follows_aws_order(stubs):
 
 
 def test_delete_not_empty_stops_before_iam(stubs):
-    stubs.ok("s3", "head_bucket", {}, {"Bucket": B})
+    stubs.ok("s3", "get_bucket_tagging", {"TagSet": [ORG_TAG]}, {"Bucket": B})
     stubs.ok(
         "s3", "list_object_versions", {"Versions": [{"Key": "a", "VersionId": "null"}]}, {"Bucket": B, "MaxKeys": 1}
     )
     with pytest.raises(Conflict, match="not empty"):
         buckets.delete(account_aws(stubs), B)
     stubs.verify()
-    assert stubs.order == ["HeadBucket", "ListObjectVersions"]
+    assert stubs.order == ["GetBucketTagging", "ListObjectVersions"]
 
 
 def test_delete_refuses_a_bucket_behind_a_live_distribution(stubs):
@@ -302,7 +305,7 @@ def test_delete_refuses_a_bucket_behind_a_live_distribution(stubs):
     with pytest.raises(Conflict, match="E123"):
         buckets.delete(account_aws(stubs), B)
     stubs.verify()
-    assert stubs.order == ["HeadBucket", "ListObjectVersions", "GetBucketTagging", "GetDistribution"]
+    assert stubs.order == ["GetBucketTagging", "ListObjectVersions", "GetBucketTagging", "GetDistribution"]
 
 
 def test_failed_delete_user_rejoins_its_groups_for_the_retry(stubs):

@@ -44,6 +44,8 @@ def client(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Client:
         "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="x"
     )
     s3.create_bucket(Bucket=BUCKET)
+    # tagged as our bucket create leaves it: presign and usage act on managed buckets only
+    s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "s3api:org", "Value": "test"}]})
     app = create_app(make_settings(None, endpoint_url=endpoint, usage_source="cloudwatch"))
     return Client(app.test_client())
 

@@ -1,3 +1,4 @@
+import functools
 import json
 
 import pytest
@@ -208,10 +209,9 @@ def test_valid_bucket_policy_text_and_object():
             Resource=[f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/logs/*"],
         ),
     )
-    assert validate_bucket_policy(text, BUCKET) == json.loads(text)
+    assert validate_bucket_policy(text, BUCKET, public_read=True) == json.loads(text)
     single = {"Version": "2008-10-17", "Statement": stmt(Principal={"AWS": "arn:aws:iam::123456789012:root"})}
     assert validate_bucket_policy(single, BUCKET) == single
-    assert validate_bucket_policy(policy(stmt(Principal=None, NotPrincipal={"AWS": "x"})), BUCKET)
 
 
 @pytest.mark.parametrize(
@@ -243,10 +243,13 @@ def test_valid_bucket_policy_text_and_object():
         (policy(stmt(Resource=[f"arn:aws:s3:::{BUCKET}", 5])), "outside"),
         (policy(stmt(Resource="arn:aws:iam::123456789012:root")), "outside"),
         (policy(stmt(), stmt(Resource="arn:aws:s3:::x/*")), "Statement #1"),
+        (policy(stmt(Principal=None, NotPrincipal={"AWS": "x"})), "NotPrincipal"),
+        (policy(stmt(Action="s3:PutObject")), "read actions only"),
+        (policy(stmt(Principal={"AWS": "*"}, Action="s3:*")), "read actions only"),
     ],
 )
 def test_invalid_bucket_policies(text, needle):
-    message = raises_on("Policy", validate_bucket_policy, text, BUCKET)
+    message = raises_on("Policy", functools.partial(validate_bucket_policy, public_read=True), text, BUCKET)
     assert needle in message
 
 
@@ -256,7 +259,7 @@ def test_bucket_policy_size_limit():
     assert "20480" in raises_on("Policy", validate_bucket_policy, big, BUCKET)
     fits = policy(stmt(Sid="x" * (20 * 1024 - len(policy(stmt(Sid=""))))))
     assert len(fits.encode()) == 20 * 1024
-    assert validate_bucket_policy(fits, BUCKET)
+    assert validate_bucket_policy(fits, BUCKET, public_read=True)
 
 
 def test_bucket_policy_rejects_non_string_non_object():
