@@ -37,7 +37,7 @@ PUBLIC_ENDPOINTS = PUBLIC_API_ENDPOINTS | {"api-docs.openapi_swagger_ui", "swagg
 BCRYPT = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 MAX_BCRYPT_COST = 12
 CACHE_SIZE = 1024
-BCRYPT_SLOTS = 2
+BCRYPT_SLOTS = 1  # per process: one core at most spent on uncached bcrypt checks
 
 
 class TokenChecker:

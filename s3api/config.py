@@ -255,7 +255,10 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         raise ConfigError("tokens must be a mapping of name to token")
     tokens = [parse_token(str(n), v) for n, v in tokens_raw.items()]
     if env.get("S3API_TOKEN"):
-        tokens.append(parse_token("default", env["S3API_TOKEN"]))
+        bcrypt_env = (env.get("S3API_TOKEN_BCRYPT") or "false").lower()
+        if bcrypt_env not in ("true", "false"):
+            raise ConfigError("S3API_TOKEN_BCRYPT must be true or false")
+        tokens.append(parse_token("default", {"token": env["S3API_TOKEN"], "bcrypt": bcrypt_env == "true"}))
     if not tokens:
         raise ConfigError("tokens is required: at least one token (or S3API_TOKEN)")
     org = raw.get("org") or "s3api"

@@ -117,3 +117,12 @@ def test_yaml_error_reports_line_and_column_never_the_text(tmp_path, text):
     message = str(exc.value)
     assert "s3cr3t-token-value-123" not in message and "s3cr3t" not in message
     assert re.search(r"not valid YAML: line \d+, column \d+$", message), message
+
+
+def test_env_token_accepts_bcrypt_only_when_asked():
+    raw = {"accounts": {"prod": {"account_id": "123456789012"}}}
+    assert not from_mapping(raw, env={"S3API_TOKEN": "env-token-0123456789"}).tokens[0].bcrypt
+    on = from_mapping(raw, env={"S3API_TOKEN": "env-token-0123456789", "S3API_TOKEN_BCRYPT": "true"})
+    assert on.tokens[0].bcrypt and on.tokens[0].name == "default"
+    with pytest.raises(ConfigError, match="S3API_TOKEN_BCRYPT"):
+        from_mapping(raw, env={"S3API_TOKEN": "env-token-0123456789", "S3API_TOKEN_BCRYPT": "yes"})
