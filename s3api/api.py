@@ -21,7 +21,7 @@ def _max_length(key: str, field: ma.fields.Field) -> int | None:
     return min(limits) if limits else None
 
 
-def check_list_lengths(data: Any, schema: ma.Schema, path: str = "") -> None:
+def check_list_lengths(data: Any, schema: ma.Schema) -> None:
     """Refuse (ValidationError) a list longer than its field's ``Length(max=...)`` BEFORE marshmallow
     deserialises its items: marshmallow runs ``Length`` only after every item went through its field, so
     300,000 keys cost seconds of CPU before the 400. Nested schemas are checked the same way."""

@@ -51,10 +51,6 @@ class TokenChecker:
         self._bcrypt_tokens = tuple(t for t in tokens if t.bcrypt and t.plain is not None)
         self._slots = threading.BoundedSemaphore(BCRYPT_SLOTS)
 
-    @property
-    def accepts_bcrypt(self) -> bool:
-        return bool(self._bcrypt_tokens)
-
     def check(self, header: str | None) -> str | None:
         """The token name, or None. Raises TooManyRequests when an uncached bcrypt check finds no free slot."""
         if not header or len(header) > 512:
