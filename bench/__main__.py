@@ -26,8 +26,8 @@ from bench.server import Server, ServerError
 from bench.stats import ratio
 
 HERE = Path(__file__).resolve().parent
-PRESENT = ["overhead", "calls", "throughput", "listing", "delete", "startup"]  # the order
-RUN_ORDER = ["overhead", "throughput", "listing", "delete", "calls", "startup"]  # calls and memory last
+PRESENT = ["overhead", "calls", "throughput", "listing", "delete", "startup", "bcrypt"]  # the order
+RUN_ORDER = ["overhead", "throughput", "listing", "delete", "calls", "startup", "bcrypt"]  # calls and memory last
 FUNCS = {
     "overhead": sections.overhead,
     "calls": sections.aws_calls,
@@ -35,6 +35,7 @@ FUNCS = {
     "listing": sections.listing,
     "delete": sections.batch_delete,
     "startup": sections.start_memory,
+    "bcrypt": sections.bcrypt_flood,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.client
+import random
 import shutil
 import threading
 import time
@@ -482,7 +483,7 @@ def _overhead_probe(run: Run, probe: Probe) -> dict[str, Any]:
     metrics_after = run.server.metrics()
     calls_seen = {}
     for method, path in probe.routes:
-        rule = "/v1/s3" + path.replace("{account}", "<string:account>").replace("{bucket}", "<string:bucket>")
+        rule = "/v1/s3" + path  # route labels are in the OpenAPI form
         calls = promtext.total(
             metrics_after, "s3api_route_aws_calls_total", method=method, route=rule
         ) - promtext.total(metrics_before, "s3api_route_aws_calls_total", method=method, route=rule)
@@ -1301,4 +1302,137 @@ def start_memory(run: Run) -> dict[str, Any]:
         "main": {"start_seconds": srv.start_seconds, "memory": mem},
         "throughput": tp.get("memory_after_load"),
     }
+    return sec
+
+
+# --- bcrypt flood (issue 11): forged bcrypt headers must not starve authenticated requests ------------------
+
+BCRYPT_TITLE = "bcrypt flood: an authenticated request's latency under forged cost-12 bcrypt headers"
+TITLES["bcrypt"] = BCRYPT_TITLE
+BCRYPT_GOAL = 2.0
+BCRYPT_CAPS = {
+    "quiet_seconds": 10.0,
+    "flood_threads": 4,
+    "flood_rate": 64.0,  # forged headers per second: twice the ~32/s that filled every request thread before
+    "flood_requests": 1000,
+    "flood_seconds": 15.0,
+    "probe_requests": 200,
+    "probe_pause": 0.03,  # seconds between authenticated requests (quiet and under the flood alike): ~7 s each
+}
+
+
+def _forged_bcrypt_header() -> str:
+    """A well-formed cost-12 bcrypt hash with a fresh salt: it misses every cache, and checking it would cost
+    the server ~250 ms of CPU."""
+    import bcrypt
+
+    return bcrypt.gensalt(rounds=12).decode() + "".join(random.choices(_BCRYPT_ALPHABET, k=31))
+
+
+_BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _paced_probe(
+    pool: HttpPool, path: str, headers: dict[str, str], caps: dict[str, Any], seconds: float
+) -> dict[str, Any]:
+    """Authenticated GETs one after another with a pause between them (bounded in count and time); the
+    latencies are of the requests alone, never the pauses."""
+    latencies: list[float] = []
+    errors = 0
+    for _ in Budget(caps["probe_requests"], seconds):
+        t0 = time.perf_counter()
+        try:
+            ok = pool.get(path, headers) == 200
+        except Exception:  # noqa: BLE001 - an error sample, never a crash
+            ok = False
+        took = time.perf_counter() - t0
+        if ok:
+            latencies.append(took)
+        else:
+            errors += 1
+        time.sleep(caps["probe_pause"])
+    stats = summarize(latencies)
+    n = len(latencies) + errors
+    return {"requests": n, "errors": errors, "p50_ms": stats.get("median_ms"), "p99_ms": stats.get("p99_ms")}
+
+
+def bcrypt_flood(run: Run) -> dict[str, Any]:
+    """One server (1 worker) whose token accepts bcrypt (``S3API_TOKEN_BCRYPT=true``), on 127.0.0.1 only.
+    Median latency of ``GET /v1/s3/accounts`` with the plain token, quiet, then while ``flood_threads`` threads
+    send forged bcrypt headers (bounded in count and time). Goal: flood median <= 2x quiet median."""
+    title = BCRYPT_TITLE
+    caps = BCRYPT_CAPS
+    sec = report.section(title)
+    if run.remaining() < 40:
+        return report.skipped(title, "time budget of the run exhausted")
+    path = "/v1/s3/accounts"
+    headers = {"X-Auth-Token": TOKEN}
+    env = {"S3API_TOKEN_BCRYPT": "true"}
+    with Server(run.workdir, "bcrypt-flood", 1, emulator=run.emulator, env=env) as srv:
+        srv.start()
+        pool = HttpPool(srv.port)
+        for _ in range(20):
+            pool.get(path, headers)
+        quiet = _paced_probe(pool, path, headers, caps, run.seconds(caps["quiet_seconds"], 30))
+        outcomes: dict[int, int] = {}
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        interval = caps["flood_threads"] / caps["flood_rate"]  # each thread's pace
+
+        def forge(_: int) -> bool:
+            if stop.is_set():
+                return True
+            t0 = time.monotonic()
+            status = pool.get(path, {"X-Auth-Token": _forged_bcrypt_header()})
+            with lock:
+                outcomes[status] = outcomes.get(status, 0) + 1
+            time.sleep(max(0.0, interval - (time.monotonic() - t0)))
+            return status in (403, 429)
+
+        flood_result: dict[str, Any] = {}
+
+        def flood() -> None:
+            flood_result["load"] = run_load(
+                forge,
+                threads=caps["flood_threads"],
+                max_requests=caps["flood_requests"],
+                max_seconds=run.seconds(caps["flood_seconds"], 20),
+            )
+
+        flooder = threading.Thread(target=flood, daemon=True)
+        flooder.start()
+        time.sleep(0.5)  # the flood is under way
+        probe = _paced_probe(pool, path, headers, caps, run.seconds(caps["flood_seconds"] - 1, 20))
+        stop.set()
+        flooder.join(60)
+    q, p = quiet, probe
+    factor = ratio(p["p50_ms"], q["p50_ms"])
+    forged = flood_result["load"].as_dict() if "load" in flood_result else {}
+    sec["tables"].append(
+        report.table(
+            "",
+            ["phase", "authenticated requests", "errors", "p50 ms", "p99 ms", "forged headers sent", "answers"],
+            [
+                ["quiet", q["requests"], q["errors"], q["p50_ms"], q["p99_ms"], 0, ""],
+                [
+                    "under the flood",
+                    p["requests"],
+                    p["errors"],
+                    p["p50_ms"],
+                    p["p99_ms"],
+                    sum(outcomes.values()),
+                    ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())),
+                ],
+            ],
+        )
+    )
+    ok = factor is not None and factor <= BCRYPT_GOAL and not p["errors"]
+    sec["notes"].append(
+        f"Median under the flood / quiet median = {factor} (goal <= {BCRYPT_GOAL:g}): {'met' if ok else 'NOT met'}. "
+        f"Forged headers: {caps['flood_threads']} threads at {caps['flood_rate']:g}/s in all, cap "
+        f"{caps['flood_requests']} / {caps['flood_seconds']:g} s, until the probe ends; "
+        "429 = refused at once because the bcrypt slot was busy, 403 = checked and refused."
+    )
+    sec["data"] = {"quiet": q, "flood_probe": p, "forged": forged, "answers": outcomes, "ratio": factor, "ok": ok}
     return sec

@@ -48,7 +48,15 @@ class Server:
     manager: the process group is stopped on exit whatever happened.
     """
 
-    def __init__(self, workdir: Path, name: str, workers: int, emulator: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        name: str,
+        workers: int,
+        emulator: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.env = dict(env or {})  # extra S3API_* settings for this server
         self.workdir = workdir
         self.name = name
         self.workers = workers
@@ -69,6 +77,7 @@ class Server:
             "S3API_SWEEPER": "off",  # no background AWS calls during measurements
             "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / f"{self.name}-metrics"),
         }
+        extra.update(self.env)
         if self.emulator:
             extra["S3API_EMBEDDED_ENDPOINT"] = self.emulator["endpoint"]
             extra["S3API_EMBEDDED_SEED"] = self.emulator["seed"]

@@ -19,7 +19,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     from s3api import auth, config, errors, logs
     from s3api.api import Api
     from s3api.runtime import Runtime
-    from s3api.views import register
+    from s3api.views import register, system
 
     if settings is None:
         settings = config.load()
@@ -34,7 +34,9 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
         OPENAPI_URL_PREFIX="/v1/s3",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        OPENAPI_SWAGGER_UI_URL=f"{auth.PREFIX}/docs/assets/",  # vendored (swagger-ui-bundle): no CDN, no internet
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},  # no call to the online validator either
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,  # larger bodies answer 413 in the JSON envelope
         API_SPEC_OPTIONS={
             "info": {"description": "Self-service S3 buckets, users and static websites."},
             "components": {
@@ -51,5 +53,6 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     auth.init_app(app, runtime.checker)
     api = Api(app)
     register(api)
+    system.register_docs_assets(app)
     errors.init_app(app)  # after Api: our handlers replace flask-smorest's
     return app

@@ -1,10 +1,17 @@
-"""``X-Auth-Token`` check, public paths and CORS preflight.
+"""``X-Auth-Token`` check, public endpoints and CORS preflight.
 
 Accepted forms of the header:
 - the plain token, compared in constant time with each configured token (plain, or ``sha256:<hex>``);
-- for the Yale service's clients, a bcrypt hash of a plain token. A cost above 12 is refused before any
-  hashing (one cost-31 header ties the Yale server up for hours); verified hashes are cached, so a client
-  pays bcrypt once, not per request. Tokens stored only as sha256 cannot be checked against bcrypt.
+- for the Yale service's clients, a bcrypt hash of a plain token, and only for tokens configured with
+  ``bcrypt: true`` (default off: with no such token a bcrypt-shaped header is refused without hashing).
+  A cost above 12 is refused before any hashing (one cost-31 header ties the Yale server up for hours);
+  verified hashes are cached, so a client pays bcrypt once, not per request. An uncached check must take
+  one of ``BCRYPT_SLOTS`` process-wide slots without waiting: when all are busy (a flood of forged headers,
+  each with a fresh salt that misses the cache) the request answers 429 at once instead of queueing, so
+  forged headers cannot fill the request threads. Tokens stored only as sha256 cannot be checked against bcrypt.
+
+"Public" is decided by the matched endpoint (Flask's ``request.endpoint``), never by a path prefix: a path
+such as ``/v1/s3/docs-prod/...`` matches the account routes and needs a token like any other.
 
 Failures answer 403 with the JSON error; the submitted header is never logged.
 """
@@ -21,14 +28,16 @@ import bcrypt
 from flask import Flask, Response, g, request
 
 from s3api.config import Token
-from s3api.errors import Forbidden
+from s3api.errors import Forbidden, TooManyRequests
 
 PREFIX = "/v1/s3"
-PUBLIC_PATHS = frozenset({f"{PREFIX}/ping", f"{PREFIX}/version", f"{PREFIX}/metrics", f"{PREFIX}/openapi.json"})
-PUBLIC_PREFIXES = (f"{PREFIX}/docs",)
+# endpoints answered without a token; CORS "*" is added to the first group (not to the docs page)
+PUBLIC_API_ENDPOINTS = frozenset({"system.Ping", "system.Version", "system.Metrics", "api-docs.openapi_json"})
+PUBLIC_ENDPOINTS = PUBLIC_API_ENDPOINTS | {"api-docs.openapi_swagger_ui", "swagger_assets"}
 BCRYPT = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 MAX_BCRYPT_COST = 12
 CACHE_SIZE = 1024
+BCRYPT_SLOTS = 1  # per process: one core at most spent on uncached bcrypt checks
 
 
 class TokenChecker:
@@ -39,8 +48,11 @@ class TokenChecker:
         self._verified: OrderedDict[str, str] = OrderedDict()
         self._refused: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
+        self._bcrypt_tokens = tuple(t for t in tokens if t.bcrypt and t.plain is not None)
+        self._slots = threading.BoundedSemaphore(BCRYPT_SLOTS)
 
     def check(self, header: str | None) -> str | None:
+        """The token name, or None. Raises TooManyRequests when an uncached bcrypt check finds no free slot."""
         if not header or len(header) > 512:
             return None
         match = BCRYPT.match(header)
@@ -62,7 +74,7 @@ class TokenChecker:
         return name
 
     def _check_bcrypt(self, header: str, cost: int) -> str | None:
-        if cost > MAX_BCRYPT_COST or cost < 4:
+        if not self._bcrypt_tokens or cost > MAX_BCRYPT_COST or cost < 4:
             return None
         with self._lock:
             if header in self._verified:
@@ -70,16 +82,20 @@ class TokenChecker:
                 return self._verified[header]
             if header in self._refused:
                 return None
-        name = None
-        for token in self._tokens:
-            if token.plain is None:
-                continue
-            try:
-                if bcrypt.checkpw(token.plain.encode(), header.encode()):
-                    name = token.name
-                    break
-            except ValueError:
-                continue
+        if not self._slots.acquire(blocking=False):
+            raise TooManyRequests("too many bcrypt token checks in progress, retry later", retry_after=1)
+        try:
+            name = None
+            for token in self._bcrypt_tokens:
+                assert token.plain is not None
+                try:
+                    if bcrypt.checkpw(token.plain.encode(), header.encode()):
+                        name = token.name
+                        break
+                except ValueError:
+                    continue
+        finally:
+            self._slots.release()
         with self._lock:
             cache: OrderedDict[str, str] | OrderedDict[str, None] = self._verified if name else self._refused
             cache[header] = name  # type: ignore[assignment]
@@ -97,8 +113,9 @@ def cors_preflight() -> Response:
     return resp
 
 
-def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+def is_public(endpoint: str | None) -> bool:
+    """True for the endpoints answered without a token. ``None`` (no rule matched) is not public."""
+    return endpoint in PUBLIC_ENDPOINTS
 
 
 def init_app(app: Flask, checker: TokenChecker) -> None:
@@ -106,7 +123,7 @@ def init_app(app: Flask, checker: TokenChecker) -> None:
     def _authenticate() -> Response | None:
         if request.method == "OPTIONS":
             return cors_preflight()
-        if is_public(request.path):
+        if is_public(request.endpoint):
             g.token_name = None
             return None
         name = checker.check(request.headers.get("X-Auth-Token"))
@@ -117,6 +134,6 @@ def init_app(app: Flask, checker: TokenChecker) -> None:
 
     @app.after_request
     def _cors(resp: Response) -> Response:
-        if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
+        if request.endpoint in PUBLIC_API_ENDPOINTS or request.method == "OPTIONS":
             resp.headers["Access-Control-Allow-Origin"] = "*"
         return resp

@@ -77,11 +77,8 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _hash_token(args: argparse.Namespace) -> int:
-    token = (
-        args.token
-        if args.token is not None
-        else (sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("token: "))
-    )
+    # never from the command line: argv is visible to every local user (ps, /proc) and lands in shell history
+    token = getpass.getpass("token: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
     if not token:
         print("s3api: empty token", file=sys.stderr)
         return 2
@@ -108,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("--config")
     check.set_defaults(func=_check_config)
-    hasher = sub.add_parser("hash-token", help="print sha256:<hex> of a token for the config file")
-    hasher.add_argument("token", nargs="?", help="the token (default: read from stdin)")
+    hasher = sub.add_parser(
+        "hash-token", help="print sha256:<hex> of a token for the config file (token read from a prompt or stdin)"
+    )
     hasher.add_argument("--bcrypt", action="store_true", help="print a bcrypt hash instead (Yale clients)")
     hasher.add_argument("--cost", type=int, default=10)
     hasher.set_defaults(func=_hash_token)

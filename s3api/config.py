@@ -9,7 +9,7 @@ File shape (all keys optional except ``accounts`` when a file is given)::
     org: myorg
     org_tag_key: s3api:org           # "spinup:org" to take over from the Yale service
     log_level: info
-    tokens: {portal: "sha256:<hex>", ci: "plain-token"}
+    tokens: {portal: "sha256:<hex>", ci: "plain-token", yale: {token: "plain-token", bcrypt: true}}
     policy_actions: {bucket: [...], object: [...], website: [...]}
     accounts:
       prod:
@@ -40,7 +40,17 @@ ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 ORIGIN_ACCESS = ("private", "public-website")
-RESERVED_ACCOUNT_NAMES = frozenset({"accounts", "ping", "version", "metrics", "docs", "openapi.json"})
+# Every first path segment under /v1/s3 that a fixed route owns: an account of that name would be shadowed by
+# (or would shadow) the route. ``tests/api/test_security_edge.py`` checks this against the app's URL map.
+RESERVED_ACCOUNT_NAMES: Mapping[str, str] = {
+    "accounts": "/v1/s3/accounts",
+    "ping": "/v1/s3/ping",
+    "version": "/v1/s3/version",
+    "metrics": "/v1/s3/metrics",
+    "docs": "/v1/s3/docs",
+    "openapi.json": "/v1/s3/openapi.json",
+}
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a 10,000-key batch delete of 1,024-byte ASCII keys fits
 
 
 class ConfigError(ValueError):
@@ -94,6 +104,7 @@ class Token:
     name: str
     plain: str | None = field(default=None, repr=False)
     sha256: str | None = field(default=None, repr=False)
+    bcrypt: bool = False  # also accept bcrypt hashes of the plain token (Yale clients); needs a plain token
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,7 @@ class Settings:
     protected_actions: tuple[str, ...] = tuple(policies.DEFAULT_PROTECTED_ACTIONS)  # denied in every policy
     embedded: bool = False
     sweep_interval: float = 300.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def account(self, name: str) -> Account | None:
         return self.accounts.get(name)
@@ -135,7 +147,19 @@ def _opt(d: Mapping[str, Any], key: str, where: str, default: Any, typ: type | t
     return value
 
 
-def parse_token(name: str, value: str) -> Token:
+def parse_token(name: str, value: Any) -> Token:
+    """A token entry: ``"plain"``, ``"sha256:<hex>"`` or ``{token: "plain", bcrypt: true}`` (bcrypt opt-in)."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"token", "bcrypt"}
+        if unknown:
+            raise ConfigError(f"tokens.{name}: unknown keys {', '.join(sorted(map(str, unknown)))}")
+        use_bcrypt = value.get("bcrypt", False)
+        if not isinstance(use_bcrypt, bool):
+            raise ConfigError(f"tokens.{name}.bcrypt must be true or false")
+        token = parse_token(name, value.get("token"))
+        if use_bcrypt and token.plain is None:
+            raise ConfigError(f"tokens.{name}.bcrypt needs a plain token (a sha256 form cannot check bcrypt)")
+        return replace(token, bcrypt=use_bcrypt)
     if not isinstance(value, str) or not value:
         raise ConfigError(f"tokens.{name} must be a non-empty string")
     if value.startswith("sha256:"):
@@ -153,7 +177,7 @@ def _account(name: str, raw: Any) -> Account:
     if not ACCOUNT_NAME.match(name):
         raise ConfigError(f"{where}: account names are lowercase letters, digits, '-' and '_'")
     if name in RESERVED_ACCOUNT_NAMES:
-        raise ConfigError(f"{where}: '{name}' is a reserved route name")
+        raise ConfigError(f"{where}: '{name}' is reserved by the route {RESERVED_ACCOUNT_NAMES[name]}")
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping")
     account_id = str(_need(raw, "account_id", where, (str, int)))
@@ -232,7 +256,10 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         raise ConfigError("tokens must be a mapping of name to token")
     tokens = [parse_token(str(n), v) for n, v in tokens_raw.items()]
     if env.get("S3API_TOKEN"):
-        tokens.append(parse_token("default", env["S3API_TOKEN"]))
+        bcrypt_env = (env.get("S3API_TOKEN_BCRYPT") or "false").lower()
+        if bcrypt_env not in ("true", "false"):
+            raise ConfigError("S3API_TOKEN_BCRYPT must be true or false")
+        tokens.append(parse_token("default", {"token": env["S3API_TOKEN"], "bcrypt": bcrypt_env == "true"}))
     if not tokens:
         raise ConfigError("tokens is required: at least one token (or S3API_TOKEN)")
     org = raw.get("org") or "s3api"
@@ -253,6 +280,9 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
     sweep = raw.get("sweep_interval", 300)
     if not isinstance(sweep, (int, float)) or sweep < 1:
         raise ConfigError("sweep_interval must be a number of seconds >= 1")
+    max_body = raw.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    if not isinstance(max_body, int) or isinstance(max_body, bool) or not 1024 <= max_body <= 1024**3:
+        raise ConfigError("max_body_bytes must be a whole number of bytes from 1024 to 1073741824")
     return Settings(
         accounts=accounts,
         tokens=tuple(tokens),
@@ -266,7 +296,17 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         protected_actions=_actions(actions, "protected", policies.DEFAULT_PROTECTED_ACTIONS),
         embedded=bool(raw.get("embedded", False)),
         sweep_interval=float(sweep),
+        max_body_bytes=max_body,
     )
+
+
+def _yaml_position(exc: yaml.YAMLError) -> str:
+    """Line and column of a YAML error, never its text: PyYAML's message quotes the offending line, and that
+    line can hold a token."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None:
+        return "position unknown"
+    return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
 def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -277,8 +317,10 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
     try:
         data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"config file {p} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from None
+    except json.JSONDecodeError as exc:  # its str() is position-only, but be explicit: never the text
+        raise ConfigError(f"config file {p} is not valid JSON: line {exc.lineno}, column {exc.colno}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {p} is not valid YAML: {_yaml_position(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a mapping")
     return data

@@ -69,8 +69,8 @@ def init_app(app: Flask) -> None:
     def _finish(response: Response) -> Response:
         started = g.get("started", time.perf_counter())
         elapsed = time.perf_counter() - started
-        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-        method = request.method
+        route = metrics.route_label(request.url_rule.rule if request.url_rule is not None else None)
+        method = metrics.method_label(request.method)
         metrics.HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
         metrics.HTTP_LATENCY.labels(method, route).observe(elapsed)
         tally = g.get("tally")

@@ -2,14 +2,17 @@
 
 Under gunicorn with several workers, ``PROMETHEUS_MULTIPROC_DIR`` must be set before this module is
 imported (``s3api serve`` and the gunicorn config do that); every scrape then aggregates all workers.
-All metrics carry labels, so nothing is written to disk at import time. Labels are URL rules, never raw
-paths or resource names.
+All metrics carry labels, so nothing is written to disk at import time. Label values come from fixed sets
+only, so that requests without a token cannot grow the exposition: the method is one of ``METHODS`` or
+``OTHER`` (gunicorn accepts any 3-20 letter method), the route is the matched rule in its OpenAPI form
+(``/v1/s3/{account}/buckets/{bucket}``) or ``UNMATCHED``; never a raw path or a resource name.
 """
 
 from __future__ import annotations
 
 import contextvars
 import os
+import re
 from dataclasses import dataclass, field
 
 from flask import Response
@@ -23,6 +26,11 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
+UNMATCHED = "<unmatched>"
+_RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -40,6 +48,15 @@ ROUTE_AWS_CALLS = Counter(
 ROLLBACKS = Counter("s3api_rollbacks_total", "Workflows rolled back", ["workflow", "outcome"])
 UNDO_STEPS = Counter("s3api_rollback_steps_total", "Undo steps run", ["workflow", "step", "outcome"])
 SWEEPER = Counter("s3api_sweeper_actions_total", "What the sweeper did", ["action", "outcome"])
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else OTHER_METHOD
+
+
+def route_label(rule: str | None) -> str:
+    """A Flask rule in the OpenAPI form: ``/v1/s3/<string:account>`` -> ``/v1/s3/{account}``; None -> UNMATCHED."""
+    return UNMATCHED if rule is None else _RULE_ARG.sub(r"{\1}", rule)
 
 
 @dataclass

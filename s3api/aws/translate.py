@@ -2,7 +2,9 @@
 
 botocore's own retries (standard mode) run first; whatever throttling survives them becomes 429 with
 ``Retry-After``. moto sometimes sends no error code (CloudFront/Route53 denials): the HTTP status decides
-then. AWS's message text is passed on only for 4xx input errors; 5xx bodies never carry AWS internals.
+then. AWS's message text is passed on only for 4xx input errors. 5xx bodies never carry AWS internals, and
+neither do denials (403): AWS's AccessDenied text names the service identity's ARNs (role, session, account),
+so the client gets the AWS code and a generic message, and the AWS text goes to the log.
 """
 
 from __future__ import annotations
@@ -170,6 +172,10 @@ def translate(exc: Exception, service: str = "aws") -> ApiError:
         if cls in (InternalError, ServiceUnavailable):
             log.warning("%s error %s: %s", service, code, message)
             return cls()
+        if cls is Forbidden:
+            log.warning("%s denied %s: %s", service, code, message)
+            named = f"{code}: " if code and not code.isdigit() else ""
+            return Forbidden(f"{service}: {named}the service's AWS identity was denied this action")
         return cls(f"{service}: {code}: {message}" if code and not code.isdigit() else f"{service}: {message}")
     if isinstance(exc, ParamValidationError):
         return BadRequest(f"{service}: invalid parameters: {exc.kwargs.get('report', '')}".strip())

@@ -35,7 +35,7 @@ def _counter(body: str, route: str) -> float:
 
 
 def test_serve_answers_and_metrics_are_exact_across_workers(server: str) -> None:
-    baseline = _counter(requests.get(f"{server}/metrics", timeout=5).text, "/v1/s3/<string:account>")
+    baseline = _counter(requests.get(f"{server}/metrics", timeout=5).text, "/v1/s3/{account}")
     started = time.monotonic()
     r = requests.get(f"{server}/local", headers={"X-Auth-Token": TOKEN}, timeout=5)
     assert r.status_code == 200, r.text
@@ -48,7 +48,7 @@ def test_serve_answers_and_metrics_are_exact_across_workers(server: str) -> None
         assert requests.get(f"{server}/local", headers={"X-Auth-Token": TOKEN}, timeout=5).status_code == 200
     for _ in range(4):  # every scrape, whichever worker answers, sees the exact total
         body = requests.get(f"{server}/metrics", timeout=5).text
-        assert _counter(body, "/v1/s3/<string:account>") == baseline + 40
+        assert _counter(body, "/v1/s3/{account}") == baseline + 40
         assert "process_resident_memory_bytes" in body
 
     # the emulator is seeded: the hosted zone, certificate and log bucket are there

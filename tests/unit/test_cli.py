@@ -1,4 +1,5 @@
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -8,13 +9,15 @@ from s3api import cli
 from s3api.openapi import spec_json
 
 
-def test_hash_token_sha256(capsys):
-    assert cli.main(["hash-token", "my-secret-token-123"]) == 0
+def test_hash_token_sha256(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("my-secret-token-123\n"))
+    assert cli.main(["hash-token"]) == 0
     assert capsys.readouterr().out.strip() == "sha256:" + hashlib.sha256(b"my-secret-token-123").hexdigest()
 
 
-def test_hash_token_bcrypt(capsys):
-    assert cli.main(["hash-token", "--bcrypt", "--cost", "4", "my-secret-token-123"]) == 0
+def test_hash_token_bcrypt(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("my-secret-token-123\n"))
+    assert cli.main(["hash-token", "--bcrypt", "--cost", "4"]) == 0
     out = capsys.readouterr().out.strip()
     assert bcrypt.checkpw(b"my-secret-token-123", out.encode())
 

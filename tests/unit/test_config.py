@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -97,3 +98,31 @@ def test_unreadable_and_invalid_files(tmp_path):
 def test_no_config_without_emulator_explains_what_to_do():
     with pytest.raises(ConfigError, match="s3api serve"):
         config.load(None, env={})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'tokens:\n  portal: "s3cr3t-token-value-123\n  ci: x\naccounts: {}\n',  # unclosed quote
+        "tokens:\n  portal: s3cr3t-token-value-123\n   ci: [x\naccounts: {}\n",  # bad indentation
+        "tokens: {portal: s3cr3t-token-value-123, ci: @x}\n",  # reserved indicator
+    ],
+)
+def test_yaml_error_reports_line_and_column_never_the_text(tmp_path, text):
+    """PyYAML's message quotes the offending line, and that line can hold a token."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load(str(bad), env={})
+    message = str(exc.value)
+    assert "s3cr3t-token-value-123" not in message and "s3cr3t" not in message
+    assert re.search(r"not valid YAML: line \d+, column \d+$", message), message
+
+
+def test_env_token_accepts_bcrypt_only_when_asked():
+    raw = {"accounts": {"prod": {"account_id": "123456789012"}}}
+    assert not from_mapping(raw, env={"S3API_TOKEN": "env-token-0123456789"}).tokens[0].bcrypt
+    on = from_mapping(raw, env={"S3API_TOKEN": "env-token-0123456789", "S3API_TOKEN_BCRYPT": "true"})
+    assert on.tokens[0].bcrypt and on.tokens[0].name == "default"
+    with pytest.raises(ConfigError, match="S3API_TOKEN_BCRYPT"):
+        from_mapping(raw, env={"S3API_TOKEN": "env-token-0123456789", "S3API_TOKEN_BCRYPT": "yes"})
