@@ -29,6 +29,11 @@ ORG = {"Key": "s3api:org", "Value": "test"}
 #: The AWS calls of a successful create with a lifecycle and a log bucket, in order.
 CREATE_CALLS = [
     "HeadBucket",
+    "GetGroup",  # none of the bucket's IAM names may exist (leftovers, a website path scope's)
+    "GetGroup",
+    "GetGroup",
+    "GetPolicy",  # BktRWPlc
+    "GetPolicy",  # BktROPlc
     "CreatePolicy",
     "CreateBucket",
     "HeadBucket",  # the bounded bucket_exists waiter
@@ -810,8 +815,10 @@ DELETE_CALLS = [
     "ListObjectVersions",
     "GetBucketTagging",
     "GetGroup",  # BktAdmGrp: alice
+    "ListAttachedGroupPolicies",  # ...provably this bucket's (path /, its policy at /)
     "GetGroup",  # BktRWGrp: missing
     "GetGroup",  # BktROGrp: alice, bob
+    "ListAttachedGroupPolicies",
     "ListGroupsForUser",  # alice: only this bucket's groups → goes
     "ListAttachedUserPolicies",
     "ListUserPolicies",
