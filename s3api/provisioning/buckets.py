@@ -3,6 +3,9 @@
 Create, in order (each step's undo registered once it succeeded; the failing step's own undo never runs):
 
 1. HeadBucket: 200 or 403 → 409 (the name is taken: ours already, or someone else's). Only a 404 goes on.
+   Then GetGroup of the three group names and GetPolicy of ``<b>-BktRWPlc``/``-BktROPlc``: 409 naming any
+   that exists (leftovers of an earlier bucket, or a website path scope's groups: site ``s`` path ``/x/``
+   has the names of bucket ``s-x``); they are never adopted.
 2. CreatePolicy ``<b>-BktAdmPlc`` — the *claim*. IAM names are unique within the account and CreatePolicy
    is atomic, so of two simultaneous creates of one name exactly one gets past this step; the other gets
    EntityAlreadyExists → 409 with nothing to undo. This is why the policy comes before the bucket: in
@@ -22,7 +25,9 @@ Create, in order (each step's undo registered once it succeeded; the failing ste
 
 Delete, in order (AWS's rules: moto enforces none of them, tests/aws/test_bucket_order.py proves them):
 HeadBucket (404) → emptiness (409 before anything is touched) → live website check (409) → GetGroup of
-``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match) → each member whose only
+``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match), each kept only when provably
+this bucket's (ListAttachedGroupPolicies, ``users.GroupSpec.owns``; another scope's group of the same name is
+left alone with its members and policy) → each member whose only
 access is this bucket's groups and policies goes with it: access keys deleted, this bucket's policies
 detached from it, memberships removed, user deleted → each group: remaining members (users with access
 elsewhere: they keep user and keys) removed, policies detached, inline policies deleted, group deleted →

@@ -5,16 +5,21 @@ keys with a grace period, delete; plus the retirement of keys whose grace period
 this bucket", and the groups (with the managed policy to create on demand) each requestable kind joins.
 :func:`bucket_scope` builds it for a bucket (``<b>-BktAdmGrp``, ``<b>-BktRWGrp``, ``<b>-BktROGrp``); the
 websites workflow builds its own (path-scoped names, ``<site>-WebAdmGrp``) and calls the same functions.
-Membership is always an exact-name test (ListGroupsForUser ∩ the scope's names, or GetGroup by exact name):
-never Yale's substring match, which leaked and deleted other buckets' users (§9.5). Show, rotate and delete
+Membership is always an exact-name test (ListGroupsForUser ∩ the scope's names, or GetGroup by exact name,
+compared case-insensitively as IAM does), and a group of the right name counts only when it is provably the
+scope's (:meth:`GroupSpec.owns`: one ListAttachedGroupPolicies per matching group): never Yale's substring
+match, which leaked and deleted other buckets' users (§9.5). Show, rotate and delete
 answer 404 for a user outside the scope, exactly as for a user that does not exist (Yale rotated and deleted
 any IAM user of the account, human admins included: §9.3).
 
 **Create**, in order (undo registered once a step succeeded; the failing step's own undo never runs):
 
 1. CreateUser tagged ``<org_tag_key>=<org>`` and ``s3api:<kind>=<name>`` (409 when the name is taken;
-   nothing to undo). Undo: DeleteUser.
-2. For each group to join that does not exist yet (GetGroup): CreatePolicy (undo: delete it unless it is
+   nothing to undo). Undo: DeleteUser. Bucket users: HeadBucket again right after (404 and rollback when a
+   racing bucket delete removed it meanwhile).
+2. For each group to join: an existing one (GetGroup, ListAttachedGroupPolicies) is joined only when it is
+   provably this scope's (:meth:`GroupSpec.owns`), else 409 naming the clash. For one that does not exist
+   yet: CreatePolicy (undo: delete it unless it is
    now attached to something), CreateGroup (undo: detach its policies and delete it unless it has members),
    AttachGroupPolicy (undone by the group's undo). EntityAlreadyExists on the policy or the group means a
    concurrent request made it: the existing one is used and *no* undo is registered for it (Yale §9.20).
