@@ -167,6 +167,23 @@ def get_group(aws: AccountAws, name: str) -> dict[str, Any] | None:
     return group
 
 
+@gateway("iam")
+def group_with_members(aws: AccountAws, name: str) -> tuple[dict[str, Any], list[str]] | None:
+    """The IAM ``Group`` and its members' user names (GetGroup by exact name, all pages), or None when the
+    group does not exist: what :func:`get_group` and :func:`group_members` answer, in the same calls."""
+    group: dict[str, Any] | None = None
+    members: list[str] = []
+    try:
+        for page in aws.iam.get_paginator("get_group").paginate(GroupName=name):
+            group = group or page["Group"]
+            members.extend(u["UserName"] for u in page.get("Users", []))
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return (group, members) if group is not None else None
+
+
 def _group_members(iam: Any, name: str) -> list[str] | None:
     members: list[str] = []
     try:

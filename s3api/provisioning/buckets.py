@@ -3,6 +3,9 @@
 Create, in order (each step's undo registered once it succeeded; the failing step's own undo never runs):
 
 1. HeadBucket: 200 or 403 → 409 (the name is taken: ours already, or someone else's). Only a 404 goes on.
+   Then GetGroup of the three group names and GetPolicy of ``<b>-BktRWPlc``/``-BktROPlc``: 409 naming any
+   that exists (leftovers of an earlier bucket, or a website path scope's groups: site ``s`` path ``/x/``
+   has the names of bucket ``s-x``); they are never adopted.
 2. CreatePolicy ``<b>-BktAdmPlc`` — the *claim*. IAM names are unique within the account and CreatePolicy
    is atomic, so of two simultaneous creates of one name exactly one gets past this step; the other gets
    EntityAlreadyExists → 409 with nothing to undo. This is why the policy comes before the bucket: in
@@ -24,7 +27,9 @@ Delete, in order (AWS's rules: moto enforces none of them, tests/aws/test_bucket
 GetBucketTagging (404; 403 unless managed: ``provisioning/boundary.py``) → emptiness (409 before anything
 is touched) → live website check (409: an enabled CloudFront distribution serves the bucket, see
 :func:`live_distribution`) → GetGroup of
-``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match) → each member whose only
+``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match), each kept only when provably
+this bucket's (ListAttachedGroupPolicies, ``users.GroupSpec.owns``; another scope's group of the same name is
+left alone with its members and policy) → each member whose only
 access is this bucket's groups and policies goes with it: access keys deleted, this bucket's policies
 detached from it, memberships removed, user deleted → each group: remaining members (users with access
 elsewhere: they keep user and keys) removed, policies detached, inline policies deleted, group deleted →
@@ -105,6 +110,7 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
         taken = True  # exists, owned by another account (or hidden from us)
     if taken:
         raise Conflict(f"bucket '{bucket}' already exists")
+    _check_names_free(aws, bucket)
 
     steps = [
         Step(
@@ -146,6 +152,25 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     ]
     results = run("bucket_create", steps)
     return {"Bucket": f"/{bucket}", "Policy": results["create_policy"], "Group": results["create_group"]}
+
+
+def _check_names_free(aws: AccountAws, bucket: str) -> None:
+    """409 naming them when any of the bucket's IAM names already exists: its three groups (GetGroup, any
+    IAM path: a website path scope ``/x/`` of site ``s`` owns ``s-x-Bkt*Grp``, the names of bucket ``s-x``) or
+    its read-write and read-only policies at ``/`` (the admin policy is the claim itself). Such leftovers of
+    an earlier bucket of this name, or another scope's groups, are never adopted: a key still in the old
+    ``<b>-BktRWGrp`` would read the new bucket's data."""
+    scope = users.bucket_scope(aws, bucket)
+    found = [spec.group for specs in scope.grants.values() for spec in specs if iam.get_group(aws, spec.group)]
+    for kind in ("BktRWGrp", "BktROGrp"):
+        name = policies.policy_name(bucket, kind)
+        if iam.get_policy(aws, iam.policy_arn(aws, name)) is not None:
+            found.append(name)
+    if found:
+        raise Conflict(
+            f"bucket '{bucket}' cannot be created: IAM names it would use already exist ({', '.join(found)}); "
+            "they belong to another scope or are leftovers of an earlier bucket and are never adopted"
+        )
 
 
 def _lifecycle(name: str | None) -> dict[str, Any] | None:
@@ -266,8 +291,8 @@ def delete(aws: AccountAws, bucket: str) -> None:
             f"bucket '{bucket}' serves a website through CloudFront distribution {distribution}; "
             "delete the website instead"
         )
-    ours = _IamNames(bucket)
-    present = {g: m for g in ours.groups if (m := iam.group_members(aws, g)) is not None}
+    ours = _IamNames(aws, bucket)
+    present = ours.present(aws)
     for user in dict.fromkeys(u for members in present.values() for u in members):
         access = _access_if_only_ours(aws, user, ours)
         if access is not None:
@@ -285,9 +310,21 @@ def delete(aws: AccountAws, bucket: str) -> None:
 class _IamNames:
     """The exact IAM names belonging to one bucket (never a substring match: Yale §9.5)."""
 
-    def __init__(self, bucket: str) -> None:
-        self.groups = [policies.group_name(bucket, kind) for kind in policies.GROUP_KINDS]
-        self.policies = [policies.policy_name(bucket, kind) for kind in policies.GROUP_KINDS]
+    def __init__(self, aws: AccountAws, bucket: str) -> None:
+        self.specs = [spec for specs in users.bucket_scope(aws, bucket).grants.values() for spec in specs]
+        self.groups = [spec.group for spec in self.specs]
+        self.policies = [spec.policy for spec in self.specs]
+
+    def present(self, aws: AccountAws) -> dict[str, list[str]]:
+        """``{group: member names}`` for the bucket's groups that exist and are provably its own
+        (:meth:`users.GroupSpec.owns`): a group of the same name that is a website path scope's (site ``s``,
+        path ``/x/``, bucket ``s-x``) is left alone, with its members and policy."""
+        found: dict[str, list[str]] = {}
+        for spec in self.specs:
+            detail = iam.group_with_members(aws, spec.group)
+            if detail is not None and users.is_owned(aws, spec, detail[0]):
+                found[spec.group] = detail[1]
+        return found
 
 
 def _access_if_only_ours(aws: AccountAws, user: str, ours: _IamNames) -> tuple[list[str], list[str]] | None:

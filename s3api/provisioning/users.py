@@ -5,16 +5,21 @@ keys with a grace period, delete; plus the retirement of keys whose grace period
 this bucket", and the groups (with the managed policy to create on demand) each requestable kind joins.
 :func:`bucket_scope` builds it for a bucket (``<b>-BktAdmGrp``, ``<b>-BktRWGrp``, ``<b>-BktROGrp``); the
 websites workflow builds its own (path-scoped names, ``<site>-WebAdmGrp``) and calls the same functions.
-Membership is always an exact-name test (ListGroupsForUser ∩ the scope's names, or GetGroup by exact name):
-never Yale's substring match, which leaked and deleted other buckets' users (§9.5). Show, rotate and delete
+Membership is always an exact-name test (ListGroupsForUser ∩ the scope's names, or GetGroup by exact name,
+compared case-insensitively as IAM does), and a group of the right name counts only when it is provably the
+scope's (:meth:`GroupSpec.owns`: one ListAttachedGroupPolicies per matching group): never Yale's substring
+match, which leaked and deleted other buckets' users (§9.5). Show, rotate and delete
 answer 404 for a user outside the scope, exactly as for a user that does not exist (Yale rotated and deleted
 any IAM user of the account, human admins included: §9.3).
 
 **Create**, in order (undo registered once a step succeeded; the failing step's own undo never runs):
 
 1. CreateUser tagged ``<org_tag_key>=<org>`` and ``s3api:<kind>=<name>`` (409 when the name is taken;
-   nothing to undo). Undo: DeleteUser.
-2. For each group to join that does not exist yet (GetGroup): CreatePolicy (undo: delete it unless it is
+   nothing to undo). Undo: DeleteUser. Bucket users: HeadBucket again right after (404 and rollback when a
+   racing bucket delete removed it meanwhile).
+2. For each group to join: an existing one (GetGroup, ListAttachedGroupPolicies) is joined only when it is
+   provably this scope's (:meth:`GroupSpec.owns`), else 409 naming the clash. For one that does not exist
+   yet: CreatePolicy (undo: delete it unless it is
    now attached to something), CreateGroup (undo: detach its policies and delete it unless it has members),
    AttachGroupPolicy (undone by the group's undo). EntityAlreadyExists on the policy or the group means a
    concurrent request made it: the existing one is used and *no* undo is registered for it (Yale §9.20).
@@ -113,6 +118,74 @@ class GroupSpec:
     policy_path: str = "/"
     group_path: str = "/"  # websites: a path-scoped group carries its scoping path (found again by a retry)
 
+    def named(self, group_name: str) -> bool:
+        """Whether ``group_name`` is this spec's group name (IAM names are unique case-insensitively)."""
+        return group_name.lower() == self.group.lower()
+
+    def owns(self, group: Mapping[str, Any], attached: Sequence[Mapping[str, str]]) -> bool:
+        """Whether an existing IAM ``group`` (with its ``attached`` managed policies) is provably this scope's:
+        the one rule that create, join, list, show and delete apply before touching a group.
+
+        The name alone proves nothing: site ``s`` with path ``/docs/`` and bucket ``s-docs`` both map to
+        ``s-docs-BktAdmGrp``. So: the name matches (case-insensitively, as IAM compares), the group's IAM path
+        is exactly ``group_path``, and this spec's policy (name case-insensitively, IAM path exactly
+        ``policy_path``) is attached. Two tolerated shapes: a Yale path group (group path ``/``, only its
+        policy carries the scoping path), and a group of exactly our path with nothing attached (a create or a
+        delete interrupted between the group and its attachment: it grants nothing, so it is safe to finish).
+        """
+        if not self.named(str(group.get("GroupName", ""))):
+            return False
+        path = group.get("Path", "/")
+        ours = any(
+            p["PolicyName"].lower() == self.policy.lower() and arn_path(p["PolicyArn"]) == self.policy_path
+            for p in attached
+        )
+        if path == self.group_path:
+            return ours or not attached
+        return path == "/" and self.policy_path != "/" and ours
+
+    def clash(self, group: Mapping[str, Any], attached: Sequence[Mapping[str, str]]) -> Conflict:
+        """The 409 for a group of this name that :meth:`owns` refused, naming what it belongs to instead."""
+        held = ", ".join(f"{p['PolicyName']} (path {arn_path(p['PolicyArn'])})" for p in attached) or "no policy"
+        return Conflict(
+            f"IAM group '{group.get('GroupName', self.group)}' (path {group.get('Path', '/')}, {held}) is not this "
+            f"scope's (expected path {self.group_path} with policy {self.policy} at {self.policy_path}): "
+            "its name collides with another bucket's or path's"
+        )
+
+
+def arn_path(arn: str) -> str:
+    """The IAM path inside a policy ARN: ``arn:aws:iam::1:policy/docs/x`` → ``/docs/``."""
+    resource = arn.split(":", 5)[-1]
+    inner = resource.split("/")[1:-1]
+    return "/" + "".join(f"{seg}/" for seg in inner)
+
+
+def owned_group(aws: AccountAws, spec: GroupSpec, group: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The existing IAM group of ``spec`` when it is provably the scope's (:meth:`GroupSpec.owns`; GetGroup
+    unless ``group`` is given, then ListAttachedGroupPolicies), None when there is none, 409 naming the clash
+    when a group of that name belongs to something else."""
+    found = dict(group) if group is not None else iam.get_group(aws, spec.group)
+    if found is None:
+        return None
+    try:
+        attached = iam.attached_group_policies(aws, str(found["GroupName"]))
+    except NotFound:
+        return None  # deleted meanwhile
+    if not spec.owns(found, attached):
+        raise spec.clash(found, attached)
+    found["AttachedPolicies"] = attached
+    return found
+
+
+def is_owned(aws: AccountAws, spec: GroupSpec, group: Mapping[str, Any] | None = None) -> bool:
+    """:func:`owned_group` as a test: a group of another scope is simply not this scope's (list, delete)."""
+    try:
+        return owned_group(aws, spec, group) is not None
+    except Conflict:
+        log.warning("group name shared with another scope: left alone", extra={"group": spec.group})
+        return False
+
 
 @dataclass(frozen=True)
 class UserScope:
@@ -129,6 +202,9 @@ class UserScope:
     members_of: tuple[str, ...]
     grants: Mapping[str, tuple[GroupSpec, ...]] = field(default_factory=dict)
     default_kinds: tuple[str, ...] = ("BktAdmGrp",)
+    #: Whether ``members_of`` were already proven this scope's by the caller (the website routes find them
+    #: with :meth:`GroupSpec.owns` themselves); otherwise each is checked against its spec in ``grants``.
+    members_proven: bool = False
 
     @property
     def label(self) -> str:
@@ -137,6 +213,25 @@ class UserScope:
     @property
     def tag_key(self) -> str:
         return f"{RESERVED_TAG_PREFIX}{self.kind}"
+
+    def member_spec(self, group_name: str) -> GroupSpec | None:
+        """The spec in ``grants`` named ``group_name`` (case-insensitively), if any."""
+        for specs in self.grants.values():
+            for spec in specs:
+                if spec.named(group_name):
+                    return spec
+        return None
+
+    def is_member_group(self, aws: AccountAws, group: Mapping[str, Any]) -> bool:
+        """Whether an IAM ``group`` (as GetGroup/ListGroupsForUser answer it) is one of this scope's member
+        groups: by name (case-insensitively), then proven by :meth:`GroupSpec.owns` (one more call)."""
+        name = str(group["GroupName"]).lower()
+        if name not in {m.lower() for m in self.members_of}:
+            return False
+        if self.members_proven:
+            return True
+        spec = self.member_spec(name)
+        return spec is not None and is_owned(aws, spec, group)
 
     def owns_policy(self, policy_name: str) -> bool:
         return policy_name == self.name or policy_name.startswith(self.name + "-")
@@ -218,7 +313,7 @@ def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok:
         groups = iam.user_group_details(aws, user)
     except NotFound:
         raise missing from None
-    if any(g["GroupName"] in scope.members_of for g in groups):
+    if any(scope.is_member_group(aws, g) for g in groups):
         return groups
     if leftover_ok and all(g["GroupName"] == RETIRING_GROUP for g in groups):
         tags = iam.user_tags(aws, user)
@@ -301,17 +396,13 @@ def _org_tag(aws: AccountAws) -> Tag:
 def _ensure_group(aws: AccountAws, tx: Transaction, spec: GroupSpec) -> None:
     """Make sure ``spec.group`` exists with its policy attached; register undos only for what this call made.
 
-    Path-scoped names are not injective (Yale's naming: ``/a_b/`` and ``/a/b/`` both give ``<site>-a_b-…``):
-    an existing group that carries another scoping path as its IAM path is refused (409), so a user is never
-    put in a group whose policy grants another prefix."""
-    existing = iam.get_group(aws, spec.group)
-    if existing is not None:
-        path = existing.get("Path", "/")
-        if spec.group_path != "/" and path not in ("/", spec.group_path):
-            raise Conflict(
-                f"group '{spec.group}' belongs to the path {path}, not {spec.group_path}: "
-                "use a path whose name does not collide"
-            )
+    Names are not injective (Yale's naming: ``/a_b/`` and ``/a/b/`` both give ``<site>-a_b-…``, and site ``s``
+    path ``/docs/`` shares ``s-docs-…`` with bucket ``s-docs``): an existing group is joined only when it is
+    provably this scope's (:meth:`GroupSpec.owns`), otherwise 409 naming the clash, so a user is never put in
+    a group whose policy grants something else. A group of ours with no policy (an interrupted create) gets
+    its policy; a group made concurrently is checked the same way before the policy is attached to it."""
+    existing = owned_group(aws, spec)  # 409 when a group of this name is another scope's
+    if existing is not None and existing["AttachedPolicies"]:
         return
     try:
         arn = iam.create_policy(
@@ -330,6 +421,7 @@ def _ensure_group(aws: AccountAws, tx: Transaction, spec: GroupSpec) -> None:
     except Conflict as exc:
         if not _already_exists(exc):
             raise
+        owned_group(aws, spec)  # made meanwhile: 409 unless it is this scope's
     iam.attach_group_policy(aws, spec.group, arn)  # idempotent when the concurrent request attached it too
 
 
@@ -371,6 +463,10 @@ def list_users(aws: AccountAws, scope: UserScope) -> list[dict[str, Any]]:
     de-duplicated by UserId and sorted by name; ``[]`` when none."""
     found: dict[str, dict[str, Any]] = {}
     for group in scope.members_of:
+        if not scope.members_proven:
+            spec = scope.member_spec(group)
+            if spec is None or not is_owned(aws, spec):
+                continue
         for user in iam.group_users(aws, group) or []:
             found.setdefault(user["UserId"], user)
     users = sorted(found.values(), key=lambda u: u["UserName"])
@@ -606,11 +702,20 @@ def _require_bucket(aws: AccountAws, bucket: str) -> None:
 def create_bucket_user(
     aws: AccountAws, bucket: str, new: NewUser, kinds: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """POST .../buckets/<b>/users: 404 for an unknown bucket, then :func:`create_user`."""
+    """POST .../buckets/<b>/users: 404 for an unknown bucket, then :func:`create_user`.
+
+    The bucket is checked again right after CreateUser (the claim): a bucket deleted meanwhile (a racing
+    DELETE that ran before the user existed, so it could not see it) answers 404 and the create rolls back,
+    instead of leaving a keyed user in groups made anew for a bucket that is gone (a later bucket of the
+    same name would then be readable by that key)."""
     scope = bucket_scope(aws, bucket)
     check_new_user(aws, scope, new, kinds)
     _require_bucket(aws, bucket)
-    return create_user(aws, scope, new, kinds)
+
+    def bucket_still_there(tx: Transaction) -> None:
+        tx.step("recheck_bucket", functools.partial(_require_bucket, aws, bucket))
+
+    return create_user(aws, scope, new, kinds, bucket_still_there)
 
 
 def list_bucket_users(aws: AccountAws, bucket: str) -> list[dict[str, Any]]:

@@ -391,31 +391,27 @@ def _group_pattern(site: str) -> re.Pattern[str]:
     return re.compile(rf"{re.escape(site)}-(?:(?P<path>[A-Za-z0-9._-]+)-)?(?P<kind>{kinds})")
 
 
-def _arn_path(arn: str) -> str:
-    """The IAM path inside a policy ARN: ``arn:aws:iam::1:policy/docs/x`` → ``/docs/``."""
-    resource = arn.split(":", 5)[-1]
-    inner = resource.split("/")[1:-1]
-    return "/" + "".join(f"{seg}/" for seg in inner)
-
-
 def _path_of(aws: AccountAws, site: str, group: Mapping[str, Any], kind: str, flat: str) -> str | None:
-    """The scoping path of a group named ``<site>-<flat>-<kind>``, or None when it is not this site's.
+    """The scoping path of a group named ``<site>-<flat>-<kind>``, or None when it is not provably this site's.
 
     The name alone is ambiguous: ``site.x.org-docs-BktAdmGrp`` is also the admin group of a *bucket* named
-    ``site.x.org-docs``. A website's path group is recognised by its policy ``<site>-<flat>-<Kind>Plc``,
-    created with IAM path = the scoping path (by the Yale service and by us); a group path, when set,
-    counts too.
+    ``site.x.org-docs``. The candidate paths are the group's IAM path (ours) and its attached policies' IAM
+    paths (Yale gave only the policy the scoping path); one of them must flatten to ``flat`` and pass
+    :meth:`users.GroupSpec.owns` for that path (group path, policy name and policy path exactly the scope's).
     """
-
-    def flattened(path: str) -> str:
-        return path.strip("/").replace("/", "_")
-
-    if group.get("Path", "/") != "/" and flattened(group["Path"]) == flat:
-        return str(group["Path"])
-    expected = f"{site}-{flat}-{kind.removesuffix('Grp')}Plc"  # policies.policy_name, without re-parsing a path
-    for policy in iam.attached_group_policies(aws, group["GroupName"]):
-        path = _arn_path(policy["PolicyArn"])
-        if policy["PolicyName"] == expected and path != "/" and flattened(path) == flat:
+    try:
+        attached = iam.attached_group_policies(aws, group["GroupName"])
+    except NotFound:
+        return None  # deleted meanwhile
+    candidates = [str(group.get("Path", "/")), *(users.arn_path(p["PolicyArn"]) for p in attached)]
+    for path in dict.fromkeys(candidates):
+        if path == "/" or path.strip("/").replace("/", "_").lower() != flat.lower():
+            continue
+        try:
+            spec = _spec(aws, site, kind, path)
+        except BadRequest:
+            continue  # not a path this service could have scoped
+        if spec.owns(group, attached):
             return path
     return None
 
@@ -437,7 +433,8 @@ def site_group(aws: AccountAws, site: str, group: Mapping[str, Any]) -> SiteGrou
 
 def site_groups(aws: AccountAws, site: str) -> list[SiteGroup]:
     """Every IAM group of the site: ListGroups (all pages) filtered by the exact name pattern
-    ``<site>-(<path>-)?(BktAdmGrp|BktRWGrp|BktROGrp|WebAdmGrp)``, path groups confirmed by their policy."""
+    ``<site>-(<path>-)?(BktAdmGrp|BktRWGrp|BktROGrp|WebAdmGrp)``, path groups proven the site's by
+    :func:`_path_of`. Root groups are taken by name: ``<site>-BktAdmGrp`` is the site bucket's own name."""
     pattern = _group_pattern(site)
     found = []
     for group in iam.list_groups(aws):
@@ -1001,7 +998,11 @@ def user_scope(aws: AccountAws, site: str, path: str = "/", members_of: Sequence
             specs.append(_spec(aws, site, WEB_ADMIN, path))
         grants[kind] = tuple(specs)
     return users.UserScope(
-        kind="website", name=site, members_of=tuple(members_of) or _root_group_names(site), grants=grants
+        kind="website",
+        name=site,
+        members_of=tuple(members_of) or _root_group_names(site),
+        grants=grants,
+        members_proven=True,  # root names are the site bucket's own; others come from site_group
     )
 
 
@@ -1041,6 +1042,7 @@ def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[
     scope = user_scope(aws, site, path)
     scope.specs(kinds)  # 400 for unknown kinds before any AWS call
     _require_bucket(aws, site)
+    _check_path_names(aws, site, path)
     key = page_key(path)
 
     def index_page(tx: Transaction) -> None:  # after CreateUser: a request that lost the race never touches it
@@ -1053,6 +1055,25 @@ def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[
     result = users.create_user(aws, scope, replace(new, path=path), kinds, index_page if path != "/" else None)
     result["Path"] = path
     return result
+
+
+def _check_path_names(aws: AccountAws, site: str, path: str) -> None:
+    """409 when the IAM names of scoping ``path`` are a bucket's: ``<site>-<x_y>-…`` for ``/x/y/`` are also
+    the names of bucket ``<site>-<x_y>`` (compared case-insensitively, as IAM does: ``/Docs/`` collides with
+    bucket ``<site>-docs``). One HeadBucket; nothing to check at the root or when no bucket can have the name.
+    A bucket of another account (403) has no IAM names here."""
+    if path == "/":
+        return
+    bucket = f"{site}-{policies.path_prefix(path).replace('/', '_')}".lower()
+    if validation.bucket_name_error(bucket):
+        return
+    try:
+        taken = s3.head_bucket(aws, bucket) is not None
+    except Forbidden:
+        return
+    if taken:
+        message = f"the IAM names of path {path} collide with bucket '{bucket}''s; use another path"
+        raise Conflict(message)
 
 
 def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:

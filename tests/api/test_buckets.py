@@ -29,6 +29,11 @@ ORG = {"Key": "s3api:org", "Value": "test"}
 #: The AWS calls of a successful create with a lifecycle and a log bucket, in order.
 CREATE_CALLS = [
     "HeadBucket",
+    "GetGroup",  # none of the bucket's IAM names may exist (leftovers, a website path scope's)
+    "GetGroup",
+    "GetGroup",
+    "GetPolicy",  # BktRWPlc
+    "GetPolicy",  # BktROPlc
     "CreatePolicy",
     "CreateBucket",
     "HeadBucket",  # the bounded bucket_exists waiter
@@ -294,7 +299,7 @@ def test_yale_policy_conflict_deletes_the_owners_bucket_fixed(client, calls, s3,
     r = create(client, "alpha-data")
     assert r.status_code == 409
     assert "EntityAlreadyExists" in r.json["message"]
-    assert calls.calls == ["HeadBucket", "CreatePolicy"]  # the claim failed: nothing to undo
+    assert calls.calls == CREATE_CALLS[:7]  # the claim (CreatePolicy) failed: nothing to undo
     assert state(s3, iam) == before
 
 
@@ -811,8 +816,10 @@ DELETE_CALLS = [
     "GetBucketTagging",
     "ListDistributions",  # no distribution tag: no enabled distribution may have the bucket as origin
     "GetGroup",  # BktAdmGrp: alice
+    "ListAttachedGroupPolicies",  # ...provably this bucket's (path /, its policy at /)
     "GetGroup",  # BktRWGrp: missing
     "GetGroup",  # BktROGrp: alice, bob
+    "ListAttachedGroupPolicies",
     "ListGroupsForUser",  # alice: only this bucket's groups → goes
     "ListAttachedUserPolicies",
     "ListUserPolicies",

@@ -267,20 +267,29 @@ def _every_step_undone(client: Any, app: Any, iam: Any, groups: list[str], expec
 
 def test_create_undoes_every_step_with_lazy_groups(client, app, bucket, iam):
     lazy = ["GetGroup", "CreatePolicy", "CreateGroup", "AttachGroupPolicy"]
-    expected = ["HeadBucket", "CreateUser", *lazy, *lazy, "AddUserToGroup", "AddUserToGroup", "CreateAccessKey"]
+    claim = ["HeadBucket", "CreateUser", "HeadBucket"]  # the bucket checked again after the claim
+    expected = [*claim, *lazy, *lazy, "AddUserToGroup", "AddUserToGroup", "CreateAccessKey"]
     _every_step_undone(client, app, iam, ["BktRWGrp", "BktROGrp"], expected)
 
 
 def test_create_undoes_every_step_with_existing_group(client, app, bucket, iam):
-    expected = ["HeadBucket", "CreateUser", "GetGroup", "AddUserToGroup", "CreateAccessKey"]
+    expected = [
+        "HeadBucket",
+        "CreateUser",
+        "HeadBucket",  # the bucket checked again after the claim
+        "GetGroup",
+        "ListAttachedGroupPolicies",  # provably this bucket's group (users.GroupSpec.owns)
+        "AddUserToGroup",
+        "CreateAccessKey",
+    ]
     _every_step_undone(client, app, iam, ["BktAdmGrp"], expected)
 
 
 def test_rollback_runs_in_aws_order(client, app, bucket):
-    with hooked(app, Calls(fail_at=8)) as calls:  # fail at CreateAccessKey
+    with hooked(app, Calls(fail_at=9)) as calls:  # fail at CreateAccessKey
         assert create(client, "victim", ["BktRWGrp"]).status_code == 503
-    assert calls.names[7] == "CreateAccessKey"
-    undo = [n for n in calls.names[8:] if not n.startswith(("Get", "List"))]
+    assert calls.names[8] == "CreateAccessKey"
+    undo = [n for n in calls.names[9:] if not n.startswith(("Get", "List"))]
     assert undo == ["RemoveUserFromGroup", "DetachGroupPolicy", "DeleteGroup", "DeletePolicy", "DeleteUser"]
 
 
@@ -348,11 +357,13 @@ def test_rollback_leaves_a_concurrent_requests_group_and_policy(client, app, buc
             iam.delete_policy(PolicyArn=p["Arn"])
     iam.delete_group(GroupName=RW)
 
-    calls = Calls(fail_at=9)  # HeadBucket CreateUser GetGroup CreatePolicy CreateGroup Attach AddUser CreateKey
+    # HeadBucket CreateUser HeadBucket GetGroup CreatePolicy GetPolicy CreateGroup (exists: GetGroup
+    # ListAttachedGroupPolicies, provably ours) AttachGroupPolicy AddUserToGroup CreateAccessKey
+    calls = Calls(fail_at=12)
     calls.before["CreatePolicy"] = someone_else
     with hooked(app, calls):
         r = create(client, "victim", ["BktRWGrp"])
-    assert r.status_code == 503 and calls.names[8] == "CreateAccessKey"
+    assert r.status_code == 503 and calls.names[11] == "CreateAccessKey"
     state = snapshot(iam)
     assert "victim" not in state["users"]
     assert RW in state["groups"] and state["groups"][RW]["members"] == []
@@ -366,7 +377,7 @@ def test_rollback_keeps_a_lazily_created_group_someone_joined(client, app, bucke
     def neighbour_joins() -> None:
         iam.add_user_to_group(GroupName=RW, UserName="neighbour")
 
-    calls = Calls(fail_at=8)
+    calls = Calls(fail_at=9)  # CreateAccessKey (after HeadBucket CreateUser HeadBucket GetGroup CreatePolicy ...)
     calls.before["CreateAccessKey"] = neighbour_joins
     with hooked(app, calls):
         assert create(client, "victim", ["BktRWGrp"]).status_code == 503
@@ -573,7 +584,14 @@ def test_rotate_is_atomic_for_a_one_key_user(client, app, bucket, iam):
     before = snapshot(iam)
     with hooked(app, Calls()) as probe:
         assert client.put(f"{BASE}/alice").status_code == 200
-    expected = ["ListGroupsForUser", "ListUserTags", "ListAccessKeys", "CreateAccessKey", "DeleteAccessKey"]
+    expected = [
+        "ListGroupsForUser",
+        "ListAttachedGroupPolicies",  # membership proven (users.GroupSpec.owns)
+        "ListUserTags",
+        "ListAccessKeys",
+        "CreateAccessKey",
+        "DeleteAccessKey",
+    ]
     assert probe.names == expected
     assert client.put(f"{BASE}/alice").status_code == 200
     before = snapshot(iam)

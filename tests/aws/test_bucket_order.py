@@ -109,6 +109,17 @@ def policy(arn: str) -> dict[str, Any]:
     return {"PolicyName": arn.rsplit("/", 1)[1], "Arn": arn, "Path": "/", "DefaultVersionId": "v1", "CreateDate": NOW}
 
 
+NAMES_FREE = ["GetGroup", "GetGroup", "GetGroup", "GetPolicy", "GetPolicy"]
+
+
+def queue_names_free(s: StubClients) -> None:
+    """Bucket create's check that none of its IAM names exists (groups by name, RW/RO policies at ``/``)."""
+    for name in (ADM_GRP, f"{B}-BktRWGrp", f"{B}-BktROGrp"):
+        s.error("iam", "get_group", "NoSuchEntity", {"GroupName": name}, 404)
+    for kind in ("BktRWPlc", "BktROPlc"):
+        s.error("iam", "get_policy", "NoSuchEntity", {"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{B}-{kind}"}, 404)
+
+
 def queue_create(s: StubClients, fail: str | None = None) -> None:
     """The calls of a create with logging, up to (and including) the step named ``fail``, which errors."""
     calls: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
@@ -133,6 +144,7 @@ def queue_create(s: StubClients, fail: str | None = None) -> None:
         ("iam", "attach_group_policy", {}, {"GroupName": ADM_GRP, "PolicyArn": ADM_PLC}),
     ]
     s.error("s3", "head_bucket", "404", {"Bucket": B}, 404)
+    queue_names_free(s)
     s.ok(
         "iam",
         "create_policy",
@@ -159,7 +171,8 @@ def test_create_claims_the_name_before_the_bucket(stubs):
     assert result["Bucket"] == f"/{B}" and result["Group"]["GroupName"] == ADM_GRP
     stubs.verify()
     assert stubs.order == [
-        "HeadBucket", "CreatePolicy", "CreateBucket", "HeadBucket", "PutBucketTagging", "PutBucketEncryption",
+        "HeadBucket", *NAMES_FREE, "CreatePolicy", "CreateBucket", "HeadBucket", "PutBucketTagging",
+        "PutBucketEncryption",
         "PutPublicAccessBlock", "PutBucketOwnershipControls", "PutBucketLogging", "CreateGroup", "AttachGroupPolicy",
     ]  # fmt: skip
 
@@ -193,6 +206,7 @@ def test_create_rollback_detaches_and_deletes_versions_before_delete_policy(stub
 
 def test_create_loser_of_the_claim_touches_nothing(stubs):
     stubs.error("s3", "head_bucket", "404", {"Bucket": B}, 404)
+    queue_names_free(stubs)
     stubs.error(
         "iam",
         "create_policy",
@@ -203,7 +217,7 @@ def test_create_loser_of_the_claim_touches_nothing(stubs):
     with pytest.raises(Conflict):
         buckets.create(account_aws(stubs), B)
     stubs.verify()
-    assert stubs.order == ["HeadBucket", "CreatePolicy"]
+    assert stubs.order == ["HeadBucket", *NAMES_FREE, "CreatePolicy"]
 
 
 ORG_TAG = {"Key": "s3api:org", "Value": "test"}
@@ -229,6 +243,8 @@ def test_delete_follows_aws_order(stubs):
     queue_delete_checks(stubs)
     iam = "iam"
     stubs.ok(iam, "get_group", {"Group": group(ADM_GRP), "Users": [user("alice"), user("bob")]}, {"GroupName": ADM_GRP})
+    own = {"AttachedPolicies": [{"PolicyName": f"{B}-BktAdmPlc", "PolicyArn": ADM_PLC}]}
+    stubs.ok(iam, "list_attached_group_policies", own, {"GroupName": ADM_GRP})  # provably this bucket's
     stubs.error(iam, "get_group", "NoSuchEntity", {"GroupName": RW_GRP}, 404)
     stubs.error(iam, "get_group", "NoSuchEntity", {"GroupName": RO_GRP}, 404)
     # alice: nothing but this bucket
@@ -313,6 +329,8 @@ def test_failed_delete_user_rejoins_its_groups_for_the_retry(stubs):
     back into its groups so that a retried bucket delete finds it again."""
     queue_delete_checks(stubs)
     stubs.ok("iam", "get_group", {"Group": group(ADM_GRP), "Users": [user("alice")]}, {"GroupName": ADM_GRP})
+    own = {"AttachedPolicies": [{"PolicyName": f"{B}-BktAdmPlc", "PolicyArn": ADM_PLC}]}
+    stubs.ok("iam", "list_attached_group_policies", own, {"GroupName": ADM_GRP})  # provably this bucket's
     stubs.error("iam", "get_group", "NoSuchEntity", {"GroupName": RW_GRP}, 404)
     stubs.error("iam", "get_group", "NoSuchEntity", {"GroupName": RO_GRP}, 404)
     stubs.ok("iam", "list_groups_for_user", {"Groups": [group(ADM_GRP)]}, {"UserName": "alice"})

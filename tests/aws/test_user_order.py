@@ -98,6 +98,18 @@ def policy(name: str = RW_POLICY, arn: str = RW_ARN) -> dict[str, Any]:
     return {"Policy": {"PolicyName": name, "Arn": arn, "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 0}}
 
 
+def attached(stub: Any, name: str) -> None:
+    """ListAttachedGroupPolicies of one of the bucket's groups: its own policy at ``/`` (users.GroupSpec.owns)."""
+    kind = name.rsplit("-", 1)[1]
+    policy_name = policies.policy_name(BUCKET, kind)
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/{policy_name}"
+    stub.add_response(
+        "list_attached_group_policies",
+        {"AttachedPolicies": [{"PolicyName": policy_name, "PolicyArn": arn}]},
+        {"GroupName": name},
+    )
+
+
 def org_tags(*extra: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": "s3api:org", "Value": "test"}, {"Key": "s3api:bucket", "Value": BUCKET}, *extra]
 
@@ -115,6 +127,7 @@ def test_delete_user_removes_keys_memberships_policies_then_the_user(stub, aws, 
     stub.add_response(
         "list_groups_for_user", {"Groups": [group(other)], "IsTruncated": False}, {"UserName": USER, "Marker": "m1"}
     )
+    attached(stub, ADM)  # membership proven
     stub.add_response(
         "list_attached_user_policies",
         {
@@ -139,6 +152,7 @@ def test_delete_user_removes_keys_memberships_policies_then_the_user(stub, aws, 
 
 def test_delete_refuses_up_front_when_a_foreign_policy_is_attached(stub, aws, scope):
     stub.add_response("list_groups_for_user", {"Groups": [group(ADM)]}, {"UserName": USER})
+    attached(stub, ADM)
     stub.add_response(
         "list_attached_user_policies",
         {
@@ -165,7 +179,7 @@ def _create_until_key(stub: Any, lazy: bool) -> None:
         stub.add_client_error("get_group", "NoSuchEntity", http_status_code=404, expected_params={"GroupName": RW})
     else:
         stub.add_response("get_group", {"Group": group(RW), "Users": []}, {"GroupName": RW})
-
+        attached(stub, RW)  # provably this bucket's: joined
 
 def test_create_rollback_undoes_in_aws_order(stub, aws, scope):
     _create_until_key(stub, lazy=True)
@@ -216,6 +230,8 @@ def test_create_rollback_after_losing_the_race_deletes_only_its_own_work(stub, a
     stub.add_client_error("create_policy", "EntityAlreadyExists", http_status_code=409)
     stub.add_response("get_policy", policy(), {"PolicyArn": RW_ARN})
     stub.add_client_error("create_group", "EntityAlreadyExists", http_status_code=409)
+    stub.add_response("get_group", {"Group": group(RW), "Users": []}, {"GroupName": RW})  # made meanwhile:
+    attached(stub, RW)  # ... provably this bucket's (users.GroupSpec.owns)
     stub.add_response("attach_group_policy", {}, {"GroupName": RW, "PolicyArn": RW_ARN})
     stub.add_response("add_user_to_group", {}, {"GroupName": RW, "UserName": USER})
     stub.add_client_error("create_access_key", "ServiceFailure", http_status_code=500)
@@ -253,6 +269,7 @@ def test_create_existing_group_only_joins(stub, aws, scope):
 
 def _member(stub: Any) -> None:
     stub.add_response("list_groups_for_user", {"Groups": [group(RW)]}, {"UserName": USER})
+    attached(stub, RW)
 
 
 def _marked(stub: Any, user_name: str = USER) -> None:
@@ -363,6 +380,8 @@ def test_rotate_outside_the_scope_touches_nothing(stub, aws, scope):
 
 
 def test_list_reads_every_page_of_the_exact_groups(stub, aws, scope):
+    stub.add_response("get_group", {"Group": group(ADM), "Users": []}, {"GroupName": ADM})  # proof: GetGroup
+    attached(stub, ADM)  # ... and ListAttachedGroupPolicies
     stub.add_response(
         "get_group",
         {"Group": group(ADM), "Users": [user("a")], "IsTruncated": True, "Marker": "p2"},
@@ -374,6 +393,8 @@ def test_list_reads_every_page_of_the_exact_groups(stub, aws, scope):
         {"GroupName": ADM, "Marker": "p2"},
     )
     stub.add_client_error("get_group", "NoSuchEntity", http_status_code=404, expected_params={"GroupName": RW})
+    stub.add_response("get_group", {"Group": group(RO), "Users": [user("a")]}, {"GroupName": RO})
+    attached(stub, RO)
     stub.add_response("get_group", {"Group": group(RO), "Users": [user("a")]}, {"GroupName": RO})
     assert [u["UserName"] for u in users.list_users(aws, scope)] == ["a", "b"]
 
