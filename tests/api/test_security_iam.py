@@ -135,6 +135,11 @@ def test_bucket_sharing_names_with_a_path_scope_never_reaches_it(enforced):
     assert editor.status_code == 200, editor.json
     bucket = f"{SITE}-pub"
     s3_with(enforced.admin).create_bucket(Bucket=bucket)
+    # tagged as ours (as the Yale service tags its buckets): the managed-bucket boundary lets the delete through,
+    # so the ownership rule is what must keep the site's group, policy and user
+    s3_with(enforced.admin).put_bucket_tagging(
+        Bucket=bucket, Tagging={"TagSet": [{"Key": "s3api:org", "Value": "test"}]}
+    )
     group = f"{SITE}-pub-BktAdmGrp"
     policy_arn = iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"][0]["PolicyArn"]
 
@@ -147,7 +152,9 @@ def test_bucket_sharing_names_with_a_path_scope_never_reaches_it(enforced):
     assert enforced.get(f"{API}/buckets/{bucket}/users/pub-editor").status_code == 404
     assert enforced.delete(f"{API}/buckets/{bucket}/users/pub-editor").status_code == 404
 
-    assert enforced.delete(f"{API}/buckets/{bucket}").status_code == 200
+    with disable_iam_authentication():  # moto's CloudFront (the live-website check lists distributions) has no IAM
+        gone = enforced.delete(f"{API}/buckets/{bucket}")
+    assert gone.status_code == 200, gone.json
     assert iam.get_group(GroupName=group)["Users"][0]["UserName"] == "pub-editor"
     assert iam.get_policy(PolicyArn=policy_arn)["Policy"]["Path"] == "/pub/"
     key = s3_with(editor.json["AccessKey"])
