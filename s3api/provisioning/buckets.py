@@ -293,13 +293,17 @@ def delete(aws: AccountAws, bucket: str) -> None:
         )
     ours = _IamNames(aws, bucket)
     present = ours.present(aws)
-    for user in dict.fromkeys(u for members in present.values() for u in members):
+    gone: set[str] = set()
+    for user in dict.fromkeys(u for known in present.values() for u in known.members):
         access = _access_if_only_ours(aws, user, ours)
         if access is not None:
             _delete_user(aws, user, *access)
+            gone.add(user)
     policy_arns = dict.fromkeys(iam.policy_arn(aws, name) for name in ours.policies)  # an ordered set
-    for group in present:
-        removal = iam.delete_group(aws, group)  # members left are those with access elsewhere
+    for group, known in present.items():
+        # members left are those with access elsewhere; the group was just read, so it is not read again
+        left = iam.GroupRemoval([u for u in known.members if u not in gone], known.policies)
+        removal = iam.delete_group(aws, group, known=left)
         if removal is not None:
             policy_arns.update((p["PolicyArn"], None) for p in removal.policies if p["PolicyName"] in ours.policies)
     for arn in policy_arns:
@@ -315,15 +319,23 @@ class _IamNames:
         self.groups = [spec.group for spec in self.specs]
         self.policies = [spec.policy for spec in self.specs]
 
-    def present(self, aws: AccountAws) -> dict[str, list[str]]:
-        """``{group: member names}`` for the bucket's groups that exist and are provably its own
-        (:meth:`users.GroupSpec.owns`): a group of the same name that is a website path scope's (site ``s``,
-        path ``/x/``, bucket ``s-x``) is left alone, with its members and policy."""
-        found: dict[str, list[str]] = {}
+    def present(self, aws: AccountAws) -> dict[str, iam.GroupRemoval]:
+        """``{group: (member names, attached policies)}`` for the bucket's groups that exist and are provably
+        its own (:meth:`users.GroupSpec.owns`): a group of the same name that is a website path scope's (site
+        ``s``, path ``/x/``, bucket ``s-x``) is left alone, with its members and policy. Two calls per group
+        (GetGroup, ListAttachedGroupPolicies), one when it is missing; the delete reuses both answers."""
+        found: dict[str, iam.GroupRemoval] = {}
         for spec in self.specs:
             detail = iam.group_with_members(aws, spec.group)
-            if detail is not None and users.is_owned(aws, spec, detail[0]):
-                found[spec.group] = detail[1]
+            if detail is None:
+                continue
+            try:
+                group = users.owned_group(aws, spec, detail[0])
+            except Conflict:
+                log.warning("group name shared with another scope: left alone", extra={"group": spec.group})
+                continue
+            if group is not None:
+                found[spec.group] = iam.GroupRemoval(detail[1], list(group["AttachedPolicies"]))
         return found
 
 

@@ -836,14 +836,10 @@ DELETE_CALLS = [
     "DeleteAccessKey",
     "RemoveUserFromGroup",
     "DeleteUser",
-    "GetGroup",  # delete BktAdmGrp
-    "ListAttachedGroupPolicies",
-    "DetachGroupPolicy",
+    "DetachGroupPolicy",  # delete BktAdmGrp: members and policies as read above (not read again)
     "ListGroupPolicies",
     "DeleteGroup",
-    "GetGroup",  # delete BktROGrp
-    "ListAttachedGroupPolicies",
-    "DetachGroupPolicy",
+    "DetachGroupPolicy",  # delete BktROGrp: members and policies as read above (not read again)
     "ListGroupPolicies",
     "DeleteGroup",
     "ListEntitiesForPolicy",  # BktAdmPlc

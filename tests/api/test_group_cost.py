@@ -1,0 +1,74 @@
+"""AWS call counts of the group lookups (issue 12, "Fewer calls"): each IAM group is read once per request.
+
+Counted with the app's before-call hook (docs/CONVENTIONS.md), so every call the app makes is seen.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.api.test_buckets import BUCKETS, Recorder, add_group, add_user
+from tests.api.test_users import iam_client
+
+
+@pytest.fixture
+def calls(app: Any) -> Any:
+    recorder = Recorder()
+    clients = app.extensions["s3api"].clients
+    clients.add_hook("before-call", recorder)
+    yield recorder
+    clients.remove_hook("before-call", recorder)
+
+
+@pytest.fixture
+def iam(aws: None) -> Any:
+    return iam_client()
+
+
+def _bucket_with_users(client: Any, iam: Any) -> None:
+    r = client.post(BUCKETS, json={"BucketInput": {"Bucket": "alpha-data"}})
+    assert r.status_code == 200, r.json
+    add_group(iam, "alpha-data", "BktROGrp")
+    add_user(iam, "alice", "alpha-data-BktAdmGrp", "alpha-data-BktROGrp")
+    add_user(iam, "bob", "alpha-data-BktROGrp")
+
+
+def test_bucket_user_list_reads_each_group_once(client, iam, calls):
+    """GET .../users: after the HeadBucket, one GetGroup per group name (it answers the group and its members)
+    and the ownership check's ListAttachedGroupPolicies for each group that exists; nothing else. Before:
+    GetGroup twice per existing group (once for the ownership check, once for the members)."""
+    _bucket_with_users(client, iam)
+    calls.calls.clear()
+    r = client.get(f"{BUCKETS}/alpha-data/users")
+    assert r.status_code == 200, r.json
+    assert sorted(u["UserName"] for u in r.json) == ["alice", "bob"]
+    assert Counter(calls.calls) == Counter({"HeadBucket": 1, "GetGroup": 3, "ListAttachedGroupPolicies": 2})
+
+
+def test_bucket_user_list_still_skips_a_group_of_another_scope(client, iam, calls):
+    """Reading once keeps the ownership rule: a group of the bucket's name at another IAM path (a website path
+    scope's) is not this bucket's, and its members are not listed."""
+    r = client.post(BUCKETS, json={"BucketInput": {"Bucket": "alpha-data"}})
+    assert r.status_code == 200, r.json
+    iam.create_group(GroupName="alpha-data-BktROGrp", Path="/data/")
+    add_user(iam, "mallory", "alpha-data-BktROGrp")
+    r = client.get(f"{BUCKETS}/alpha-data/users")
+    assert r.status_code == 200, r.json
+    assert r.json == []
+
+
+def test_bucket_delete_reads_each_group_once(client, iam, calls):
+    """DELETE bucket: each of the bucket's groups is read once (GetGroup, and ListAttachedGroupPolicies when it
+    exists); deleting a group reuses both answers. Before: GetGroup and ListAttachedGroupPolicies again for
+    each group at its deletion (the admin group's members were read twice)."""
+    _bucket_with_users(client, iam)
+    calls.calls.clear()
+    r = client.delete(f"{BUCKETS}/alpha-data")
+    assert r.status_code == 200, r.json
+    counted = Counter(calls.calls)
+    assert counted["GetGroup"] == 3
+    assert counted["ListAttachedGroupPolicies"] == 2
+    assert iam.list_groups()["Groups"] == [] and iam.list_users()["Users"] == []
