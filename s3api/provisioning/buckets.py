@@ -282,10 +282,10 @@ def delete(aws: AccountAws, bucket: str) -> None:
     CloudFront distribution; 404 when it does not exist.
     """
     boundary.forget(aws, bucket)
-    boundary.managed_tags(aws, bucket)  # 404 missing; 403 not ours or the log bucket (never cached)
+    tags = boundary.managed_tags(aws, bucket)  # 404 missing; 403 not ours or the log bucket (never cached)
     if not s3.is_empty(aws, bucket):
         raise Conflict(f"bucket '{bucket}' is not empty")
-    distribution = live_distribution(aws, bucket)
+    distribution = live_distribution(aws, bucket, tags)  # the tags just read: not read again
     if distribution:
         raise Conflict(
             f"bucket '{bucket}' serves a website through CloudFront distribution {distribution}; "
@@ -387,7 +387,7 @@ def _keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
         return []
 
 
-def live_distribution(aws: AccountAws, bucket: str) -> str | None:
+def live_distribution(aws: AccountAws, bucket: str, tags: list[s3.Tag] | None = None) -> str | None:
     """The id of an enabled CloudFront distribution serving the bucket, if any.
 
     The bucket's ``s3api:distribution`` tag names a candidate, used (one GetDistribution) only when it
@@ -395,9 +395,10 @@ def live_distribution(aws: AccountAws, bucket: str) -> str | None:
     site adopted from the Yale service, a tag removed by a tenant key, or one naming another site's
     distribution), ListDistributions (all pages) is searched for an enabled distribution with this bucket as
     an origin of either kind, whatever its aliases: deleting its bucket would let anyone register the name
-    the distribution serves. A disabled distribution does not serve the bucket.
+    the distribution serves. A disabled distribution does not serve the bucket. ``tags``: the bucket's tag set
+    when the caller has just read it (GetBucketTagging otherwise).
     """
-    tags = s3.get_tags(aws, bucket)
+    tags = s3.get_tags(aws, bucket) if tags is None else tags
     dist_id = next((t.get("Value", "") for t in tags if t["Key"] == s3.DISTRIBUTION_TAG and t.get("Value")), None)
     if dist_id:
         distribution = cloudfront.get_distribution(aws, dist_id)

@@ -812,8 +812,7 @@ def _populated(client: Client, iam: Any) -> None:
 #: The AWS calls of deleting ``alpha-data`` as :func:`_populated` leaves it (asserted by the test below).
 DELETE_CALLS = [
     "GetBucketTagging",  # the managed-bucket check (provisioning/boundary.py): 404, or 403 when not ours
-    "ListObjectVersions",
-    "GetBucketTagging",
+    "ListObjectVersions",  # (its tags, just read, name no distribution: not read again)
     "ListDistributions",  # no distribution tag: no enabled distribution may have the bucket as origin
     "GetGroup",  # BktAdmGrp: alice
     "ListAttachedGroupPolicies",  # ...provably this bucket's (path /, its policy at /)

@@ -9,7 +9,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from s3api.aws import iam as iam_gateway
 from tests.api.test_buckets import BUCKETS, Recorder, add_group, add_user
 from tests.api.test_users import iam_client
 
@@ -72,3 +74,38 @@ def test_bucket_delete_reads_each_group_once(client, iam, calls):
     assert counted["GetGroup"] == 3
     assert counted["ListAttachedGroupPolicies"] == 2
     assert iam.list_groups()["Groups"] == [] and iam.list_users()["Users"] == []
+
+
+def test_bucket_delete_reads_the_bucket_tags_once(client, iam, calls):
+    """The managed-bucket check's tag set is the one the distribution check uses (it names no distribution
+    here): one GetBucketTagging, not two."""
+    _bucket_with_users(client, iam)
+    calls.calls.clear()
+    assert client.delete(f"{BUCKETS}/alpha-data").status_code == 200
+    assert Counter(calls.calls)["GetBucketTagging"] == 1
+
+
+def test_delete_group_with_known_members_rereads_after_a_conflict(app, iam):
+    """``delete_group(known=...)`` trusts the caller's read; when someone joined meanwhile AWS answers
+    DeleteConflict (moto does not, so the hook plays AWS: the join happens, then DeleteGroup is refused once),
+    and the group is emptied from a fresh read and deleted all the same."""
+    iam.create_group(GroupName="g-BktAdmGrp")
+    iam.create_user(UserName="late")
+    aws = app.extensions["s3api"].aws("local")
+    seen: list[str] = []
+
+    def late_join(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+        if model.name == "DeleteGroup" and seen.count("DeleteGroup") == 1:
+            iam.add_user_to_group(GroupName="g-BktAdmGrp", UserName="late")
+            raise ClientError({"Error": {"Code": "DeleteConflict", "Message": "must remove users"}}, "DeleteGroup")
+
+    clients = app.extensions["s3api"].clients
+    clients.add_hook("before-call", late_join)
+    try:
+        removal = iam_gateway.delete_group(aws, "g-BktAdmGrp", known=iam_gateway.GroupRemoval([], []))
+    finally:
+        clients.remove_hook("before-call", late_join)
+    assert removal is not None and removal.members == ["late"]
+    assert seen[0] == "ListGroupPolicies" and seen.count("DeleteGroup") == 2 and "GetGroup" in seen
+    assert iam.list_groups()["Groups"] == [] and iam.list_groups_for_user(UserName="late")["Groups"] == []
