@@ -486,11 +486,20 @@ def access_key_last_used(aws: AccountAws, key_id: str) -> Any:
 # --- group listing (websites: path-scoped groups are found by exact name pattern) ---------------------------
 
 
+#: ListGroups' largest page (IAM's MaxItems limit); without it IAM answers 100 groups a call.
+LIST_GROUPS_PAGE = 1000
+
+
 @gateway("iam")
 def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]:
-    """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages; one call per 1000 groups). Callers
-    filter by an exact name pattern, never by substring (Yale §9.5)."""
+    """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages, asked :data:`LIST_GROUPS_PAGE` at a
+    time: one call per 1000 groups, not IAM's default 100). Callers filter by an exact name pattern, never by
+    substring (Yale §9.5). moto ignores both ``MaxItems`` and ``PathPrefix`` here (it answers every group in
+    one page), so a call count under moto cannot show the paging."""
     groups: list[dict[str, Any]] = []
-    for page in aws.iam.get_paginator("list_groups").paginate(PathPrefix=path_prefix):
+    pages = aws.iam.get_paginator("list_groups").paginate(
+        PathPrefix=path_prefix, PaginationConfig={"PageSize": LIST_GROUPS_PAGE}
+    )
+    for page in pages:
         groups.extend(page.get("Groups", []))
     return groups

@@ -109,3 +109,25 @@ def test_delete_group_with_known_members_rereads_after_a_conflict(app, iam):
     assert removal is not None and removal.members == ["late"]
     assert seen[0] == "ListGroupPolicies" and seen.count("DeleteGroup") == 2 and "GetGroup" in seen
     assert iam.list_groups()["Groups"] == [] and iam.list_groups_for_user(UserName="late")["Groups"] == []
+
+
+def test_list_groups_asks_for_the_largest_page(app, iam):
+    """ListGroups (website delete and website-user listing page through it) asks 1000 groups a call, IAM's
+    limit, not the default 100: 5,000 groups cost 5 calls, not 50. moto ignores MaxItems, so the request's
+    parameters are what is checked."""
+    for i in range(3):
+        iam.create_group(GroupName=f"unrelated-{i}")
+    asked: list[Any] = []
+
+    def record(model: Any, params: Any = None, **_: Any) -> None:
+        if model.name == "ListGroups":
+            asked.append(params)
+
+    clients = app.extensions["s3api"].clients
+    clients.add_hook("before-call", record)
+    try:
+        groups = iam_gateway.list_groups(app.extensions["s3api"].aws("local"))
+    finally:
+        clients.remove_hook("before-call", record)
+    assert len(groups) == 3
+    assert len(asked) == 1 and int(asked[0]["body"]["MaxItems"]) == 1000
