@@ -171,12 +171,26 @@ def get_group(aws: AccountAws, name: str) -> dict[str, Any] | None:
 def group_with_members(aws: AccountAws, name: str) -> tuple[dict[str, Any], list[str]] | None:
     """The IAM ``Group`` and its members' user names (GetGroup by exact name, all pages), or None when the
     group does not exist: what :func:`get_group` and :func:`group_members` answer, in the same calls."""
+    found = _group_with_users(aws.iam, name)
+    return (found[0], [u["UserName"] for u in found[1]]) if found is not None else None
+
+
+@gateway("iam")
+def group_with_users(aws: AccountAws, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The IAM ``Group`` and its members as whole IAM ``User`` objects (GetGroup by exact name, all pages:
+    one call per 100 members), or None when the group does not exist: what :func:`get_group` and
+    :func:`group_users` answer, in the calls of one of them (a list route needs both: the group for the
+    ownership check, the users for the answer)."""
+    return _group_with_users(aws.iam, name)
+
+
+def _group_with_users(iam: Any, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     group: dict[str, Any] | None = None
-    members: list[str] = []
+    members: list[dict[str, Any]] = []
     try:
-        for page in aws.iam.get_paginator("get_group").paginate(GroupName=name):
+        for page in iam.get_paginator("get_group").paginate(GroupName=name):
             group = group or page["Group"]
-            members.extend(u["UserName"] for u in page.get("Users", []))
+            members.extend(page.get("Users", []))
     except ClientError as exc:
         if _missing(exc):
             return None
@@ -235,20 +249,35 @@ class GroupRemoval:
 
 
 @gateway("iam")
-def delete_group(aws: AccountAws, name: str) -> GroupRemoval | None:
+def delete_group(aws: AccountAws, name: str, known: GroupRemoval | None = None) -> GroupRemoval | None:
     """Delete group ``name`` the way AWS requires: remove every member, detach every managed policy,
     delete every inline policy, then DeleteGroup. Returns what was removed, or None when the group
     did not exist. The policies themselves and the users are left alone (the caller decides).
+
+    ``known``: the members still in the group and its attached policies as the caller has just read them
+    (GetGroup, ListAttachedGroupPolicies): they are not read again. Should someone have joined or attached
+    meanwhile, AWS refuses DeleteGroup (DeleteConflict) and the group is then emptied from a fresh read,
+    once; so the result is the same as without ``known``, in two calls fewer.
     """
     iam = aws.iam
+    if known is not None:
+        try:
+            return _delete_group(iam, name, GroupRemoval(list(known.members), list(known.policies)))
+        except ClientError as exc:
+            if not is_code(exc, "DeleteConflict"):
+                raise
     members = _group_members(iam, name)
     if members is None:
         return None
-    removal = GroupRemoval(members=members)
-    for user in members:
+    return _delete_group(iam, name, GroupRemoval(members=members), read_policies=True)
+
+
+def _delete_group(iam: Any, name: str, removal: GroupRemoval, read_policies: bool = False) -> GroupRemoval:
+    for user in removal.members:
         _ignore_missing(iam.remove_user_from_group, GroupName=name, UserName=user)
     try:
-        removal.policies = _attached_group_policies(iam, name)
+        if read_policies:
+            removal.policies = _attached_group_policies(iam, name)
         for policy in removal.policies:
             _ignore_missing(iam.detach_group_policy, GroupName=name, PolicyArn=policy["PolicyArn"])
         for page in iam.get_paginator("list_group_policies").paginate(GroupName=name):
@@ -457,11 +486,20 @@ def access_key_last_used(aws: AccountAws, key_id: str) -> Any:
 # --- group listing (websites: path-scoped groups are found by exact name pattern) ---------------------------
 
 
+#: ListGroups' largest page (IAM's MaxItems limit); without it IAM answers 100 groups a call.
+LIST_GROUPS_PAGE = 1000
+
+
 @gateway("iam")
 def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]:
-    """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages; one call per 1000 groups). Callers
-    filter by an exact name pattern, never by substring (Yale §9.5)."""
+    """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages, asked :data:`LIST_GROUPS_PAGE` at a
+    time: one call per 1000 groups, not IAM's default 100). Callers filter by an exact name pattern, never by
+    substring (Yale §9.5). moto ignores both ``MaxItems`` and ``PathPrefix`` here (it answers every group in
+    one page), so a call count under moto cannot show the paging."""
     groups: list[dict[str, Any]] = []
-    for page in aws.iam.get_paginator("list_groups").paginate(PathPrefix=path_prefix):
+    pages = aws.iam.get_paginator("list_groups").paginate(
+        PathPrefix=path_prefix, PaginationConfig={"PageSize": LIST_GROUPS_PAGE}
+    )
+    for page in pages:
         groups.extend(page.get("Groups", []))
     return groups

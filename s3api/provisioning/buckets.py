@@ -282,10 +282,10 @@ def delete(aws: AccountAws, bucket: str) -> None:
     CloudFront distribution; 404 when it does not exist.
     """
     boundary.forget(aws, bucket)
-    boundary.managed_tags(aws, bucket)  # 404 missing; 403 not ours or the log bucket (never cached)
+    tags = boundary.managed_tags(aws, bucket)  # 404 missing; 403 not ours or the log bucket (never cached)
     if not s3.is_empty(aws, bucket):
         raise Conflict(f"bucket '{bucket}' is not empty")
-    distribution = live_distribution(aws, bucket)
+    distribution = live_distribution(aws, bucket, tags)  # the tags just read: not read again
     if distribution:
         raise Conflict(
             f"bucket '{bucket}' serves a website through CloudFront distribution {distribution}; "
@@ -293,13 +293,17 @@ def delete(aws: AccountAws, bucket: str) -> None:
         )
     ours = _IamNames(aws, bucket)
     present = ours.present(aws)
-    for user in dict.fromkeys(u for members in present.values() for u in members):
+    gone: set[str] = set()
+    for user in dict.fromkeys(u for known in present.values() for u in known.members):
         access = _access_if_only_ours(aws, user, ours)
         if access is not None:
             _delete_user(aws, user, *access)
+            gone.add(user)
     policy_arns = dict.fromkeys(iam.policy_arn(aws, name) for name in ours.policies)  # an ordered set
-    for group in present:
-        removal = iam.delete_group(aws, group)  # members left are those with access elsewhere
+    for group, known in present.items():
+        # members left are those with access elsewhere; the group was just read, so it is not read again
+        left = iam.GroupRemoval([u for u in known.members if u not in gone], known.policies)
+        removal = iam.delete_group(aws, group, known=left)
         if removal is not None:
             policy_arns.update((p["PolicyArn"], None) for p in removal.policies if p["PolicyName"] in ours.policies)
     for arn in policy_arns:
@@ -315,15 +319,23 @@ class _IamNames:
         self.groups = [spec.group for spec in self.specs]
         self.policies = [spec.policy for spec in self.specs]
 
-    def present(self, aws: AccountAws) -> dict[str, list[str]]:
-        """``{group: member names}`` for the bucket's groups that exist and are provably its own
-        (:meth:`users.GroupSpec.owns`): a group of the same name that is a website path scope's (site ``s``,
-        path ``/x/``, bucket ``s-x``) is left alone, with its members and policy."""
-        found: dict[str, list[str]] = {}
+    def present(self, aws: AccountAws) -> dict[str, iam.GroupRemoval]:
+        """``{group: (member names, attached policies)}`` for the bucket's groups that exist and are provably
+        its own (:meth:`users.GroupSpec.owns`): a group of the same name that is a website path scope's (site
+        ``s``, path ``/x/``, bucket ``s-x``) is left alone, with its members and policy. Two calls per group
+        (GetGroup, ListAttachedGroupPolicies), one when it is missing; the delete reuses both answers."""
+        found: dict[str, iam.GroupRemoval] = {}
         for spec in self.specs:
             detail = iam.group_with_members(aws, spec.group)
-            if detail is not None and users.is_owned(aws, spec, detail[0]):
-                found[spec.group] = detail[1]
+            if detail is None:
+                continue
+            try:
+                group = users.owned_group(aws, spec, detail[0])
+            except Conflict:
+                log.warning("group name shared with another scope: left alone", extra={"group": spec.group})
+                continue
+            if group is not None:
+                found[spec.group] = iam.GroupRemoval(detail[1], list(group["AttachedPolicies"]))
         return found
 
 
@@ -375,7 +387,7 @@ def _keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
         return []
 
 
-def live_distribution(aws: AccountAws, bucket: str) -> str | None:
+def live_distribution(aws: AccountAws, bucket: str, tags: list[s3.Tag] | None = None) -> str | None:
     """The id of an enabled CloudFront distribution serving the bucket, if any.
 
     The bucket's ``s3api:distribution`` tag names a candidate, used (one GetDistribution) only when it
@@ -383,9 +395,10 @@ def live_distribution(aws: AccountAws, bucket: str) -> str | None:
     site adopted from the Yale service, a tag removed by a tenant key, or one naming another site's
     distribution), ListDistributions (all pages) is searched for an enabled distribution with this bucket as
     an origin of either kind, whatever its aliases: deleting its bucket would let anyone register the name
-    the distribution serves. A disabled distribution does not serve the bucket.
+    the distribution serves. A disabled distribution does not serve the bucket. ``tags``: the bucket's tag set
+    when the caller has just read it (GetBucketTagging otherwise).
     """
-    tags = s3.get_tags(aws, bucket)
+    tags = s3.get_tags(aws, bucket) if tags is None else tags
     dist_id = next((t.get("Value", "") for t in tags if t["Key"] == s3.DISTRIBUTION_TAG and t.get("Value")), None)
     if dist_id:
         distribution = cloudfront.get_distribution(aws, dist_id)

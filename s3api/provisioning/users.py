@@ -460,14 +460,20 @@ def _discard(_: Any) -> None:
 
 def list_users(aws: AccountAws, scope: UserScope) -> list[dict[str, Any]]:
     """The IAM users in ``scope.members_of`` (GetGroup on each exact name; missing groups skipped),
-    de-duplicated by UserId and sorted by name; ``[]`` when none."""
+    de-duplicated by UserId and sorted by name; ``[]`` when none.
+
+    Each group is read once: GetGroup answers the group and its members together, and the ownership check
+    (:meth:`GroupSpec.owns`, unless ``scope.members_proven``) adds only ListAttachedGroupPolicies. A group
+    name without a spec in ``grants`` costs nothing when members are not proven."""
     found: dict[str, dict[str, Any]] = {}
     for group in scope.members_of:
-        if not scope.members_proven:
-            spec = scope.member_spec(group)
-            if spec is None or not is_owned(aws, spec):
-                continue
-        for user in iam.group_users(aws, group) or []:
+        spec = None if scope.members_proven else scope.member_spec(group)
+        if not scope.members_proven and spec is None:
+            continue
+        detail = iam.group_with_users(aws, group)
+        if detail is None or (spec is not None and not is_owned(aws, spec, detail[0])):
+            continue
+        for user in detail[1]:
             found.setdefault(user["UserId"], user)
     users = sorted(found.values(), key=lambda u: u["UserName"])
     for user in users:

@@ -659,7 +659,7 @@ def test_delete_removes_bucket_group_and_policy(client, s3, iam, calls):
     r = client.delete(f"{BUCKETS}/alpha-data")
     assert (r.status_code, r.json) == (200, {})
     assert state(s3, iam) == before
-    assert calls.calls[:3] == ["GetBucketTagging", "ListObjectVersions", "GetBucketTagging"]
+    assert calls.calls[:3] == ["GetBucketTagging", "ListObjectVersions", "ListDistributions"]  # tags read once
     assert calls.calls[-1] == "DeleteBucket"
 
 
@@ -812,8 +812,7 @@ def _populated(client: Client, iam: Any) -> None:
 #: The AWS calls of deleting ``alpha-data`` as :func:`_populated` leaves it (asserted by the test below).
 DELETE_CALLS = [
     "GetBucketTagging",  # the managed-bucket check (provisioning/boundary.py): 404, or 403 when not ours
-    "ListObjectVersions",
-    "GetBucketTagging",
+    "ListObjectVersions",  # (its tags, just read, name no distribution: not read again)
     "ListDistributions",  # no distribution tag: no enabled distribution may have the bucket as origin
     "GetGroup",  # BktAdmGrp: alice
     "ListAttachedGroupPolicies",  # ...provably this bucket's (path /, its policy at /)
@@ -836,14 +835,10 @@ DELETE_CALLS = [
     "DeleteAccessKey",
     "RemoveUserFromGroup",
     "DeleteUser",
-    "GetGroup",  # delete BktAdmGrp
-    "ListAttachedGroupPolicies",
-    "DetachGroupPolicy",
+    "DetachGroupPolicy",  # delete BktAdmGrp: members and policies as read above (not read again)
     "ListGroupPolicies",
     "DeleteGroup",
-    "GetGroup",  # delete BktROGrp
-    "ListAttachedGroupPolicies",
-    "DetachGroupPolicy",
+    "DetachGroupPolicy",  # delete BktROGrp: members and policies as read above (not read again)
     "ListGroupPolicies",
     "DeleteGroup",
     "ListEntitiesForPolicy",  # BktAdmPlc

@@ -380,8 +380,7 @@ def test_rotate_outside_the_scope_touches_nothing(stub, aws, scope):
 
 
 def test_list_reads_every_page_of_the_exact_groups(stub, aws, scope):
-    stub.add_response("get_group", {"Group": group(ADM), "Users": []}, {"GroupName": ADM})  # proof: GetGroup
-    attached(stub, ADM)  # ... and ListAttachedGroupPolicies
+    # each group read once: GetGroup (every page: the group and its members), then the ownership proof
     stub.add_response(
         "get_group",
         {"Group": group(ADM), "Users": [user("a")], "IsTruncated": True, "Marker": "p2"},
@@ -392,10 +391,10 @@ def test_list_reads_every_page_of_the_exact_groups(stub, aws, scope):
         {"Group": group(ADM), "Users": [user("b")], "IsTruncated": False},
         {"GroupName": ADM, "Marker": "p2"},
     )
+    attached(stub, ADM)  # ... ListAttachedGroupPolicies
     stub.add_client_error("get_group", "NoSuchEntity", http_status_code=404, expected_params={"GroupName": RW})
     stub.add_response("get_group", {"Group": group(RO), "Users": [user("a")]}, {"GroupName": RO})
     attached(stub, RO)
-    stub.add_response("get_group", {"Group": group(RO), "Users": [user("a")]}, {"GroupName": RO})
     assert [u["UserName"] for u in users.list_users(aws, scope)] == ["a", "b"]
 
 
