@@ -823,6 +823,11 @@ DELETE_CALLS = [
     "ListGroupsForUser",  # alice: only this bucket's groups → goes
     "ListAttachedUserPolicies",
     "ListUserPolicies",
+    "GetLoginProfile",  # the sign-in credentials AWS refuses DeleteUser for (none: NoSuchEntity)
+    "ListMFADevices",
+    "ListSSHPublicKeys",
+    "ListSigningCertificates",
+    "ListServiceSpecificCredentials",
     "ListAccessKeys",
     "DeleteAccessKey",
     "DeleteAccessKey",
@@ -832,6 +837,11 @@ DELETE_CALLS = [
     "ListGroupsForUser",  # bob: same
     "ListAttachedUserPolicies",
     "ListUserPolicies",
+    "GetLoginProfile",
+    "ListMFADevices",
+    "ListSSHPublicKeys",
+    "ListSigningCertificates",
+    "ListServiceSpecificCredentials",
     "ListAccessKeys",
     "DeleteAccessKey",
     "RemoveUserFromGroup",
