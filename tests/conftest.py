@@ -21,6 +21,25 @@ DOMAIN = "example.test"
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
+def _list_service_specific_credentials(self: Any) -> Any:
+    """moto 5.2.5 lacks ListServiceSpecificCredentials (and its creation): answer as AWS does for a user
+    without any (NoSuchEntity for a missing user). Tests of a user *with* one stub the call."""
+    from moto.core.responses import ActionResult
+
+    self.backend.get_user(self._get_param("UserName"))
+    return ActionResult({"ServiceSpecificCredentials": []})
+
+
+@pytest.fixture(autouse=True)
+def _moto_service_specific_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.iam.responses import IamResponse
+
+    if not hasattr(IamResponse, "list_service_specific_credentials"):
+        monkeypatch.setattr(
+            IamResponse, "list_service_specific_credentials", _list_service_specific_credentials, raising=False
+        )
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "S3API_CONFIG", "S3API_TOKEN"):

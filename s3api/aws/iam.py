@@ -7,7 +7,9 @@ section they belong to. Lists use paginators (moto ignores MaxItems for most IAM
 AWS deletion rules that moto does NOT enforce (moto-notes §2 IAM), followed here:
 - DeletePolicy: detach from every group, user and role, and delete every non-default version first.
 - DeleteGroup: remove every member, detach managed policies and delete inline policies first.
-- DeleteUser: delete access keys, group memberships, attached and inline policies first.
+- DeleteUser: delete access keys, group memberships, attached and inline policies first; AWS also refuses it
+  while a login profile, MFA device, SSH key, signing certificate or service-specific credential exists: these
+  are a person's, never deleted here (``sign_in_credentials`` names them so callers refuse or keep the user).
 Functions named ``*_if_exists`` / taking ``missing_ok`` treat NoSuchEntity as "already done", which is
 what makes clean-ups retry-safe.
 """
@@ -325,6 +327,42 @@ def user_inline_policies(aws: AccountAws, user: str) -> list[str]:
 def delete_user(aws: AccountAws, user: str, missing_ok: bool = True) -> bool:
     """DeleteUser alone: the caller removes keys, memberships and policies first (AWS: DeleteConflict)."""
     return _ignore_missing(aws.iam.delete_user, missing_ok, UserName=user)
+
+
+@gateway("iam")
+def sign_in_credentials(aws: AccountAws, user: str) -> list[str]:
+    """The credentials of ``user`` other than access keys that make AWS refuse DeleteUser (DeleteConflict),
+    each named for a 409: ``login profile``, ``MFA device <serial>``, ``SSH public key <id>``, ``signing
+    certificate <id>``, ``service-specific credential <id> (<service>)``; ``[]`` when none.
+
+    Five read calls: GetLoginProfile (NoSuchEntity means no console password), ListMFADevices,
+    ListSSHPublicKeys, ListSigningCertificates (all pages), ListServiceSpecificCredentials (not paginated).
+    moto lets DeleteUser pass with all of them and does not implement ListServiceSpecificCredentials (nor
+    their creation): with the embedded emulator (``settings.embedded``) none can exist, so that call is
+    skipped there. A missing user → 404 (from the first list call).
+    """
+    found: list[str] = []
+    try:
+        aws.iam.get_login_profile(UserName=user)
+        found.append("login profile")
+    except ClientError as exc:
+        if not _missing(exc):
+            raise
+    lists = (
+        ("list_mfa_devices", "MFADevices", "SerialNumber", "MFA device"),
+        ("list_ssh_public_keys", "SSHPublicKeys", "SSHPublicKeyId", "SSH public key"),
+        ("list_signing_certificates", "Certificates", "CertificateId", "signing certificate"),
+    )
+    for operation, key, ident, label in lists:
+        for page in aws.iam.get_paginator(operation).paginate(UserName=user):
+            found.extend(f"{label} {item[ident]}" for item in page.get(key, []))
+    if not aws.settings.embedded:
+        credentials = aws.iam.list_service_specific_credentials(UserName=user).get("ServiceSpecificCredentials", [])
+        found.extend(
+            f"service-specific credential {c['ServiceSpecificCredentialId']} ({c.get('ServiceName', '?')})"
+            for c in credentials
+        )
+    return found
 
 
 # --- access keys ------------------------------------------------------------------------------------------

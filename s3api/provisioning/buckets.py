@@ -24,17 +24,17 @@ Create, in order (each step's undo registered once it succeeded; the failing ste
 12. AttachGroupPolicy. Undo: DetachGroupPolicy.
 
 Delete, in order (AWS's rules: moto enforces none of them, tests/aws/test_bucket_order.py proves them):
-GetBucketTagging (404; 403 unless managed: ``provisioning/boundary.py``) → emptiness (409 before anything
-is touched) → live website check (409: an enabled CloudFront distribution serves the bucket, see
-:func:`live_distribution`) → GetGroup of
-``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring match), each kept only when provably
-this bucket's (ListAttachedGroupPolicies, ``users.GroupSpec.owns``; another scope's group of the same name is
-left alone with its members and policy) → each member whose only
-access is this bucket's groups and policies goes with it: access keys deleted, this bucket's policies
-detached from it, memberships removed, user deleted → each group: remaining members (users with access
-elsewhere: they keep user and keys) removed, policies detached, inline policies deleted, group deleted →
-the policies ``<b>-Bkt{Adm,RW,RO}Plc``: detached from every entity, non-default versions deleted, deleted
-→ DeleteBucket last.
+GetBucketTagging (404; 403 unless managed: ``provisioning/boundary.py``) → emptiness (409 before anything is
+touched) → live website check (409: an enabled CloudFront distribution serves the bucket, see
+:func:`live_distribution`) → GetGroup of ``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring
+match), each kept only when provably this bucket's (ListAttachedGroupPolicies, ``users.GroupSpec.owns``; another
+scope's group of the same name is left alone with its members and policy) → each member whose only access is this
+bucket's groups and policies, and that holds no login profile, MFA device, SSH key, signing certificate or
+service-specific credential (AWS refuses DeleteUser with them), goes with it: access keys deleted, this bucket's
+policies detached from it, memberships removed, user deleted → each group: remaining members (users with access
+elsewhere: they keep user and keys) removed, policies detached, inline policies deleted, group deleted → the
+policies ``<b>-Bkt{Adm,RW,RO}Plc``: detached from every entity, non-default versions deleted, deleted →
+DeleteBucket last.
 
 Retry-safe: missing pieces are skipped, and the bucket goes last, so after a failure half-way a second
 DELETE finds the bucket and finishes the job. AWS refuses DeleteUser while the user is in a group, so a
@@ -341,7 +341,13 @@ class _IamNames:
 
 def _access_if_only_ours(aws: AccountAws, user: str, ours: _IamNames) -> tuple[list[str], list[str]] | None:
     """``(groups, policy ARNs)`` of ``user`` when all its access is this bucket's (so the user goes with
-    the bucket); None when it has access elsewhere (another group, another policy, an inline policy)."""
+    the bucket); None when it has access elsewhere (another group, another policy, an inline policy) or holds
+    a login profile, MFA device, SSH key, signing certificate or service-specific credential (five reads, only
+    for a user that would otherwise go): such a user is a person's, not only ours. It is kept, with its keys,
+    and only loses this bucket's groups with them: the bucket delete still finishes (refusing it would let
+    anyone who added their own user to the bucket's group block the delete for good), and neither the
+    person's sign-in nor keys they may use elsewhere are destroyed; without the groups the keys grant
+    nothing here."""
     try:
         groups = iam.user_groups(aws, user)
         if any(g not in ours.groups and g != users.RETIRING_GROUP for g in groups):  # the marker grants nothing
@@ -350,6 +356,8 @@ def _access_if_only_ours(aws: AccountAws, user: str, ours: _IamNames) -> tuple[l
         if any(p["PolicyName"] not in ours.policies for p in attached):
             return None
         if iam.user_inline_policies(aws, user):
+            return None
+        if iam.sign_in_credentials(aws, user):  # a person's user: AWS refuses DeleteUser; never ours to remove
             return None
     except NotFound:
         return None  # deleted meanwhile

@@ -48,11 +48,14 @@ delete removes it with every other membership, and the bucket and website delete
 access elsewhere.
 
 **Delete**: ListGroupsForUser (404 unless in scope, or a leftover of an interrupted delete: see
-:func:`require_member`), ListAttachedUserPolicies and ListUserPolicies (409 up front, nothing touched, when a
-policy outside the scope or an inline policy is attached: AWS would refuse DeleteUser after the keys were
-gone), then DeleteAccessKey each, RemoveUserFromGroup for *every* group, DetachUserPolicy for the scope's
-policies (``<name>`` or ``<name>-*``), DeleteUser. moto lets DeleteUser pass with keys and memberships; AWS
-answers DeleteConflict, hence this order (tests/aws/test_user_order.py).
+:func:`require_member`), ListAttachedUserPolicies. A user also in a group outside the scope (another bucket or
+site: access elsewhere) only leaves the scope's groups and loses the scope's attached policies; user and keys stay.
+Otherwise ListUserPolicies and the five sign-in credential reads (:func:`iam.sign_in_credentials`): 409 up front,
+nothing touched, when a policy outside the scope, an inline policy, a login profile, an MFA device, an SSH key, a
+signing certificate or a service-specific credential exists (AWS would refuse DeleteUser after the keys were gone,
+and every retry would be 409 again), then DeleteAccessKey each, RemoveUserFromGroup for *every* group,
+DetachUserPolicy for the scope's policies (``<name>`` or ``<name>-*``), DeleteUser. moto lets DeleteUser pass with
+keys and memberships; AWS answers DeleteConflict, hence this order (tests/aws/test_user_order.py).
 """
 
 from __future__ import annotations
@@ -307,18 +310,33 @@ def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok:
     tag and the scope's tag (one more call, ListUserTags): what an interrupted delete or an incomplete
     rollback leaves behind, so that a second DELETE can finish the job.
     """
+    return _member_groups(aws, scope, user, leftover_ok=leftover_ok, first_only=True)[0]
+
+
+def _member_groups(
+    aws: AccountAws, scope: UserScope, user: str, *, leftover_ok: bool = False, first_only: bool = False
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(all of the user's groups, those that are the scope's member groups) for :func:`require_member`; the
+    same 404s. ``first_only`` stops proving at the first member group (show, rotate: one proof suffices);
+    delete proves each (it must know which groups are the scope's: :meth:`UserScope.is_member_group`)."""
     check_user_name(user)
     missing = NotFound(f"user '{user}' is not a user of {scope.label}")
     try:
         groups = iam.user_group_details(aws, user)
     except NotFound:
         raise missing from None
-    if any(scope.is_member_group(aws, g) for g in groups):
-        return groups
+    mine: list[dict[str, Any]] = []
+    for group in groups:
+        if scope.is_member_group(aws, group):
+            mine.append(group)
+            if first_only:
+                break
+    if mine:
+        return groups, mine
     if leftover_ok and all(g["GroupName"] == RETIRING_GROUP for g in groups):
         tags = iam.user_tags(aws, user)
         if _org_tag(aws) in tags and {"Key": scope.tag_key, "Value": scope.name} in tags:
-            return groups
+            return groups, []
     raise missing
 
 
@@ -673,15 +691,37 @@ def _clean_tags(tags: Sequence[Mapping[str, str]]) -> list[Tag]:
 
 
 def delete_user(aws: AccountAws, scope: UserScope, user: str) -> None:
-    """Delete a user of ``scope`` in AWS's order (see the module docstring). 404 unless in scope; 409,
-    with nothing changed, when the user holds policies this API does not manage. Not undoable: deleted
-    keys are gone; a failure half-way leaves a user that a second DELETE finishes (``leftover_ok``)."""
-    groups = require_member(aws, scope, user, leftover_ok=True)
+    """Delete a user of ``scope`` in AWS's order (see the module docstring). 404 unless in scope.
+
+    A user that is also in a group outside the scope (another bucket's or site's, or any group of the account;
+    the retirement marker aside) has access elsewhere: it only leaves this scope's groups and loses this
+    scope's directly attached policies; the user and its keys stay. Otherwise the user goes, and 409 with
+    nothing changed when it holds what this API does not manage and AWS would refuse DeleteUser for after
+    the keys were gone: a policy outside the scope, an inline policy, a login profile, an MFA device, an SSH
+    key, a signing certificate or a service-specific credential (five read calls:
+    :func:`iam.sign_in_credentials`). Not undoable: deleted keys are gone; a failure half-way leaves a user
+    that a second DELETE finishes (``leftover_ok``)."""
+    groups, mine = _member_groups(aws, scope, user, leftover_ok=True)
     attached = iam.user_attached_policies(aws, user)
+    names = {g["GroupName"] for g in mine}
+    if any(g["GroupName"] not in names and g["GroupName"] != RETIRING_GROUP for g in groups):
+        for group in mine:
+            iam.remove_user_from_group(aws, group["GroupName"], user)
+        for policy in attached:
+            if scope.owns_policy(policy["PolicyName"]):
+                iam.detach_user_policy(aws, user, policy["PolicyArn"])
+        log.info("user kept: it has access outside this scope", extra={"user": user, "scope": scope.label})
+        return
     foreign = [p["PolicyName"] for p in attached if not scope.owns_policy(p["PolicyName"])]
     foreign += [f"{name} (inline)" for name in iam.user_inline_policies(aws, user)]
     if foreign:
         raise Conflict(f"user '{user}' holds policies not managed here: {', '.join(foreign)}; remove them first")
+    credentials = iam.sign_in_credentials(aws, user)
+    if credentials:
+        raise Conflict(
+            f"user '{user}' holds credentials not managed here: {', '.join(credentials)}; "
+            "AWS refuses to delete a user with them: remove them first"
+        )
     for key in iam.list_access_keys(aws, user):
         iam.delete_access_key(aws, user, key["AccessKeyId"])
     for group in groups:

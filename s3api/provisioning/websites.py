@@ -867,7 +867,8 @@ def _delete_dns(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | N
 def _delete_iam(aws: AccountAws, site: str) -> IamRemoval:
     """The site's IAM pieces, found by exact name (never a substring: Yale §9.5):
 
-    1. members whose every group and attached policy is this site's (and no inline policy): deleted by the
+    1. members whose every group and attached policy is this site's (and no inline policy, no login profile, MFA
+       device, SSH key, signing certificate or service-specific credential): deleted by the
        users workflow (keys, memberships, policy attachments, user); the others only lose this site's groups
        in step 2. Users go first, while their membership still makes them findable by a retry.
     2. each group in turn: its site policy deleted (detached everywhere, old versions deleted), then the group
@@ -911,14 +912,18 @@ def _only_site_access(
     aws: AccountAws, user: str, groups: set[str], policy_names: set[str]
 ) -> tuple[list[str], list[str]] | None:
     """``(groups, attached policy ARNs)`` when all of ``user``'s access is the site's (its groups, policies of its
-    names, no inline policy): the user goes with the site. None when it has other access (it then only loses the
-    site's groups, with them) or is gone."""
+    names, no inline policy, none of the sign-in credentials AWS refuses DeleteUser for: login profile, MFA device,
+    SSH key, signing certificate, service-specific credential): the user goes with the site. None when it has other
+    access or such a credential (it then only loses the site's groups, with them, and keeps its keys:
+    ``buckets._access_if_only_ours`` says why) or is gone."""
     try:
         member_of = iam.user_groups(aws, user)
         if any(g not in groups and g != users.RETIRING_GROUP for g in member_of):  # the marker grants nothing
             return None
         attached = iam.user_attached_policies(aws, user)
         if any(p["PolicyName"] not in policy_names for p in attached) or iam.user_inline_policies(aws, user):
+            return None
+        if iam.sign_in_credentials(aws, user):  # a person's user (AWS refuses DeleteUser): kept, as in buckets
             return None
     except NotFound:
         return None

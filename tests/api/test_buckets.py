@@ -822,6 +822,11 @@ DELETE_CALLS = [
     "ListGroupsForUser",  # alice: only this bucket's groups → goes
     "ListAttachedUserPolicies",
     "ListUserPolicies",
+    "GetLoginProfile",  # the sign-in credentials AWS refuses DeleteUser for (none: NoSuchEntity)
+    "ListMFADevices",
+    "ListSSHPublicKeys",
+    "ListSigningCertificates",
+    "ListServiceSpecificCredentials",
     "ListAccessKeys",
     "DeleteAccessKey",
     "DeleteAccessKey",
@@ -831,6 +836,11 @@ DELETE_CALLS = [
     "ListGroupsForUser",  # bob: same
     "ListAttachedUserPolicies",
     "ListUserPolicies",
+    "GetLoginProfile",
+    "ListMFADevices",
+    "ListSSHPublicKeys",
+    "ListSigningCertificates",
+    "ListServiceSpecificCredentials",
     "ListAccessKeys",
     "DeleteAccessKey",
     "RemoveUserFromGroup",

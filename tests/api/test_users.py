@@ -624,9 +624,8 @@ def test_yale_cross_bucket_user_takeover_fixed(client, bucket, iam):
 def test_delete_user(client, bucket, iam):
     make_bucket(client, OTHER)
     create(client, "alice", ["BktAdmGrp", "BktRWGrp"])
-    iam.create_access_key(UserName="alice")
-    iam.add_user_to_group(GroupName=policies.group_name(OTHER, "BktAdmGrp"), UserName="alice")
-    arn = iam.create_policy(
+    iam.create_access_key(UserName="alice")  # a member of another bucket's groups is only removed from ours:
+    arn = iam.create_policy(  # tests/api/test_security_deluser.py
         PolicyName=BUCKET, PolicyDocument=json.dumps(policies.bucket_policy_for("BktROGrp", BUCKET))
     )["Policy"]["Arn"]
     iam.attach_user_policy(UserName="alice", PolicyArn=arn)  # Yale's legacy same-name policy

@@ -117,15 +117,27 @@ def org_tags(*extra: dict[str, str]) -> list[dict[str, str]]:
 # --- delete ------------------------------------------------------------------------------------------------
 
 
+def no_sign_in_credentials(stub: Any) -> None:
+    """The five reads before a DeleteUser (AWS refuses it while any of these exist; moto does not)."""
+    stub.add_client_error(
+        "get_login_profile", service_error_code="NoSuchEntity", http_status_code=404, expected_params={"UserName": USER}
+    )
+    stub.add_response("list_mfa_devices", {"MFADevices": [], "IsTruncated": False}, {"UserName": USER})
+    stub.add_response("list_ssh_public_keys", {"SSHPublicKeys": [], "IsTruncated": False}, {"UserName": USER})
+    stub.add_response("list_signing_certificates", {"Certificates": [], "IsTruncated": False}, {"UserName": USER})
+    stub.add_response("list_service_specific_credentials", {"ServiceSpecificCredentials": []}, {"UserName": USER})
+
+
 def test_delete_user_removes_keys_memberships_policies_then_the_user(stub, aws, scope):
-    other = "other-bucket-BktRWGrp"
     own = f"arn:aws:iam::{ACCOUNT}:policy/{BUCKET}-extra"
     legacy = f"arn:aws:iam::{ACCOUNT}:policy/{BUCKET}"
     stub.add_response(
         "list_groups_for_user", {"Groups": [group(ADM)], "IsTruncated": True, "Marker": "m1"}, {"UserName": USER}
     )
     stub.add_response(
-        "list_groups_for_user", {"Groups": [group(other)], "IsTruncated": False}, {"UserName": USER, "Marker": "m1"}
+        "list_groups_for_user",
+        {"Groups": [group(users.RETIRING_GROUP)], "IsTruncated": False},
+        {"UserName": USER, "Marker": "m1"},
     )
     attached(stub, ADM)  # membership proven
     stub.add_response(
@@ -139,14 +151,36 @@ def test_delete_user_removes_keys_memberships_policies_then_the_user(stub, aws, 
         {"UserName": USER},
     )
     stub.add_response("list_user_policies", {"PolicyNames": []}, {"UserName": USER})
+    no_sign_in_credentials(stub)
     stub.add_response("list_access_keys", {"AccessKeyMetadata": [key_meta(KEY1), key_meta(KEY2)]}, {"UserName": USER})
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY1})
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY2})
     stub.add_response("remove_user_from_group", {}, {"GroupName": ADM, "UserName": USER})
-    stub.add_response("remove_user_from_group", {}, {"GroupName": other, "UserName": USER})  # ALL groups
+    stub.add_response("remove_user_from_group", {}, {"GroupName": users.RETIRING_GROUP, "UserName": USER})  # ALL
     stub.add_response("detach_user_policy", {}, {"UserName": USER, "PolicyArn": own})
     stub.add_response("detach_user_policy", {}, {"UserName": USER, "PolicyArn": legacy})
     stub.add_response("delete_user", {}, {"UserName": USER})
+    users.delete_user(aws, scope, USER)
+
+
+def test_delete_of_a_user_with_access_elsewhere_only_leaves_the_scope(stub, aws, scope):
+    other = "other-bucket-BktRWGrp"
+    own = f"arn:aws:iam::{ACCOUNT}:policy/{BUCKET}-extra"
+    foreign = f"arn:aws:iam::{ACCOUNT}:policy/ops"
+    stub.add_response("list_groups_for_user", {"Groups": [group(ADM), group(other)]}, {"UserName": USER})
+    attached(stub, ADM)
+    stub.add_response(
+        "list_attached_user_policies",
+        {
+            "AttachedPolicies": [
+                {"PolicyName": f"{BUCKET}-extra", "PolicyArn": own},
+                {"PolicyName": "ops", "PolicyArn": foreign},
+            ]
+        },
+        {"UserName": USER},
+    )
+    stub.add_response("remove_user_from_group", {}, {"GroupName": ADM, "UserName": USER})  # this scope's only
+    stub.add_response("detach_user_policy", {}, {"UserName": USER, "PolicyArn": own})  # no key, no DeleteUser
     users.delete_user(aws, scope, USER)
 
 
@@ -180,6 +214,7 @@ def _create_until_key(stub: Any, lazy: bool) -> None:
     else:
         stub.add_response("get_group", {"Group": group(RW), "Users": []}, {"GroupName": RW})
         attached(stub, RW)  # provably this bucket's: joined
+
 
 def test_create_rollback_undoes_in_aws_order(stub, aws, scope):
     _create_until_key(stub, lazy=True)
