@@ -270,3 +270,59 @@ def test_a_keyless_user_of_another_scope_gets_the_plain_409(client, bucket_and_u
     boto3.client("iam", region_name="us-east-1").create_user(UserName="bob")
     r = create_user(client, "bob", bucket="beta-data")
     assert r.status_code == 409 and "interrupted" not in r.json["message"]
+
+
+# --- websites -------------------------------------------------------------------------------------------------
+
+SITE = "www.example.test"
+
+
+def create_site(client: Client, site: str = SITE) -> Any:
+    return client.post(WEBSITES, json={"BucketInput": {"Bucket": site}, "Tags": TAGS})
+
+
+def test_website_create_retried_after_death_with_only_the_claim_left(app, client, monkeypatch):
+    """The first attempt died right after its claim (CreatePolicy ``<site>-BktAdmPlc``): the name was wedged
+    (409 on POST, 404 on DELETE). The retry answers 409 "being created" while the claim is young, then takes
+    it over and creates the site."""
+    calls = count(app, lambda: create_site(client, "probe.example.test"))
+    k = calls.index("s3:CreateBucket") + 1
+    die_at(app, k, lambda: create_site(client))
+    held = state()
+    r = create_site(client)
+    assert r.status_code == 409 and "being created" in r.json["message"], r.json
+    assert state() == held
+    monkeypatch.setattr(buckets, "CLAIM_STALE_AFTER", timedelta(0), raising=False)
+    r = create_site(client)
+    assert r.status_code == 200, r.json
+    assert r.json["Distribution"]["Id"]
+    assert client.get(f"{WEBSITES}/{SITE}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "op", ["iam:CreateGroup", "cloudfront:CreateDistributionWithTags", "route53:ChangeResourceRecordSets"]
+)
+def test_website_create_retried_after_death_past_the_bucket_says_how_to_recover(app, client, op):
+    """Past CreateBucket the retry is a 409 that touches nothing and names the recovery; following it
+    (DELETE, which finishes a half-made site, then POST) gives a working site."""
+    calls = count(app, lambda: create_site(client, "probe.example.test"))
+    die_at(app, calls.index(op) + 1, lambda: create_site(client))
+    held = state()
+    r = create_site(client)
+    assert r.status_code == 409, r.json
+    assert "interrupted" in r.json["message"] and f"DELETE /websites/{SITE}" in r.json["message"], r.json
+    assert state() == held
+    assert client.delete(f"{WEBSITES}/{SITE}").status_code == 200
+    bucket_names = [b["Name"] for b in boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"]]
+    assert SITE not in bucket_names
+    iam = boto3.client("iam", region_name="us-east-1")
+    assert not [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith(SITE + "-")]
+    assert not [g for g in iam.list_groups()["Groups"] if g["GroupName"].startswith(SITE + "-")]
+    if op == "iam:CreateGroup":  # no distribution made yet (AWS keeps a disabled one's alias until deleted)
+        assert create_site(client).status_code == 200
+
+
+def test_a_website_bucket_not_ours_gets_the_plain_409(client):
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=SITE)
+    r = create_site(client)
+    assert r.status_code == 409 and "interrupted" not in r.json["message"]
