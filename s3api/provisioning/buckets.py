@@ -2,7 +2,9 @@
 
 Create, in order (each step's undo registered once it succeeded; the failing step's own undo never runs):
 
-1. HeadBucket: 200 or 403 → 409 (the name is taken: ours already, or someone else's). Only a 404 goes on.
+1. HeadBucket: 403 → 409 (another account's). 200 → a retried create (:func:`_resume`): the same answer
+   for a complete bucket that is provably ours, the remaining steps for a half-made one, else 409.
+   Only a 404 goes on.
    Then GetGroup of the three group names and GetPolicy of ``<b>-BktRWPlc``/``-BktROPlc``: 409 naming any
    that exists (leftovers of an earlier bucket, or a website path scope's groups: site ``s`` path ``/x/``
    has the names of bucket ``s-x``); they are never adopted.
@@ -12,6 +14,8 @@ Create, in order (each step's undo registered once it succeeded; the failing ste
    us-east-1 CreateBucket answers 200 to *both* racers (AWS's legacy behaviour for the owner), so a
    bucket-first order cannot tell the loser that the bucket is not its own, and the loser's rollback
    would delete the winner's bucket (Yale §9.20). Undo: delete_policy (detach everywhere, versions, delete).
+   A claim of ours left alone by a dead first attempt (no bucket, attached to nothing, older than
+   :data:`CLAIM_STALE_AFTER`) is taken over by the retry instead (:func:`claim`).
 3. CreateBucket (LocationConstraint outside us-east-1). Undo: DeleteBucket.
 4. Bounded wait until HeadBucket sees it.
 5. Tags: the caller's plus the organisation tag. 6. The named lifecycle rule (when asked).
@@ -48,10 +52,11 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from s3api import concurrency, validation
-from s3api.aws import cloudfront, iam, s3
+from s3api.aws import cloudfront, iam, s3, translate
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import boundary, policies, users
@@ -92,6 +97,11 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
 
     All input is checked before the first AWS call (BadRequest with per-field messages). Any failure
     undoes the completed steps in reverse and raises the mapped error.
+
+    Retry-safe (a POST retried after a client-side timeout, or after the server died half-way): a complete
+    bucket that is provably ours and matches the request answers 200 with the same fields; a half-made one
+    is finished; an abandoned claim with no bucket is taken over (:func:`_resume`, :func:`claim`). Anything
+    not provably ours stays a 409 that touches nothing.
     """
     validation.validate_bucket_name(bucket, "Bucket")
     bucket_tags = _caller_tags(aws, tags)
@@ -107,17 +117,15 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     try:
         taken = s3.head_bucket(aws, bucket) is not None
     except Forbidden:
-        taken = True  # exists, owned by another account (or hidden from us)
+        raise Conflict(f"bucket '{bucket}' already exists") from None  # another account's (or hidden from us)
     if taken:
-        raise Conflict(f"bucket '{bucket}' already exists")
+        return _resume(aws, bucket, bucket_tags, lifecycle_config)
     _check_names_free(aws, bucket)
 
     steps = [
         Step(
             "create_policy",
-            lambda r: iam.create_policy(
-                aws, policy_name, document, policies.policy_description(bucket, ADMIN), _org_tag(aws)
-            ),
+            lambda r: claim(aws, policy_name, document, policies.policy_description(bucket, ADMIN)),
             lambda policy: _undo(iam.delete_policy, aws, policy["Arn"]),
         ),
         Step(
@@ -152,6 +160,146 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     ]
     results = run("bucket_create", steps)
     return {"Bucket": f"/{bucket}", "Policy": results["create_policy"], "Group": results["create_group"]}
+
+
+#: A claim (the admin policy) whose create has not finished after this long was abandoned: a create takes
+#: seconds (its one wait is bounded to 20 s), so no request still working on it can be this old. Before
+#: that, a retry answers 409 "being created" instead of racing the first attempt.
+CLAIM_STALE_AFTER = timedelta(minutes=10)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def stale(policy: Mapping[str, Any]) -> bool:
+    """Whether the claim ``policy`` (GetPolicy's answer) is older than :data:`CLAIM_STALE_AFTER`."""
+    created = policy.get("CreateDate")
+    if not isinstance(created, datetime):
+        return False
+    created = created if created.tzinfo else created.replace(tzinfo=UTC)
+    return _now() - created >= CLAIM_STALE_AFTER
+
+
+def own_claim(aws: AccountAws, name: str) -> dict[str, Any] | None:
+    """The managed policy ``name`` at path ``/`` (GetPolicy) when it provably is a claim made by this
+    deployment (our organisation tag: GetPolicy answers the policy's tags), else None. Answered in
+    CreatePolicy's shape (without ``Description``); ``AttachmentCount`` is IAM's current count."""
+    policy = iam.get_policy(aws, iam.policy_arn(aws, name))
+    if policy is None or policy.get("Path", "/") != "/":
+        return None
+    tags = [{"Key": t.get("Key", ""), "Value": t.get("Value", "")} for t in policy.get("Tags", [])]
+    if _org_tag(aws)[0] not in tags:
+        return None
+    policy.pop("Description", None)  # GetPolicy has it, CreatePolicy's answer not: keep the create's shape
+    return policy
+
+
+def claim(aws: AccountAws, name: str, document: dict[str, Any], description: str) -> dict[str, Any]:
+    """CreatePolicy ``name`` (org-tagged): the claim on a bucket or website name, answered as IAM's ``Policy``.
+
+    EntityAlreadyExists is a 409, except for the one leftover a retry may take over: a claim of ours
+    (:func:`own_claim`) attached to nothing, older than :data:`CLAIM_STALE_AFTER`, while the bucket does not
+    exist (the caller checked) — what a first attempt leaves when the server dies between the claim and
+    CreateBucket, or when its rollback could not delete the claim. Without this, no route could create or
+    delete the name again. The caller registers the same undo as for a new claim (the retry owns it now).
+    A younger claim answers 409 "being created": its request may still be running.
+    """
+    try:
+        return iam.create_policy(aws, name, document, description, _org_tag(aws))
+    except Conflict as exc:
+        if not translate.is_code(exc.__cause__ or exc, "EntityAlreadyExists"):
+            raise
+        found = own_claim(aws, name)
+        if found is None or found.get("AttachmentCount", 0):
+            raise
+        if not stale(found):
+            raise Conflict(
+                f"'{name}' is being created by another request (claimed {found.get('CreateDate')}); retry later"
+            ) from exc
+        log.warning("taking over an abandoned claim", extra={"policy": name})
+        return found
+
+
+def _resume(
+    aws: AccountAws, bucket: str, bucket_tags: list[validation.Tag], lifecycle: dict[str, Any] | None
+) -> dict[str, Any]:
+    """POST of a bucket that exists: the answer of a retried create (the first attempt timed out on the
+    client, or the server died half-way after CreateBucket), or 409.
+
+    The bucket is provably ours only with our claim ``<b>-BktAdmPlc`` (:func:`own_claim`) and either exactly
+    the request's tags (organisation tag included) or no tags at all while empty (the first attempt died
+    before PutBucketTagging); anything else — another bucket of the account, a website, a bucket whose tags
+    were changed since (not a retry of this request) — answers 409 as before, touching nothing. Then:
+
+    - complete (the admin group is ours by :meth:`users.GroupSpec.owns` with the claim attached, the
+      lifecycle rules are the request's): 200 with the same answer as the first create, reads only;
+    - half-made: once the claim is older than :data:`CLAIM_STALE_AFTER` (before, 409 "being created": the
+      first request may still be working), the remaining steps run again — every configuration step is an
+      idempotent PUT, then CreateGroup when missing (undo: delete it) and AttachGroupPolicy (undo: detach).
+      A failure undoes only what this retry made: the bucket and the claim stay for the next retry (or for
+      DELETE, which accepts the bucket once it carries the organisation tag).
+
+    CreateBucket is never called again, so us-east-1 (where AWS and moto answer 200 to the owner's second
+    CreateBucket) and the other regions (BucketAlreadyOwnedByYou) behave the same.
+    """
+    exists = Conflict(f"bucket '{bucket}' already exists")
+    policy_name = policies.policy_name(bucket, ADMIN)
+    found = own_claim(aws, policy_name)
+    if found is None:
+        raise exists
+    current = s3.get_tags(aws, bucket)
+    tagged = _tag_set_key(current) == _tag_set_key(bucket_tags)
+    if not tagged and (current or not s3.is_empty(aws, bucket)):
+        raise exists
+    spec = users.bucket_scope(aws, bucket).grants[ADMIN][0]
+    group = users.owned_group(aws, spec)  # 409 naming the clash when the group is another scope's
+    attached = group is not None and any(p["PolicyArn"] == found["Arn"] for p in group["AttachedPolicies"])
+    wanted_rules = sorted(r.get("ID", "") for r in (lifecycle or {}).get("Rules", []))
+    if tagged and attached and group is not None:
+        if sorted(r.get("ID", "") for r in s3.get_lifecycle_rules(aws, bucket)) != wanted_rules:
+            raise exists
+        group.pop("AttachedPolicies", None)
+        log.info("retried create of a complete bucket", extra={"bucket": bucket})
+        return {"Bucket": f"/{bucket}", "Policy": found, "Group": group}
+    if not stale(found):
+        raise Conflict(f"bucket '{bucket}' is being created by another request; retry later")
+    log.warning("finishing an interrupted bucket create", extra={"bucket": bucket})
+    group_name = policies.group_name(bucket, ADMIN)
+    steps = [Step("tags", lambda r: s3.put_tags(aws, bucket, bucket_tags))]
+    if lifecycle is not None:
+        steps.append(Step("lifecycle", lambda r: s3.put_lifecycle(aws, bucket, lifecycle)))
+    steps += [
+        Step("encryption", lambda r: s3.put_default_encryption(aws, bucket)),
+        Step("public_access_block", lambda r: s3.block_public_access(aws, bucket)),
+        Step("ownership", lambda r: s3.enforce_bucket_owner(aws, bucket)),
+    ]
+    log_bucket = aws.account.log_bucket
+    if log_bucket:
+        prefix = aws.account.log_prefix(bucket)
+        steps.append(Step("logging", lambda r: s3.put_logging(aws, bucket, log_bucket, prefix)))
+    if group is None:
+        steps.append(
+            Step(
+                "create_group",
+                lambda r: iam.create_group(aws, group_name),
+                lambda _: _undo(iam.delete_group, aws, group_name),
+            )
+        )
+    steps.append(
+        Step(
+            "attach_policy",
+            lambda r: _attach(aws, group_name, found["Arn"]),
+            lambda arn: _undo(iam.detach_group_policy, aws, group_name, arn),
+        )
+    )
+    results = run("bucket_create_resume", steps)
+    made = results.get("create_group") or {k: v for k, v in (group or {}).items() if k != "AttachedPolicies"}
+    return {"Bucket": f"/{bucket}", "Policy": found, "Group": made}
+
+
+def _tag_set_key(tags: Collection[Mapping[str, str]]) -> list[tuple[str, str]]:
+    return sorted((t["Key"], t.get("Value", "")) for t in tags)
 
 
 def _check_names_free(aws: AccountAws, bucket: str) -> None:

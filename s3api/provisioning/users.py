@@ -356,10 +356,24 @@ def create_user(
     Input is checked before the first AWS call. See the module docstring for the steps and their undo.
     CreateUser is the claim on the name: ``after_claim(tx)`` adds the caller's own steps right after it, in
     the same transaction, so a request that lost the race (409) never touches them.
+
+    A retried create (the client timed out) never shows a secret twice: an existing complete user is a 409 as
+    before (its keys can be rotated). A half-made user of this scope — claimed, then the server died before
+    CreateAccessKey, so it has no key — is a 409 saying that the earlier create was interrupted and that
+    DELETE of the user (which accepts such leftovers, :func:`require_member`) then POST recovers. It is not
+    finished in place: a keyless user may also be one whose keys were deliberately deleted.
     """
     tags, specs = check_new_user(aws, scope, new, kinds)
     name = new.name
-    user = iam.create_user(aws, name, new.path, tags)  # 409 when taken: nothing to undo, no rollback counted
+    try:
+        user = iam.create_user(aws, name, new.path, tags)  # 409 when taken: nothing to undo, no rollback counted
+    except Conflict as exc:
+        if _already_exists(exc) and _interrupted(aws, scope, name):
+            raise Conflict(
+                f"user '{name}' of {scope.label} exists without an access key: an earlier create of it was "
+                f"interrupted; delete it (DELETE .../users/{name} on this route), then create it again"
+            ) from exc
+        raise
     with Transaction(f"{scope.kind}_user_create") as tx:
         tx.on_undo("create_user", lambda: _discard(iam.delete_user(aws, name)))
         if after_claim is not None:
@@ -379,6 +393,19 @@ def create_user(
         )
     user["Tags"] = _clean_tags(user.get("Tags", tags))
     return {"User": user, "AccessKey": key}
+
+
+def _interrupted(aws: AccountAws, scope: UserScope, name: str) -> bool:
+    """Whether existing user ``name`` is a half-made user of ``scope``: our organisation tag and the scope's tag
+    (ListUserTags), and no access key (ListAccessKeys). Asked only after CreateUser answered EntityAlreadyExists,
+    to say how to recover; best effort (any error: False, the plain 409)."""
+    try:
+        tags = iam.user_tags(aws, name)
+        if _org_tag(aws) not in tags or {"Key": scope.tag_key, "Value": scope.name} not in tags:
+            return False
+        return not iam.list_access_keys(aws, name)
+    except ApiError:
+        return False
 
 
 def check_new_user(

@@ -73,7 +73,7 @@ from s3api import concurrency, duck, metrics, validation
 from s3api.aws import acm, cloudfront, iam, route53, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, InternalError, NotFound
-from s3api.provisioning import policies, sweeper, users
+from s3api.provisioning import buckets, policies, sweeper, users
 from s3api.provisioning.steps import Step, Transaction, run
 
 log = logging.getLogger("s3api.websites")
@@ -526,7 +526,15 @@ def create(
     configuration: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Create a website; answers Yale's ``{"Bucket", "Policies", "Groups", "Distribution", "DnsChange"}``.
-    See the module docstring for the checks, the steps and their undo."""
+    See the module docstring for the checks, the steps and their undo.
+
+    A retried create (the client timed out, or the server died half-way): when only the claim
+    ``<site>-BktAdmPlc`` is left (no bucket yet), an abandoned claim of ours is taken over as for buckets
+    (:func:`s3api.provisioning.buckets.claim`) and the create runs. Once the bucket exists the retry is a
+    409 that touches nothing and, when the claim is ours, says how to recover (GET shows the site, DELETE
+    removes it — it finishes a half-made site too — then POST again). A complete site is not answered again:
+    the Distribution and DnsChange of the first answer cannot be reproduced by reads.
+    """
     site = resolve(aws, site_name, "BucketInput.Bucket")
     bucket_tags = _caller_tags(aws, tags)
     config = website_configuration(configuration)
@@ -540,7 +548,15 @@ def create(
     )
     org = [_org_tag(aws)]
     _check_certificate(aws, site)
-    _check_free(aws, site)
+    try:
+        _check_free(aws, site)
+    except Conflict as exc:
+        if buckets.own_claim(aws, adm_policy) is None:
+            raise
+        raise Conflict(
+            f"website '{name}' already exists, or an earlier create of it was interrupted: GET /websites/{name} "
+            f"shows what there is; DELETE /websites/{name} removes it, then it can be created again"
+        ) from exc
 
     def distribution_step(r: dict[str, Any]) -> dict[str, Any]:
         dist_config = distribution_config(aws, site, r["origin_access"], root_object)
@@ -559,9 +575,7 @@ def create(
     steps = [
         Step(
             "create_admin_policy",
-            lambda r: iam.create_policy(
-                aws, adm_policy, admin_doc, policies.policy_description(name, ADMIN, website=True), org
-            ),
+            lambda r: buckets.claim(aws, adm_policy, admin_doc, policies.policy_description(name, ADMIN, website=True)),
             lambda p: _discard(iam.delete_policy(aws, p["Arn"])),
         ),
         Step("create_bucket", lambda r: s3.create_bucket(aws, name), lambda _: _undo_bucket(aws, name)),

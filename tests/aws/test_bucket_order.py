@@ -214,10 +214,19 @@ def test_create_loser_of_the_claim_touches_nothing(stubs):
         {"PolicyName": f"{B}-BktAdmPlc", "PolicyDocument": ANY, "Path": "/", "Description": ANY, "Tags": ANY},
         409,
     )  # noqa: E501
-    with pytest.raises(Conflict):
+    winner = {
+        "PolicyName": f"{B}-BktAdmPlc",
+        "Arn": f"arn:aws:iam::123456789012:policy/{B}-BktAdmPlc",
+        "Path": "/",
+        "AttachmentCount": 0,
+        "CreateDate": datetime.now(UTC),
+        "Tags": [{"Key": "s3api:org", "Value": "test"}],
+    }
+    stubs.ok("iam", "get_policy", {"Policy": winner}, {"PolicyArn": winner["Arn"]})  # ours, young: no take-over
+    with pytest.raises(Conflict, match="being created"):
         buckets.create(account_aws(stubs), B)
     stubs.verify()
-    assert stubs.order == ["HeadBucket", *NAMES_FREE, "CreatePolicy"]
+    assert stubs.order == ["HeadBucket", *NAMES_FREE, "CreatePolicy", "GetPolicy"]
 
 
 ORG_TAG = {"Key": "s3api:org", "Value": "test"}
