@@ -241,6 +241,15 @@ def queue_delete_checks(s: StubClients, tags: list[dict[str, str]] | None = None
         s.ok("cloudfront", "list_distributions", empty, {"MaxItems": "100"})
 
 
+def no_sign_in_credentials(s: StubClients, user: str) -> None:
+    """The five reads that prove ``user`` holds nothing that makes AWS refuse DeleteUser."""
+    s.error("iam", "get_login_profile", "NoSuchEntity", {"UserName": user}, 404)
+    s.ok("iam", "list_mfa_devices", {"MFADevices": []}, {"UserName": user})
+    s.ok("iam", "list_ssh_public_keys", {"SSHPublicKeys": []}, {"UserName": user})
+    s.ok("iam", "list_signing_certificates", {"Certificates": []}, {"UserName": user})
+    s.ok("iam", "list_service_specific_credentials", {"ServiceSpecificCredentials": []}, {"UserName": user})
+
+
 def test_delete_follows_aws_order(stubs):
     """alice has only this bucket: keys, memberships, then DeleteUser. bob is in another group: he only
     leaves this bucket's group. The group is emptied (members, managed and inline policies) before
@@ -259,6 +268,7 @@ def test_delete_follows_aws_order(stubs):
     adm_attached = {"AttachedPolicies": [{"PolicyName": f"{B}-BktAdmPlc", "PolicyArn": ADM_PLC}]}
     stubs.ok(iam, "list_attached_user_policies", adm_attached, {"UserName": "alice"})
     stubs.ok(iam, "list_user_policies", {"PolicyNames": []}, {"UserName": "alice"})
+    no_sign_in_credentials(stubs, "alice")  # AWS would refuse DeleteUser with any of them
     keys = [{"UserName": "alice", "AccessKeyId": "AKIAALICE1234567", "Status": "Active"}]
     stubs.ok(iam, "list_access_keys", {"AccessKeyMetadata": keys}, {"UserName": "alice"})
     stubs.ok(iam, "delete_access_key", {}, {"UserName": "alice", "AccessKeyId": "AKIAALICE1234567"})
@@ -339,6 +349,7 @@ def test_failed_delete_user_rejoins_its_groups_for_the_retry(stubs):
     stubs.ok("iam", "list_groups_for_user", {"Groups": [group(ADM_GRP)]}, {"UserName": "alice"})
     stubs.ok("iam", "list_attached_user_policies", {"AttachedPolicies": []}, {"UserName": "alice"})
     stubs.ok("iam", "list_user_policies", {"PolicyNames": []}, {"UserName": "alice"})
+    no_sign_in_credentials(stubs, "alice")
     stubs.ok("iam", "list_access_keys", {"AccessKeyMetadata": []}, {"UserName": "alice"})
     stubs.ok("iam", "remove_user_from_group", {}, {"GroupName": ADM_GRP, "UserName": "alice"})
     stubs.error("iam", "delete_user", "ServiceFailure", {"UserName": "alice"}, 500)
