@@ -120,7 +120,7 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
         raise Conflict(f"bucket '{bucket}' already exists") from None  # another account's (or hidden from us)
     if taken:
         return _resume(aws, bucket, bucket_tags, lifecycle_config)
-    _check_names_free(aws, bucket)
+    check_names_free(aws, bucket)
 
     steps = [
         Step(
@@ -302,7 +302,7 @@ def _tag_set_key(tags: Collection[Mapping[str, str]]) -> list[tuple[str, str]]:
     return sorted((t["Key"], t.get("Value", "")) for t in tags)
 
 
-def _check_names_free(aws: AccountAws, bucket: str) -> None:
+def check_names_free(aws: AccountAws, bucket: str) -> None:
     """409 naming them when any of the bucket's IAM names already exists: its three groups (GetGroup, any
     IAM path: a website path scope ``/x/`` of site ``s`` owns ``s-x-Bkt*Grp``, the names of bucket ``s-x``) or
     its read-write and read-only policies at ``/`` (the admin policy is the claim itself). Such leftovers of

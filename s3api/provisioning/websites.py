@@ -557,6 +557,7 @@ def create(
             f"website '{name}' already exists, or an earlier create of it was interrupted: GET /websites/{name} "
             f"shows what there is; DELETE /websites/{name} removes it, then it can be created again"
         ) from exc
+    buckets.check_names_free(aws, name)  # leftover or another scope's groups and policies are never adopted
 
     def distribution_step(r: dict[str, Any]) -> dict[str, Any]:
         dist_config = distribution_config(aws, site, r["origin_access"], root_object)

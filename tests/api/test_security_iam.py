@@ -202,6 +202,19 @@ def test_bucket_create_over_leftover_names_is_refused(client, iam, leftover):
     assert faults.snapshot(skip_objects_of=LOGS) == before
 
 
+def test_website_create_over_leftover_names_is_refused(client, iam):
+    """The same rule for a website's bucket: a leftover ``<site>-BktRWGrp`` with a keyed member is never
+    adopted by a new website of that name (409 naming it, nothing created)."""
+    group = "www2.example.test-BktRWGrp"
+    iam.create_group(GroupName=group)
+    iam.create_user(UserName="old-reader")
+    iam.add_user_to_group(GroupName=group, UserName="old-reader")
+    before = faults.snapshot(skip_objects_of=LOGS)
+    r = client.post(f"{API}/websites", json={"BucketInput": {"Bucket": "www2.example.test"}})
+    assert r.status_code == 409, r.json
+    assert group in r.json["message"]
+    assert faults.snapshot(skip_objects_of=LOGS) == before
+
 def test_user_create_rechecks_the_bucket_after_its_claim(client, iam, s3, monkeypatch):
     """The bucket deleted between the user create's HeadBucket and its CreateUser (a racing bucket delete):
     the create rolls back (404) instead of leaving a keyed user in groups it would create for a gone bucket."""
