@@ -810,14 +810,7 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     _delete_pages(aws, site.name, pages)
     s3.delete_bucket(aws, site.name, missing_ok=True)
     log.info("website deleted", extra={"website": site.name, "distribution": (distribution or {}).get("Id")})
-    return {
-        "Website": site.name,
-        "Users": removed.users,
-        "Policies": removed.policies,
-        "Groups": removed.groups,
-        "Distribution": disabled,
-        "DnsChange": dns_change,
-    }
+    return _deleted(site.name, removed, disabled, dns_change)
 
 
 def _refuse_unverified_origin(aws: AccountAws, site: str) -> None:
@@ -853,15 +846,19 @@ def _delete_without_bucket(aws: AccountAws, site: Site) -> dict[str, Any]:
     dns_change = route53.delete_records(aws, site.zone_id, stale, DELETED_COMMENT)
     disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
     removed = _delete_iam(aws, site.name)
+    return _deleted(site.name, removed, disabled, dns_change)
+
+
+def _deleted(site: str, removed: IamRemoval, disabled: Any, dns_change: Any) -> dict[str, Any]:
+    """The answer of a website delete: what was removed, whether the bucket was still there or not."""
     return {
-        "Website": site.name,
+        "Website": site,
         "Users": removed.users,
         "Policies": removed.policies,
         "Groups": removed.groups,
         "Distribution": disabled,
         "DnsChange": dns_change,
     }
-
 
 def _stale_records(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | None) -> list[route53.Record]:
     """The A/AAAA aliases at the site pointing at its distribution (at any CloudFront distribution when the
