@@ -51,7 +51,7 @@ import contextlib
 import functools
 import json
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,8 +195,11 @@ def own_claim(aws: AccountAws, name: str) -> dict[str, Any] | None:
     return policy
 
 
-def claim(aws: AccountAws, name: str, document: dict[str, Any], description: str) -> dict[str, Any]:
-    """CreatePolicy ``name`` (org-tagged): the claim on a bucket or website name, answered as IAM's ``Policy``.
+def claim(
+    aws: AccountAws, name: str, document: dict[str, Any], description: str, tags: Sequence[validation.Tag] = ()
+) -> dict[str, Any]:
+    """CreatePolicy ``name`` (org-tagged, plus ``tags``): the claim on a bucket or website name, answered as
+    IAM's ``Policy``.
 
     EntityAlreadyExists is a 409, except for the one leftover a retry may take over: a claim of ours
     (:func:`own_claim`) attached to nothing, older than :data:`CLAIM_STALE_AFTER`, while the bucket does not
@@ -206,7 +209,7 @@ def claim(aws: AccountAws, name: str, document: dict[str, Any], description: str
     A younger claim answers 409 "being created": its request may still be running.
     """
     try:
-        return iam.create_policy(aws, name, document, description, _org_tag(aws))
+        return iam.create_policy(aws, name, document, description, [*_org_tag(aws), *tags])
     except Conflict as exc:
         if not translate.is_code(exc.__cause__ or exc, "EntityAlreadyExists"):
             raise

@@ -179,6 +179,25 @@ def _path_error(message: str) -> BadRequest:
     return BadRequest(message, errors={"path": [message]})
 
 
+#: The IAM path under which a website's path-scoped groups live: ``/s3api-sites/<site>/x/y/`` for path ``/x/y/``
+#: of ``<site>``, so that ListGroups with this prefix answers exactly one site's path groups, whatever else the
+#: account holds (IAM paths cannot be changed by a tenant: its keys have no IAM rights).
+SITE_GROUPS_PATH = "/s3api-sites/"
+
+
+def site_group_path(site: str, path: str = "/") -> str:
+    """The IAM path of ``site``'s group scoped to ``path`` (``/`` → the prefix of all the site's path groups).
+    Never longer than IAM's 512 characters: the group name (``<site>-<x_y>-<kind>``, at most 128) is refused
+    first."""
+    return f"{SITE_GROUPS_PATH}{site}{normalize_path(path)}"
+
+
+def scoping_path_of_group_path(site: str, group_path: str) -> str | None:
+    """The scoping path of a group at :func:`site_group_path` of ``site``, or None for any other IAM path."""
+    prefix = f"{SITE_GROUPS_PATH}{site}/"
+    return "/" + group_path.removeprefix(prefix) if group_path.startswith(prefix) else None
+
+
 def path_prefix(path: str) -> str:
     """The S3 key prefix for a scoping path without capping slashes: ``/x/y/`` → ``x/y``; ``/`` → ``""``."""
     return normalize_path(path).strip("/")

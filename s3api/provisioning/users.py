@@ -119,7 +119,9 @@ class GroupSpec:
     description: str
     document: Callable[[], Policy]
     policy_path: str = "/"
-    group_path: str = "/"  # websites: a path-scoped group carries its scoping path (found again by a retry)
+    group_path: str = "/"  # websites: a path-scoped group lives under the site's own IAM path
+    #: IAM paths an existing group of this spec may also have (older groups of ours: the scoping path itself).
+    older_group_paths: tuple[str, ...] = ()
 
     def named(self, group_name: str) -> bool:
         """Whether ``group_name`` is this spec's group name (IAM names are unique case-insensitively)."""
@@ -131,10 +133,11 @@ class GroupSpec:
 
         The name alone proves nothing: site ``s`` with path ``/docs/`` and bucket ``s-docs`` both map to
         ``s-docs-BktAdmGrp``. So: the name matches (case-insensitively, as IAM compares), the group's IAM path
-        is exactly ``group_path``, and this spec's policy (name case-insensitively, IAM path exactly
-        ``policy_path``) is attached. Two tolerated shapes: a Yale path group (group path ``/``, only its
-        policy carries the scoping path), and a group of exactly our path with nothing attached (a create or a
-        delete interrupted between the group and its attachment: it grants nothing, so it is safe to finish).
+        is exactly ``group_path`` (or one of ``older_group_paths``), and this spec's policy (name
+        case-insensitively, IAM path exactly ``policy_path``) is attached. Two tolerated shapes: a Yale path
+        group (group path ``/``, only its policy carries the scoping path), and a group of exactly our path with
+        nothing attached (a create or a delete interrupted between the group and its attachment: it grants
+        nothing, so it is safe to finish).
         """
         if not self.named(str(group.get("GroupName", ""))):
             return False
@@ -143,7 +146,7 @@ class GroupSpec:
             p["PolicyName"].lower() == self.policy.lower() and arn_path(p["PolicyArn"]) == self.policy_path
             for p in attached
         )
-        if path == self.group_path:
+        if path == self.group_path or path in self.older_group_paths:
             return ours or not attached
         return path == "/" and self.policy_path != "/" and ours
 

@@ -47,9 +47,11 @@ left without any access deleted, keys first) → the default pages → the bucke
 a missing bucket (Yale deleted the bucket first and could stop before the DNS record, §9.4).
 
 **Users** of a website: the users workflow (:mod:`s3api.provisioning.users`) with this site's groups. A
-``Path`` scopes a user to a prefix: groups ``<site>-<x_y>-<Kind>`` and prefix-restricted policies, both created
-with IAM path = the scoping path (Yale gave only the policies that path; its groups are recognised by their
-policy), a default ``x/y/index.html``. Root admins also join ``<site>-WebAdmGrp``.
+``Path`` scopes a user to a prefix: groups ``<site>-<x_y>-<Kind>`` at IAM path ``/s3api-sites/<site>/x/y/``
+(found again by ListGroups with the site's prefix, whatever else the account holds: see :func:`site_groups`)
+and prefix-restricted policies at IAM path = the scoping path (Yale gave only the policies that path; its
+groups at ``/`` are recognised by their policy), a default ``x/y/index.html``. Root admins also join
+``<site>-WebAdmGrp``.
 
 **Sweeper** tasks: ``delete_dns_records`` removes records still pointing at this organisation's disabled
 distributions whose bucket is gone; ``delete_distributions`` deletes those distributions once Deployed
@@ -87,6 +89,8 @@ INDEX = "index.html"
 #: Object tags marking a default page (ours, and the Yale service's for its root index.html).
 DEFAULT_PAGE_TAG: Tag = {"Key": "s3api:default-page", "Value": "true"}
 YALE_PAGE_TAG: Tag = {"Key": "yale:spinup", "Value": "true"}
+#: Tag on a site's claim ``<site>-BktAdmPlc``: its path groups live under :func:`policies.site_group_path`.
+GROUPS_MARKER: Tag = {"Key": "s3api:site-groups", "Value": policies.SITE_GROUPS_PATH}
 #: The account's one Origin Access Control for private website buckets.
 OAC_NAME = "s3api-website-buckets"
 #: Regions whose S3 website endpoint is ``<b>.s3-website-<region>.amazonaws.com``; the others use a dot.
@@ -395,15 +399,20 @@ def _path_of(aws: AccountAws, site: str, group: Mapping[str, Any], kind: str, fl
     """The scoping path of a group named ``<site>-<flat>-<kind>``, or None when it is not provably this site's.
 
     The name alone is ambiguous: ``site.x.org-docs-BktAdmGrp`` is also the admin group of a *bucket* named
-    ``site.x.org-docs``. The candidate paths are the group's IAM path (ours) and its attached policies' IAM
-    paths (Yale gave only the policy the scoping path); one of them must flatten to ``flat`` and pass
+    ``site.x.org-docs``. The candidate paths are the one in the group's IAM path (ours: under
+    :func:`policies.site_group_path`, or the scoping path itself for groups made before that) and its attached
+    policies' IAM paths (Yale gave only the policy the scoping path); one of them must flatten to ``flat`` and pass
     :meth:`users.GroupSpec.owns` for that path (group path, policy name and policy path exactly the scope's).
     """
     try:
         attached = iam.attached_group_policies(aws, group["GroupName"])
     except NotFound:
         return None  # deleted meanwhile
-    candidates = [str(group.get("Path", "/")), *(users.arn_path(p["PolicyArn"]) for p in attached)]
+    group_path = str(group.get("Path", "/"))
+    candidates = [
+        policies.scoping_path_of_group_path(site, group_path) or group_path,
+        *(users.arn_path(p["PolicyArn"]) for p in attached),
+    ]
     for path in dict.fromkeys(candidates):
         if path == "/" or path.strip("/").replace("/", "_").lower() != flat.lower():
             continue
@@ -431,10 +440,43 @@ def site_group(aws: AccountAws, site: str, group: Mapping[str, Any]) -> SiteGrou
     return SiteGroup(group["GroupName"], kind, path, group) if path else None
 
 
-def site_groups(aws: AccountAws, site: str) -> list[SiteGroup]:
-    """Every IAM group of the site: ListGroups (all pages) filtered by the exact name pattern
-    ``<site>-(<path>-)?(BktAdmGrp|BktRWGrp|BktROGrp|WebAdmGrp)``, path groups proven the site's by
-    :func:`_path_of`. Root groups are taken by name: ``<site>-BktAdmGrp`` is the site bucket's own name."""
+def _groups_under_site_path(aws: AccountAws, site: str) -> bool:
+    """Whether the site was created with :data:`GROUPS_MARKER` on its claim ``<site>-BktAdmPlc`` (GetPolicy;
+    the claim must be ours): then every path group of the site lives under its own IAM path. Sites made by
+    the Yale service or by s3api before the marker may have path groups anywhere: they are found by a scan."""
+    claim = buckets.own_claim(aws, policies.policy_name(site, ADMIN))
+    tags = (claim or {}).get("Tags", [])
+    return any(t.get("Key") == GROUPS_MARKER["Key"] and t.get("Value", "") == GROUPS_MARKER["Value"] for t in tags)
+
+
+def site_groups(aws: AccountAws, site: str, *, roots_checked: bool = True) -> list[SiteGroup]:
+    """Every IAM group of the site, by the exact name pattern ``<site>-(<path>-)?(BktAdmGrp|BktRWGrp|
+    BktROGrp|WebAdmGrp)``, path groups proven the site's by :func:`_path_of`. Root groups are taken by name:
+    ``<site>-BktAdmGrp`` is the site bucket's own name.
+
+    The cost does not grow with the account: for a site created with :data:`GROUPS_MARKER`, GetPolicy (the
+    marker), GetGroup for each root name (skipped with ``roots_checked=False``: the root names are then
+    answered unchecked, for a caller that reads each group anyway) and ListGroups under the site's own IAM
+    path (:func:`policies.site_group_path`). For older sites, ListGroups over the account (all pages).
+    """
+    if not _groups_under_site_path(aws, site):
+        return _scanned_site_groups(aws, site)
+    found = []
+    for kind in SITE_KINDS:
+        name = policies.group_name(site, kind)
+        group = iam.get_group(aws, name) if roots_checked else {"GroupName": name, "Path": "/"}
+        if group is not None:
+            found.append(SiteGroup(name, kind, "/", group))
+    prefix = policies.site_group_path(site)
+    for group in iam.list_groups(aws, prefix):
+        # moto ignores PathPrefix (it answers every group): the prefix is checked here too
+        if str(group.get("Path", "")).startswith(prefix) and (sg := site_group(aws, site, group)) is not None:
+            found.append(sg)
+    return found
+
+
+def _scanned_site_groups(aws: AccountAws, site: str) -> list[SiteGroup]:
+    """:func:`site_groups` of a site without the marker: ListGroups over the whole account (all pages)."""
     pattern = _group_pattern(site)
     found = []
     for group in iam.list_groups(aws):
@@ -576,7 +618,9 @@ def create(
     steps = [
         Step(
             "create_admin_policy",
-            lambda r: buckets.claim(aws, adm_policy, admin_doc, policies.policy_description(name, ADMIN, website=True)),
+            lambda r: buckets.claim(
+                aws, adm_policy, admin_doc, policies.policy_description(name, ADMIN, website=True), [GROUPS_MARKER]
+            ),
             lambda p: _discard(iam.delete_policy(aws, p["Arn"])),
         ),
         Step("create_bucket", lambda r: s3.create_bucket(aws, name), lambda _: _undo_bucket(aws, name)),
@@ -997,7 +1041,8 @@ def _spec(aws: AccountAws, site: str, kind: str, path: str) -> users.GroupSpec:
         description=description,
         document=document,
         policy_path=path,
-        group_path=path,
+        group_path=policies.site_group_path(site, path) if path != "/" else "/",
+        older_group_paths=(path,) if path != "/" else (),
     )
 
 
@@ -1097,7 +1142,7 @@ def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:
     """GET .../websites/<site>/users: the members of every group of the site (all paths), ``[]`` when none."""
     _check_name(site)
     _require_bucket(aws, site)
-    names = [sg.name for sg in site_groups(aws, site)]
+    names = [sg.name for sg in site_groups(aws, site, roots_checked=False)]  # list_users reads each group
     if not names:
         return []
     return users.list_users(aws, user_scope(aws, site, members_of=names))

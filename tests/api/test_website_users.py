@@ -189,4 +189,4 @@ def test_colliding_path_names_never_share_a_group(client, site, iam, s3):
     assert r.status_code == 409, r.json
     assert "/a_b/" in r.json["message"]
     assert faults.snapshot(skip_objects_of=logs) == before
-    assert iam.get_group(GroupName=f"{SITE}-a_b-BktRWGrp")["Group"]["Path"] == "/a_b/"
+    assert iam.get_group(GroupName=f"{SITE}-a_b-BktRWGrp")["Group"]["Path"] == f"/s3api-sites/{SITE}/a_b/"
