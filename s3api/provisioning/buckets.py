@@ -13,7 +13,7 @@ Create, in order (each step's undo registered once it succeeded; the failing ste
    EntityAlreadyExists → 409 with nothing to undo. This is why the policy comes before the bucket: in
    us-east-1 CreateBucket answers 200 to *both* racers (AWS's legacy behaviour for the owner), so a
    bucket-first order cannot tell the loser that the bucket is not its own, and the loser's rollback
-   would delete the winner's bucket (Yale §9.20). Undo: delete_policy (detach everywhere, versions, delete).
+   would delete the winner's bucket. Undo: delete_policy (detach everywhere, versions, delete).
    A claim of ours left alone by a dead first attempt (no bucket, attached to nothing, older than
    :data:`CLAIM_STALE_AFTER`) is taken over by the retry instead (:func:`claim`).
 3. CreateBucket (LocationConstraint outside us-east-1). Undo: DeleteBucket.
@@ -325,7 +325,8 @@ def check_names_free(aws: AccountAws, bucket: str) -> None:
 
 
 def _lifecycle(name: str | None) -> dict[str, Any] | None:
-    """The named lifecycle configuration; 400 on the ``Lifecycle`` field for an unknown name (Yale §9.10)."""
+    """The named lifecycle configuration; 400 on the ``Lifecycle`` field for an unknown name (Yale sent an
+    empty rule to AWS)."""
     if name is None:
         return None
     try:
@@ -463,7 +464,7 @@ def delete(aws: AccountAws, bucket: str) -> None:
 
 
 class _IamNames:
-    """The exact IAM names belonging to one bucket (never a substring match: Yale §9.5)."""
+    """The exact IAM names belonging to one bucket (never a substring match, which would reach other buckets' names)."""
 
     def __init__(self, aws: AccountAws, bucket: str) -> None:
         self.specs = [spec for specs in users.bucket_scope(aws, bucket).grants.values() for spec in specs]

@@ -8,9 +8,9 @@ websites workflow builds its own (path-scoped names, ``<site>-WebAdmGrp``) and c
 Membership is always an exact-name test (ListGroupsForUser ∩ the scope's names, or GetGroup by exact name,
 compared case-insensitively as IAM does), and a group of the right name counts only when it is provably the
 scope's (:meth:`GroupSpec.owns`: one ListAttachedGroupPolicies per matching group): never Yale's substring
-match, which leaked and deleted other buckets' users (§9.5). Show, rotate and delete
+match, which leaked and deleted other buckets' users. Show, rotate and delete
 answer 404 for a user outside the scope, exactly as for a user that does not exist (Yale rotated and deleted
-any IAM user of the account, human admins included: §9.3).
+any IAM user of the account, human admins included).
 
 **Create**, in order (undo registered once a step succeeded; the failing step's own undo never runs):
 
@@ -22,7 +22,8 @@ any IAM user of the account, human admins included: §9.3).
    yet: CreatePolicy (undo: delete it unless it is
    now attached to something), CreateGroup (undo: detach its policies and delete it unless it has members),
    AttachGroupPolicy (undone by the group's undo). EntityAlreadyExists on the policy or the group means a
-   concurrent request made it: the existing one is used and *no* undo is registered for it (Yale §9.20).
+   concurrent request made it: the existing one is used and *no* undo is registered for it (undoing it would
+   remove the other request's group).
 3. AddUserToGroup for each group. Undo: RemoveUserFromGroup.
 4. CreateAccessKey. Undo: DeleteAccessKey.
 
@@ -260,7 +261,7 @@ def bucket_scope(aws: AccountAws, bucket: str) -> UserScope:
     """The scope of ``bucket``'s users: its three groups by exact name (no AWS call; 400 for a bad name).
 
     A lazily created admin group gets the same config-driven document as bucket creation
-    (``policies.default_bucket_admin``: Yale used a different, hard-coded list there, §5.1); read-write and
+    (``policies.default_bucket_admin``: Yale used a different, hard-coded list there); read-write and
     read-only groups get ``policies.bucket_policy_for``.
     """
     validation.validate_bucket_name(bucket, "bucket")

@@ -19,6 +19,7 @@ from flask import Flask
 from moto.moto_api import state_manager
 
 from s3api import create_app
+from s3api.aws import cloudfront as cloudfront_gateway
 from s3api.aws.s3 import DISTRIBUTION_TAG
 from s3api.provisioning import sweeper, websites
 from tests import faults
@@ -666,9 +667,9 @@ def test_sweeper_deletes_only_deployed_ones_but_removes_dns_at_once(client, app,
         HostedZoneId=seed["hosted_zone_id"],
         ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]},
     )
-    listed = websites.cloudfront.list_distributions
+    listed = cloudfront_gateway.list_distributions
     monkeypatch.setattr(
-        websites.cloudfront,
+        cloudfront_gateway,
         "list_distributions",
         lambda aws: [dict(d, Status="InProgress") for d in listed(aws)],
     )

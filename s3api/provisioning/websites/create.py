@@ -1,0 +1,238 @@
+"""Website create: checks first, then the steps, each undone in reverse when a later one fails.
+
+Checks, no AWS change: names, tags, certificate (ISSUED, covers the site, us-east-1), HeadBucket (409 when
+taken), the DNS name (409 when an A/AAAA/CNAME record exists), the bucket's IAM names free. Then:
+
+1. CreatePolicy ``<site>-BktAdmPlc``: the claim, as for buckets (two racing creates: one gets
+   EntityAlreadyExists → 409 with nothing to undo, and never deletes the other's bucket), tagged with
+   :data:`groups.GROUPS_MARKER`. Undo: delete it.
+2. CreateBucket. Undo: delete the default pages, DeleteBucket. 3. wait until HeadBucket sees it.
+4. tags (caller + org), 5. SSE-S3, 6. BucketOwnerEnforced, 7. access logging (when configured),
+8. website configuration (``index.html`` when no IndexDocument), 9. origin access. Steps 4-9 are undone by
+   the bucket's deletion.
+10. CreateGroup ``<site>-BktAdmGrp`` (undo: delete it), 11. attach (undo: detach).
+12. CreateDistributionWithTags (alias = site, certificate sni-only, TLSv1.2_2021, redirect-to-https,
+    http2and3, compression, IPv6, caller tags + org). Undo: **disable** it; the sweeper deletes it once
+    deployed (never waited for inside a request).
+13. bucket tag ``s3api:distribution=<id>``; 14. (private) the bucket policy naming the distribution.
+15. CreatePolicy ``<site>-WebAdmPlc`` (configured CloudFront actions on the distribution ARN), 16. CreateGroup
+    ``<site>-WebAdmGrp``, 17. attach; undone in reverse like 1, 10, 11.
+18. Route53 CREATE of the A and AAAA aliases (never UPSERT). Undo: DELETE of exactly those records.
+19. the default page ``index.html`` (key without a leading slash), tagged as a default page.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from s3api.aws import acm, cloudfront, iam, route53, s3
+from s3api.aws.clients import AccountAws
+from s3api.errors import Conflict, Forbidden, InternalError, NotFound
+from s3api.provisioning import buckets, policies
+from s3api.provisioning.steps import Step, run
+from s3api.provisioning.websites.distribution import (
+    CREATED_COMMENT,
+    DELETED_COMMENT,
+    distribution_config,
+    origin_access,
+    policy_json,
+    website_configuration,
+)
+from s3api.provisioning.websites.groups import GROUPS_MARKER
+from s3api.provisioning.websites.naming import ADMIN, INDEX, WEB_ADMIN, Site, caller_tags, org_tag, resolve
+from s3api.provisioning.websites.pages import content_check, delete_pages, ensure_page, page_body, undo_page
+
+log = logging.getLogger("s3api.websites")
+
+
+def _check_certificate(aws: AccountAws, site: Site) -> None:
+    """The domain's certificate must be ISSUED, in us-east-1 and cover the site; AccessDenied → not checked."""
+    problem = None
+    try:
+        cert = acm.describe_certificate(aws, site.certificate_arn)
+    except Forbidden:
+        log.info("certificate not checked: access denied", extra={"domain": site.domain})
+        return
+    except NotFound:
+        problem = "does not exist"
+    else:
+        if acm.arn_region(site.certificate_arn) != "us-east-1":
+            problem = "is not in us-east-1 (CloudFront uses only us-east-1 certificates)"
+        elif cert.get("Status") != "ISSUED":
+            problem = f"is not issued (status {cert.get('Status')})"
+        elif not acm.covers(cert, site.name):
+            problem = f"does not cover {site.name}"
+    if problem:
+        log.error("website domain misconfigured", extra={"domain": site.domain, "problem": problem})
+        raise InternalError(f"the certificate configured for {site.domain} {problem}; ask an administrator")
+
+
+def _check_free(aws: AccountAws, site: Site) -> None:
+    """409 when the bucket name is taken (ours or someone else's) or the DNS name already has a record."""
+    try:
+        taken = s3.head_bucket(aws, site.name) is not None
+    except Forbidden:
+        taken = True
+    if taken:
+        raise Conflict(f"bucket '{site.name}' already exists")
+    existing = [r["Type"] for r in route53.records_at(aws, site.zone_id, site.name)]
+    if any(t in route53.CONFLICTING_TYPES for t in existing):
+        raise Conflict(f"a DNS record for {site.name} already exists ({', '.join(existing)}); it is never overwritten")
+
+
+def _undo_bucket(aws: AccountAws, site: str) -> None:
+    try:
+        empty, pages = content_check(aws, site)
+    except NotFound:
+        return
+    if empty:
+        delete_pages(aws, site, pages)
+    s3.delete_bucket(aws, site, missing_ok=True)
+
+
+def _detach(aws: AccountAws, group: str, arn: str) -> None:
+    iam.detach_group_policy(aws, group, arn)
+
+
+def _undo_distribution(aws: AccountAws, distribution: Mapping[str, Any]) -> None:
+    cloudfront.disable_distribution(aws, distribution["Id"])
+
+
+def create(
+    aws: AccountAws,
+    site_name: str,
+    tags: list[Any] | None = None,
+    configuration: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create a website; answers Yale's ``{"Bucket", "Policies", "Groups", "Distribution", "DnsChange"}``.
+    See the module docstring for the checks, the steps and their undo.
+
+    A retried create (the client timed out, or the server died half-way): when only the claim
+    ``<site>-BktAdmPlc`` is left (no bucket yet), an abandoned claim of ours is taken over as for buckets
+    (:func:`s3api.provisioning.buckets.claim`) and the create runs. Once the bucket exists the retry is a
+    409 that touches nothing and, when the claim is ours, says how to recover (GET shows the site, DELETE
+    removes it — it finishes a half-made site too — then POST again). A complete site is not answered again:
+    the Distribution and DnsChange of the first answer cannot be reproduced by reads.
+    """
+    site = resolve(aws, site_name, "BucketInput.Bucket")
+    bucket_tags = caller_tags(aws, tags)
+    config = website_configuration(configuration)
+    root_object = (config.get("IndexDocument") or {}).get("Suffix") or INDEX
+    name = site.name
+    adm_policy, adm_group = policies.policy_name(name, ADMIN), policies.group_name(name, ADMIN)
+    web_policy, web_group = policies.policy_name(name, WEB_ADMIN), policies.group_name(name, WEB_ADMIN)
+    settings = aws.settings
+    admin_doc = policies.default_bucket_admin(
+        name, settings.bucket_actions, settings.object_actions, settings.protected_actions
+    )
+    org = [org_tag(aws)]
+    _check_certificate(aws, site)
+    try:
+        _check_free(aws, site)
+    except Conflict as exc:
+        if buckets.own_claim(aws, adm_policy) is None:
+            raise
+        raise Conflict(
+            f"website '{name}' already exists, or an earlier create of it was interrupted: GET /websites/{name} "
+            f"shows what there is; DELETE /websites/{name} removes it, then it can be created again"
+        ) from exc
+    buckets.check_names_free(aws, name)  # leftover or another scope's groups and policies are never adopted
+
+    def distribution_step(r: dict[str, Any]) -> dict[str, Any]:
+        dist_config = distribution_config(aws, site, r["origin_access"], root_object)
+        return cloudfront.create_distribution(aws, dist_config, bucket_tags)
+
+    def dist(r: dict[str, Any]) -> dict[str, Any]:
+        distribution: dict[str, Any] = r["distribution"]
+        return distribution
+
+    records: list[route53.Record] = []
+
+    def dns_step(r: dict[str, Any]) -> dict[str, Any]:
+        records[:] = route53.alias_records(name, dist(r)["DomainName"])
+        return route53.create_records(aws, site.zone_id, records, CREATED_COMMENT)
+
+    steps = [
+        Step(
+            "create_admin_policy",
+            lambda r: buckets.claim(
+                aws, adm_policy, admin_doc, policies.policy_description(name, ADMIN, website=True), [GROUPS_MARKER]
+            ),
+            lambda p: _discard(iam.delete_policy(aws, p["Arn"])),
+        ),
+        Step("create_bucket", lambda r: s3.create_bucket(aws, name), lambda _: _undo_bucket(aws, name)),
+        Step("wait_bucket", lambda r: s3.wait_bucket_exists(aws, name)),
+        Step("tags", lambda r: s3.put_tags(aws, name, bucket_tags)),
+        Step("encryption", lambda r: s3.put_default_encryption(aws, name)),
+        Step("ownership", lambda r: s3.enforce_bucket_owner(aws, name)),
+    ]
+    log_bucket = aws.account.log_bucket
+    if log_bucket:
+        prefix = aws.account.log_prefix(name)
+        steps.append(Step("logging", lambda r: s3.put_logging(aws, name, log_bucket, prefix)))
+    steps += [
+        Step("website", lambda r: s3.put_website(aws, name, config)),
+        Step("origin_access", lambda r: origin_access(aws, name)),
+        Step("create_admin_group", lambda r: iam.create_group(aws, adm_group), lambda _: _undo_group(aws, adm_group)),
+        Step(
+            "attach_admin_policy",
+            lambda r: iam.attach_group_policy(aws, adm_group, r["create_admin_policy"]["Arn"]),
+            lambda _: _detach(aws, adm_group, iam.policy_arn(aws, adm_policy)),
+        ),
+        Step("distribution", distribution_step, functools.partial(_undo_distribution, aws)),
+        Step(
+            "tag_distribution_id",
+            lambda r: s3.put_tags(aws, name, [*bucket_tags, {"Key": s3.DISTRIBUTION_TAG, "Value": dist(r)["Id"]}]),
+        ),
+    ]
+    if aws.account.origin_access == "private":
+        steps.append(
+            Step(
+                "bucket_policy",
+                lambda r: s3.put_bucket_policy(aws, name, policy_json(policies.website_oac_read(name, dist(r)["ARN"]))),
+            )
+        )
+    steps += [
+        Step(
+            "create_web_policy",
+            lambda r: iam.create_policy(
+                aws,
+                web_policy,
+                policies.web_admin(dist(r)["ARN"], settings.website_actions, settings.protected_actions),
+                policies.policy_description(name, WEB_ADMIN),
+                org,
+            ),
+            lambda p: _discard(iam.delete_policy(aws, p["Arn"])),
+        ),
+        Step("create_web_group", lambda r: iam.create_group(aws, web_group), lambda _: _undo_group(aws, web_group)),
+        Step(
+            "attach_web_policy",
+            lambda r: iam.attach_group_policy(aws, web_group, r["create_web_policy"]["Arn"]),
+            lambda _: _detach(aws, web_group, iam.policy_arn(aws, web_policy)),
+        ),
+        Step("dns", dns_step, lambda _: _discard(route53.delete_records(aws, site.zone_id, records, DELETED_COMMENT))),
+        Step(
+            "index_page",
+            lambda r: ensure_page(aws, name, INDEX, page_body(name, "/")),
+            functools.partial(undo_page, aws, name, INDEX),
+        ),
+    ]
+    results = run("website_create", steps)
+    return {
+        "Bucket": f"/{name}",
+        "Policies": [results["create_admin_policy"], results["create_web_policy"]],
+        "Groups": [results["create_admin_group"], results["create_web_group"]],
+        "Distribution": results["distribution"],
+        "DnsChange": results["dns"],
+    }
+
+
+def _undo_group(aws: AccountAws, group: str) -> None:
+    iam.delete_group(aws, group)
+
+
+def _discard(_: Any) -> None:
+    """Undos answer nothing; gateway deletes answer whether something was deleted."""

@@ -1,0 +1,129 @@
+"""Website users: the users workflow (:mod:`s3api.provisioning.users`) with the site's groups.
+
+A ``Path`` scopes a user to a prefix: groups ``<site>-<x_y>-<Kind>`` at IAM path ``/s3api-sites/<site>/x/y/``
+(found again by ListGroups with the site's prefix, whatever else the account holds: see
+:func:`groups.site_groups`) and prefix-restricted policies at IAM path = the scoping path (the Yale service
+gave only the policies that path; its groups at ``/`` are recognised by their policy), a default
+``x/y/index.html``. Root admins also join ``<site>-WebAdmGrp``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from s3api import validation
+from s3api.aws import iam, s3
+from s3api.aws.clients import AccountAws
+from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
+from s3api.provisioning import policies, users
+from s3api.provisioning.steps import Transaction
+from s3api.provisioning.websites.groups import SiteGroup, site_group, site_groups, user_scope
+from s3api.provisioning.websites.naming import check_name, require_bucket
+from s3api.provisioning.websites.pages import ensure_page, page_body, page_key, undo_page
+
+
+def _user_site_groups(aws: AccountAws, site: str, user: str) -> list[SiteGroup]:
+    """The site's groups ``user`` belongs to (ListGroupsForUser + exact pattern); 404 when none."""
+    users.check_user_name(user)
+    missing = NotFound(f"user '{user}' is not a user of website '{site}'")
+    try:
+        groups = iam.user_group_details(aws, user)
+    except NotFound:
+        raise missing from None
+    found = [sg for g in groups if (sg := site_group(aws, site, g)) is not None]
+    if not found:
+        raise missing
+    return found
+
+
+def _member_scope(aws: AccountAws, site: str, user: str) -> tuple[users.UserScope, list[SiteGroup]]:
+    found = _user_site_groups(aws, site, user)
+    return user_scope(aws, site, members_of=[sg.name for sg in found]), found
+
+
+def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[str] | None = None) -> dict[str, Any]:
+    """POST .../websites/<site>/users: ``{"User", "AccessKey"}`` (the secret shown once).
+
+    ``new.path`` is the scoping path (normalised; also the user's IAM path, as in Yale). Order, all in the
+    users workflow: CreateUser (the claim on the name) → the default page of a path (when missing; undo:
+    delete it) → lazily created groups and policies, memberships, key. Any failure leaves nothing behind
+    (Yale's left the user behind), and a request that lost the race for the name never touches the page.
+    """
+    check_name(site)
+    users.check_user_name(new.name, "User.UserName")
+    try:
+        path = policies.normalize_path(new.path)
+    except BadRequest as exc:
+        raise BadRequest(exc.message, errors={"User.Path": [exc.message]}) from None
+    scope = user_scope(aws, site, path)
+    scope.specs(kinds)  # 400 for unknown kinds before any AWS call
+    require_bucket(aws, site)
+    _check_path_names(aws, site, path)
+    key = page_key(path)
+
+    def index_page(tx: Transaction) -> None:  # after CreateUser: a request that lost the race never touches it
+        tx.step(
+            "index_page",
+            lambda: ensure_page(aws, site, key, page_body(site, path)),
+            functools.partial(undo_page, aws, site, key),
+        )
+
+    result = users.create_user(aws, scope, replace(new, path=path), kinds, index_page if path != "/" else None)
+    result["Path"] = path
+    return result
+
+
+def _check_path_names(aws: AccountAws, site: str, path: str) -> None:
+    """409 when the IAM names of scoping ``path`` are a bucket's: ``<site>-<x_y>-…`` for ``/x/y/`` are also
+    the names of bucket ``<site>-<x_y>`` (compared case-insensitively, as IAM does: ``/Docs/`` collides with
+    bucket ``<site>-docs``). One HeadBucket; nothing to check at the root or when no bucket can have the name.
+    A bucket of another account (403) has no IAM names here."""
+    if path == "/":
+        return
+    bucket = f"{site}-{policies.path_prefix(path).replace('/', '_')}".lower()
+    if validation.bucket_name_error(bucket):
+        return
+    try:
+        taken = s3.head_bucket(aws, bucket) is not None
+    except Forbidden:
+        return
+    if taken:
+        message = f"the IAM names of path {path} collide with bucket '{bucket}''s; use another path"
+        raise Conflict(message)
+
+
+def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:
+    """GET .../websites/<site>/users: the members of every group of the site (all paths), ``[]`` when none."""
+    check_name(site)
+    require_bucket(aws, site)
+    names = [sg.name for sg in site_groups(aws, site, roots_checked=False)]  # list_users reads each group
+    if not names:
+        return []
+    return users.list_users(aws, user_scope(aws, site, members_of=names))
+
+
+def show_user(aws: AccountAws, site: str, user: str) -> dict[str, Any]:
+    """The users workflow's show, plus ``"Path"``: the scoping path read from the user's groups (the policy's
+    IAM path), never guessed from the user name (Yale's guess broke on dashes and nested paths)."""
+    check_name(site)
+    scope, found = _member_scope(aws, site, user)
+    result = users.show_user(aws, scope, user)
+    result["Path"] = min((sg.path for sg in found), key=len)
+    return result
+
+
+def rotate_user_keys(aws: AccountAws, site: str, user: str, grace_seconds: int = 0) -> dict[str, Any]:
+    """PUT .../websites/<site>/users/<user>: 404 unless the user is in one of the site's groups."""
+    check_name(site)
+    scope, _ = _member_scope(aws, site, user)
+    return users.rotate_keys(aws, scope, user, grace_seconds=grace_seconds)
+
+
+def delete_user(aws: AccountAws, site: str, user: str) -> None:
+    """DELETE .../websites/<site>/users/<user>: 404 unless the user is in one of the site's groups."""
+    check_name(site)
+    scope, _ = _member_scope(aws, site, user)
+    users.delete_user(aws, scope, user)
