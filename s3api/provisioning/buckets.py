@@ -31,7 +31,7 @@ Delete, in order (AWS's rules: moto enforces none of them, tests/aws/test_bucket
 GetBucketTagging (404; 403 unless managed: ``provisioning/boundary.py``) → emptiness (409 before anything is
 touched) → live website check (409: an enabled CloudFront distribution serves the bucket, see
 :func:`live_distribution`) → GetGroup of ``<b>-BktAdmGrp/-BktRWGrp/-BktROGrp`` by exact name (never a substring
-match), each kept only when provably this bucket's (ListAttachedGroupPolicies, ``users.GroupSpec.owns``; another
+match), each kept only when provably this bucket's (ListAttachedGroupPolicies, ``scope.GroupSpec.owns``; another
 scope's group of the same name is left alone with its members and policy) → each member whose only access is this
 bucket's groups and policies, and that holds no login profile, MFA device, SSH key, signing certificate or
 service-specific credential (AWS refuses DeleteUser with them), goes with it: access keys deleted, this bucket's
@@ -47,7 +47,6 @@ user whose DeleteUser fails is put back into its groups (keyless: no access) to 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
@@ -58,8 +57,9 @@ from typing import Any
 from s3api import concurrency, validation
 from s3api.aws import cloudfront, iam, s3, translate
 from s3api.aws.clients import AccountAws
-from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
-from s3api.provisioning import boundary, policies, users
+from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
+from s3api.provisioning import boundary, policies, teardown
+from s3api.provisioning.scope import bucket_scope, owned_group
 from s3api.provisioning.steps import Step, run
 
 ADMIN = "BktAdmGrp"
@@ -235,7 +235,7 @@ def _resume(
     before PutBucketTagging); anything else — another bucket of the account, a website, a bucket whose tags
     were changed since (not a retry of this request) — answers 409 as before, touching nothing. Then:
 
-    - complete (the admin group is ours by :meth:`users.GroupSpec.owns` with the claim attached, the
+    - complete (the admin group is ours by :meth:`scope.GroupSpec.owns` with the claim attached, the
       lifecycle rules are the request's): 200 with the same answer as the first create, reads only;
     - half-made: once the claim is older than :data:`CLAIM_STALE_AFTER` (before, 409 "being created": the
       first request may still be working), the remaining steps run again — every configuration step is an
@@ -255,8 +255,8 @@ def _resume(
     tagged = _tag_set_key(current) == _tag_set_key(bucket_tags)
     if not tagged and (current or not s3.is_empty(aws, bucket)):
         raise exists
-    spec = users.bucket_scope(aws, bucket).grants[ADMIN][0]
-    group = users.owned_group(aws, spec)  # 409 naming the clash when the group is another scope's
+    spec = bucket_scope(aws, bucket).grants[ADMIN][0]
+    group = owned_group(aws, spec)  # 409 naming the clash when the group is another scope's
     attached = group is not None and any(p["PolicyArn"] == found["Arn"] for p in group["AttachedPolicies"])
     wanted_rules = sorted(r.get("ID", "") for r in (lifecycle or {}).get("Rules", []))
     if tagged and attached and group is not None:
@@ -311,7 +311,7 @@ def check_names_free(aws: AccountAws, bucket: str) -> None:
     its read-write and read-only policies at ``/`` (the admin policy is the claim itself). Such leftovers of
     an earlier bucket of this name, or another scope's groups, are never adopted: a key still in the old
     ``<b>-BktRWGrp`` would read the new bucket's data."""
-    scope = users.bucket_scope(aws, bucket)
+    scope = bucket_scope(aws, bucket)
     found = [spec.group for specs in scope.grants.values() for spec in specs if iam.get_group(aws, spec.group)]
     for kind in ("BktRWGrp", "BktROGrp"):
         name = policies.policy_name(bucket, kind)
@@ -443,108 +443,10 @@ def delete(aws: AccountAws, bucket: str) -> None:
             f"bucket '{bucket}' serves a website through CloudFront distribution {distribution}; "
             "delete the website instead"
         )
-    ours = _IamNames(aws, bucket)
-    present = ours.present(aws)
-    gone: set[str] = set()
-    for user in dict.fromkeys(u for known in present.values() for u in known.members):
-        access = _access_if_only_ours(aws, user, ours)
-        if access is not None:
-            _delete_user(aws, user, *access)
-            gone.add(user)
-    policy_arns = dict.fromkeys(iam.policy_arn(aws, name) for name in ours.policies)  # an ordered set
-    for group, known in present.items():
-        # members left are those with access elsewhere; the group was just read, so it is not read again
-        left = iam.GroupRemoval([u for u in known.members if u not in gone], known.policies)
-        removal = iam.delete_group(aws, group, known=left)
-        if removal is not None:
-            policy_arns.update((p["PolicyArn"], None) for p in removal.policies if p["PolicyName"] in ours.policies)
-    for arn in policy_arns:
-        iam.delete_policy(aws, arn)
+    specs = [spec for specs in bucket_scope(aws, bucket).grants.values() for spec in specs]
+    found = [group for spec in specs if (group := teardown.found_group(aws, spec)) is not None]
+    teardown.remove(aws, found, [iam.policy_arn(aws, spec.policy) for spec in specs])
     s3.delete_bucket(aws, bucket, missing_ok=True)
-
-
-class _IamNames:
-    """The exact IAM names belonging to one bucket (never a substring match, which would reach other buckets' names)."""
-
-    def __init__(self, aws: AccountAws, bucket: str) -> None:
-        self.specs = [spec for specs in users.bucket_scope(aws, bucket).grants.values() for spec in specs]
-        self.groups = [spec.group for spec in self.specs]
-        self.policies = [spec.policy for spec in self.specs]
-
-    def present(self, aws: AccountAws) -> dict[str, iam.GroupRemoval]:
-        """``{group: (member names, attached policies)}`` for the bucket's groups that exist and are provably
-        its own (:meth:`users.GroupSpec.owns`): a group of the same name that is a website path scope's (site
-        ``s``, path ``/x/``, bucket ``s-x``) is left alone, with its members and policy. Two calls per group
-        (GetGroup, ListAttachedGroupPolicies), one when it is missing; the delete reuses both answers."""
-        found: dict[str, iam.GroupRemoval] = {}
-        for spec in self.specs:
-            detail = iam.group_with_members(aws, spec.group)
-            if detail is None:
-                continue
-            try:
-                group = users.owned_group(aws, spec, detail[0])
-            except Conflict:
-                log.warning("group name shared with another scope: left alone", extra={"group": spec.group})
-                continue
-            if group is not None:
-                found[spec.group] = iam.GroupRemoval(detail[1], list(group["AttachedPolicies"]))
-        return found
-
-
-def _access_if_only_ours(aws: AccountAws, user: str, ours: _IamNames) -> tuple[list[str], list[str]] | None:
-    """``(groups, policy ARNs)`` of ``user`` when all its access is this bucket's (so the user goes with
-    the bucket); None when it has access elsewhere (another group, another policy, an inline policy) or holds
-    a login profile, MFA device, SSH key, signing certificate or service-specific credential (five reads, only
-    for a user that would otherwise go): such a user is a person's, not only ours. It is kept, with its keys,
-    and only loses this bucket's groups with them: the bucket delete still finishes (refusing it would let
-    anyone who added their own user to the bucket's group block the delete for good), and neither the
-    person's sign-in nor keys they may use elsewhere are destroyed; without the groups the keys grant
-    nothing here."""
-    try:
-        groups = iam.user_groups(aws, user)
-        if any(g not in ours.groups and g != users.RETIRING_GROUP for g in groups):  # the marker grants nothing
-            return None
-        attached = iam.user_attached_policies(aws, user)
-        if any(p["PolicyName"] not in ours.policies for p in attached):
-            return None
-        if iam.user_inline_policies(aws, user):
-            return None
-        if iam.sign_in_credentials(aws, user):  # a person's user: AWS refuses DeleteUser; never ours to remove
-            return None
-    except NotFound:
-        return None  # deleted meanwhile
-    return groups, [p["PolicyArn"] for p in attached]
-
-
-def _delete_user(aws: AccountAws, user: str, groups: list[str], policy_arns: list[str]) -> None:
-    """Keys, direct policy attachments, memberships, then the user: its last membership goes right before
-    DeleteUser, so a failure anywhere earlier leaves it findable by a retry."""
-    for key in _keys(aws, user):
-        iam.delete_access_key(aws, user, key["AccessKeyId"])
-    for arn in policy_arns:
-        iam.detach_user_policy(aws, user, arn)
-    for group in groups:
-        iam.remove_user_from_group(aws, group, user)
-    try:
-        iam.delete_user(aws, user)
-    except ApiError:
-        _rejoin_groups(aws, user, groups)
-        raise
-
-
-def _rejoin_groups(aws: AccountAws, user: str, groups: list[str]) -> None:
-    """After a failed DeleteUser: put the user (keyless by now, so without access) back into ``groups`` so that
-    a retried delete finds it through them again. Best effort: the caller re-raises the DeleteUser error."""
-    for group in groups:  # a double failure leaves a keyless user in no group (DELETE .../users/<u> finishes it)
-        with contextlib.suppress(ApiError):
-            iam.add_user_to_group(aws, group, user)
-
-
-def _keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
-    try:
-        return iam.list_access_keys(aws, user)
-    except NotFound:
-        return []
 
 
 def live_distribution(aws: AccountAws, bucket: str, tags: list[s3.Tag] | None = None) -> str | None:

@@ -1,7 +1,7 @@
-"""Users of a bucket (and, through :class:`UserScope`, of a website): create with a key, list, show, rotate
+"""Users of a bucket (and, through :class:`Scope`, of a website): create with a key, list, show, rotate
 keys with a grace period, delete; plus the retirement of keys whose grace period is over.
 
-**Scope.** Every workflow takes a :class:`UserScope`: the exact IAM group names whose members are "users of
+**Scope.** Every workflow takes a :class:`Scope`: the exact IAM group names whose members are "users of
 this bucket", and the groups (with the managed policy to create on demand) each requestable kind joins.
 :func:`bucket_scope` builds it for a bucket (``<b>-BktAdmGrp``, ``<b>-BktRWGrp``, ``<b>-BktROGrp``); the
 websites workflow builds its own (path-scoped names, ``<site>-WebAdmGrp``) and calls the same functions.
@@ -54,8 +54,9 @@ site: access elsewhere) only leaves the scope's groups and loses the scope's att
 Otherwise ListUserPolicies and the five sign-in credential reads (:func:`iam.sign_in_credentials`): 409 up front,
 nothing touched, when a policy outside the scope, an inline policy, a login profile, an MFA device, an SSH key, a
 signing certificate or a service-specific credential exists (AWS would refuse DeleteUser after the keys were gone,
-and every retry would be 409 again), then DeleteAccessKey each, RemoveUserFromGroup for *every* group,
-DetachUserPolicy for the scope's policies (``<name>`` or ``<name>-*``), DeleteUser. moto lets DeleteUser pass with
+and every retry would be 409 again), then :func:`remove_user` (the one user removal of every workflow):
+DeleteAccessKey each, DetachUserPolicy for the scope's policies (``<name>`` or ``<name>-*``),
+RemoveUserFromGroup for *every* group, DeleteUser. moto lets DeleteUser pass with
 keys and memberships; AWS answers DeleteConflict, hence this order (tests/aws/test_user_order.py).
 """
 
@@ -65,8 +66,8 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,7 +76,8 @@ from s3api.aws import iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import is_code
 from s3api.errors import ApiError, BadRequest, Conflict, NotFound
-from s3api.provisioning import policies, sweeper
+from s3api.provisioning import sweeper
+from s3api.provisioning.scope import RESERVED_TAG_PREFIX, GroupSpec, Scope, bucket_scope, is_owned, owned_group
 from s3api.provisioning.steps import Transaction
 
 log = logging.getLogger("s3api.users")
@@ -85,7 +87,6 @@ Tag = dict[str, str]
 
 USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
 IAM_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
-RESERVED_TAG_PREFIX = "s3api:"  # tags under this prefix are the server's (scope, retirement deadlines)
 RETIRE_TAG_PREFIX = "s3api:retire:"
 MAX_KEYS_PER_USER = 2  # IAM's limit
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -105,190 +106,6 @@ def _utcnow() -> datetime:
 clock: Callable[[], datetime] = _utcnow
 
 
-# --- scope -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    """An IAM group users of a scope may join, and the managed policy created with it when it is missing.
-
-    ``document`` is called only when the policy must be created.
-    """
-
-    group: str
-    policy: str
-    description: str
-    document: Callable[[], Policy]
-    policy_path: str = "/"
-    group_path: str = "/"  # websites: a path-scoped group lives under the site's own IAM path
-    #: IAM paths an existing group of this spec may also have (older groups of ours: the scoping path itself).
-    older_group_paths: tuple[str, ...] = ()
-
-    def named(self, group_name: str) -> bool:
-        """Whether ``group_name`` is this spec's group name (IAM names are unique case-insensitively)."""
-        return group_name.lower() == self.group.lower()
-
-    def owns(self, group: Mapping[str, Any], attached: Sequence[Mapping[str, str]]) -> bool:
-        """Whether an existing IAM ``group`` (with its ``attached`` managed policies) is provably this scope's:
-        the one rule that create, join, list, show and delete apply before touching a group.
-
-        The name alone proves nothing: site ``s`` with path ``/docs/`` and bucket ``s-docs`` both map to
-        ``s-docs-BktAdmGrp``. So: the name matches (case-insensitively, as IAM compares), the group's IAM path
-        is exactly ``group_path`` (or one of ``older_group_paths``), and this spec's policy (name
-        case-insensitively, IAM path exactly ``policy_path``) is attached. Two tolerated shapes: a Yale path
-        group (group path ``/``, only its policy carries the scoping path), and a group of exactly our path with
-        nothing attached (a create or a delete interrupted between the group and its attachment: it grants
-        nothing, so it is safe to finish).
-        """
-        if not self.named(str(group.get("GroupName", ""))):
-            return False
-        path = group.get("Path", "/")
-        ours = any(
-            p["PolicyName"].lower() == self.policy.lower() and arn_path(p["PolicyArn"]) == self.policy_path
-            for p in attached
-        )
-        if path == self.group_path or path in self.older_group_paths:
-            return ours or not attached
-        return path == "/" and self.policy_path != "/" and ours
-
-    def clash(self, group: Mapping[str, Any], attached: Sequence[Mapping[str, str]]) -> Conflict:
-        """The 409 for a group of this name that :meth:`owns` refused, naming what it belongs to instead."""
-        held = ", ".join(f"{p['PolicyName']} (path {arn_path(p['PolicyArn'])})" for p in attached) or "no policy"
-        return Conflict(
-            f"IAM group '{group.get('GroupName', self.group)}' (path {group.get('Path', '/')}, {held}) is not this "
-            f"scope's (expected path {self.group_path} with policy {self.policy} at {self.policy_path}): "
-            "its name collides with another bucket's or path's"
-        )
-
-
-def arn_path(arn: str) -> str:
-    """The IAM path inside a policy ARN: ``arn:aws:iam::1:policy/docs/x`` → ``/docs/``."""
-    resource = arn.split(":", 5)[-1]
-    inner = resource.split("/")[1:-1]
-    return "/" + "".join(f"{seg}/" for seg in inner)
-
-
-def owned_group(aws: AccountAws, spec: GroupSpec, group: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-    """The existing IAM group of ``spec`` when it is provably the scope's (:meth:`GroupSpec.owns`; GetGroup
-    unless ``group`` is given, then ListAttachedGroupPolicies), None when there is none, 409 naming the clash
-    when a group of that name belongs to something else."""
-    found = dict(group) if group is not None else iam.get_group(aws, spec.group)
-    if found is None:
-        return None
-    try:
-        attached = iam.attached_group_policies(aws, str(found["GroupName"]))
-    except NotFound:
-        return None  # deleted meanwhile
-    if not spec.owns(found, attached):
-        raise spec.clash(found, attached)
-    found["AttachedPolicies"] = attached
-    return found
-
-
-def is_owned(aws: AccountAws, spec: GroupSpec, group: Mapping[str, Any] | None = None) -> bool:
-    """:func:`owned_group` as a test: a group of another scope is simply not this scope's (list, delete)."""
-    try:
-        return owned_group(aws, spec, group) is not None
-    except Conflict:
-        log.warning("group name shared with another scope: left alone", extra={"group": spec.group})
-        return False
-
-
-@dataclass(frozen=True)
-class UserScope:
-    """What makes a user "a user of" a bucket or website, and what each requestable group kind grants.
-
-    ``kind`` (``bucket``/``website``) and ``name`` label messages and the user tag ``s3api:<kind>=<name>``;
-    ``members_of`` is the exact set of group names checked for membership (list, show, rotate, delete);
-    ``grants`` maps each kind a caller may request (``BktAdmGrp``...) to the groups it joins, in order.
-    Directly attached policies named ``<name>`` or ``<name>-*`` belong to the scope (detached on delete).
-    """
-
-    kind: str
-    name: str
-    members_of: tuple[str, ...]
-    grants: Mapping[str, tuple[GroupSpec, ...]] = field(default_factory=dict)
-    default_kinds: tuple[str, ...] = ("BktAdmGrp",)
-    #: Whether ``members_of`` were already proven this scope's by the caller (the website routes find them
-    #: with :meth:`GroupSpec.owns` themselves); otherwise each is checked against its spec in ``grants``.
-    members_proven: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} '{self.name}'"
-
-    @property
-    def tag_key(self) -> str:
-        return f"{RESERVED_TAG_PREFIX}{self.kind}"
-
-    def member_spec(self, group_name: str) -> GroupSpec | None:
-        """The spec in ``grants`` named ``group_name`` (case-insensitively), if any."""
-        for specs in self.grants.values():
-            for spec in specs:
-                if spec.named(group_name):
-                    return spec
-        return None
-
-    def is_member_group(self, aws: AccountAws, group: Mapping[str, Any]) -> bool:
-        """Whether an IAM ``group`` (as GetGroup/ListGroupsForUser answer it) is one of this scope's member
-        groups: by name (case-insensitively), then proven by :meth:`GroupSpec.owns` (one more call)."""
-        name = str(group["GroupName"]).lower()
-        if name not in {m.lower() for m in self.members_of}:
-            return False
-        if self.members_proven:
-            return True
-        spec = self.member_spec(name)
-        return spec is not None and is_owned(aws, spec, group)
-
-    def owns_policy(self, policy_name: str) -> bool:
-        return policy_name == self.name or policy_name.startswith(self.name + "-")
-
-    def specs(self, kinds: Sequence[str] | None) -> list[GroupSpec]:
-        """The groups to join for ``kinds`` (default: ``default_kinds``), de-duplicated; 400 for unknown kinds."""
-        wanted = list(dict.fromkeys(kinds if kinds is not None else self.default_kinds))
-        unknown = [k for k in wanted if k not in self.grants]
-        if unknown or not wanted:
-            message = f"Groups must be a non-empty list of {', '.join(self.grants)}; unknown: {', '.join(unknown)}"
-            raise BadRequest(message, errors={"Groups": [message]})
-        specs: dict[str, GroupSpec] = {}
-        for kind in wanted:
-            for spec in self.grants[kind]:
-                specs.setdefault(spec.group, spec)
-        return list(specs.values())
-
-
-def bucket_scope(aws: AccountAws, bucket: str) -> UserScope:
-    """The scope of ``bucket``'s users: its three groups by exact name (no AWS call; 400 for a bad name).
-
-    A lazily created admin group gets the same config-driven document as bucket creation
-    (``policies.default_bucket_admin``: Yale used a different, hard-coded list there); read-write and
-    read-only groups get ``policies.bucket_policy_for``.
-    """
-    validation.validate_bucket_name(bucket, "bucket")
-    settings = aws.settings
-
-    def document(kind: str) -> Policy:
-        if kind == "BktAdmGrp":
-            return policies.default_bucket_admin(
-                bucket, settings.bucket_actions, settings.object_actions, settings.protected_actions
-            )
-        return policies.bucket_policy_for(kind, bucket, protected=settings.protected_actions)
-
-    grants = {
-        kind: (
-            GroupSpec(
-                group=policies.group_name(bucket, kind),
-                policy=policies.policy_name(bucket, kind),
-                description=policies.policy_description(bucket, kind),
-                document=functools.partial(document, kind),
-            ),
-        )
-        for kind in policies.GROUP_KINDS
-    }
-    members = tuple(policies.group_name(bucket, kind) for kind in policies.GROUP_KINDS)
-    return UserScope(kind="bucket", name=bucket, members_of=members, grants=grants)
-
-
 @dataclass(frozen=True)
 class NewUser:
     """CreateUser input: ``name`` per IAM rules, IAM ``path``, caller ``tags`` (``[{"Key", "Value"}]``)."""
@@ -306,7 +123,7 @@ def check_user_name(user: str, field_name: str = "user") -> str:
     return user
 
 
-def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok: bool = False) -> list[dict[str, Any]]:
+def require_member(aws: AccountAws, scope: Scope, user: str, *, leftover_ok: bool = False) -> list[dict[str, Any]]:
     """The user's IAM groups (ListGroupsForUser) when at least one is in ``scope.members_of``; otherwise
     404, with the same message whether or not the user exists elsewhere in the account.
 
@@ -318,11 +135,11 @@ def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok:
 
 
 def _member_groups(
-    aws: AccountAws, scope: UserScope, user: str, *, leftover_ok: bool = False, first_only: bool = False
+    aws: AccountAws, scope: Scope, user: str, *, leftover_ok: bool = False, first_only: bool = False
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(all of the user's groups, those that are the scope's member groups) for :func:`require_member`; the
     same 404s. ``first_only`` stops proving at the first member group (show, rotate: one proof suffices);
-    delete proves each (it must know which groups are the scope's: :meth:`UserScope.is_member_group`)."""
+    delete proves each (it must know which groups are the scope's: :meth:`Scope.is_member_group`)."""
     check_user_name(user)
     missing = NotFound(f"user '{user}' is not a user of {scope.label}")
     try:
@@ -349,7 +166,7 @@ def _member_groups(
 
 def create_user(
     aws: AccountAws,
-    scope: UserScope,
+    scope: Scope,
     new: NewUser,
     kinds: Sequence[str] | None = None,
     after_claim: Callable[[Transaction], None] | None = None,
@@ -399,7 +216,7 @@ def create_user(
     return {"User": user, "AccessKey": key}
 
 
-def _interrupted(aws: AccountAws, scope: UserScope, name: str) -> bool:
+def _interrupted(aws: AccountAws, scope: Scope, name: str) -> bool:
     """Whether existing user ``name`` is a half-made user of ``scope``: our organisation tag and the scope's tag
     (ListUserTags), and no access key (ListAccessKeys). Asked only after CreateUser answered EntityAlreadyExists,
     to say how to recover; best effort (any error: False, the plain 409)."""
@@ -413,7 +230,7 @@ def _interrupted(aws: AccountAws, scope: UserScope, name: str) -> bool:
 
 
 def check_new_user(
-    aws: AccountAws, scope: UserScope, new: NewUser, kinds: Sequence[str] | None = None
+    aws: AccountAws, scope: Scope, new: NewUser, kinds: Sequence[str] | None = None
 ) -> tuple[list[Tag], list[GroupSpec]]:
     """400 for anything IAM would refuse half-way; answers the user's tags and the groups to join."""
     check_user_name(new.name, "User.UserName")
@@ -423,7 +240,7 @@ def check_new_user(
     return _user_tags(aws, scope, new.tags), scope.specs(kinds)
 
 
-def _user_tags(aws: AccountAws, scope: UserScope, caller: Sequence[Mapping[str, str]]) -> list[Tag]:
+def _user_tags(aws: AccountAws, scope: Scope, caller: Sequence[Mapping[str, str]]) -> list[Tag]:
     """Caller tags checked (AWS rules, at most :data:`MAX_USER_CALLER_TAGS`, nothing under ``s3api:``) plus
     the organisation tag and the scope tag."""
     checked = validation.validate_tags(list(caller), aws.settings.org_tag_key, "User.Tags")
@@ -507,7 +324,7 @@ def _discard(_: Any) -> None:
 # --- list and show -----------------------------------------------------------------------------------------
 
 
-def list_users(aws: AccountAws, scope: UserScope) -> list[dict[str, Any]]:
+def list_users(aws: AccountAws, scope: Scope) -> list[dict[str, Any]]:
     """The IAM users in ``scope.members_of`` (GetGroup on each exact name; missing groups skipped),
     de-duplicated by UserId and sorted by name; ``[]`` when none.
 
@@ -531,7 +348,7 @@ def list_users(aws: AccountAws, scope: UserScope) -> list[dict[str, Any]]:
     return users
 
 
-def show_user(aws: AccountAws, scope: UserScope, user: str, *, now: datetime | None = None) -> dict[str, Any]:
+def show_user(aws: AccountAws, scope: Scope, user: str, *, now: datetime | None = None) -> dict[str, Any]:
     """``{"User", "AccessKeys": [{AccessKeyId, Status, CreateDate, LastUsedDate}], "Groups", "Policies"}``
     plus ``"RetiringKeys"`` when old keys are in a grace period. Overdue keys are retired first.
 
@@ -569,7 +386,7 @@ def show_user(aws: AccountAws, scope: UserScope, user: str, *, now: datetime | N
 
 
 def rotate_keys(
-    aws: AccountAws, scope: UserScope, user: str, *, grace_seconds: int = 0, now: datetime | None = None
+    aws: AccountAws, scope: Scope, user: str, *, grace_seconds: int = 0, now: datetime | None = None
 ) -> dict[str, Any]:
     """Replace the user's access keys: ``{"DeletedKeyIds", "AccessKey"}`` plus ``"RetiringKeys"``
     (``[{AccessKeyId, RetireAt}]``) when old keys keep working for ``grace_seconds``. See the module
@@ -721,7 +538,7 @@ def _clean_tags(tags: Sequence[Mapping[str, str]]) -> list[Tag]:
 # --- delete ------------------------------------------------------------------------------------------------
 
 
-def delete_user(aws: AccountAws, scope: UserScope, user: str) -> None:
+def delete_user(aws: AccountAws, scope: Scope, user: str) -> None:
     """Delete a user of ``scope`` in AWS's order (see the module docstring). 404 unless in scope.
 
     A user that is also in a group outside the scope (another bucket's or site's, or any group of the account;
@@ -753,18 +570,63 @@ def delete_user(aws: AccountAws, scope: UserScope, user: str) -> None:
             f"user '{user}' holds credentials not managed here: {', '.join(credentials)}; "
             "AWS refuses to delete a user with them: remove them first"
         )
-    for key in iam.list_access_keys(aws, user):
+    remove_user(aws, user, Access([g["GroupName"] for g in groups], [p["PolicyArn"] for p in attached]))
+
+
+@dataclass(frozen=True)
+class Access:
+    """Everything that ties an IAM user to the account, as :func:`remove_user` takes it apart: its groups
+    (all of them) and its directly attached policies."""
+
+    groups: list[str]
+    policy_arns: list[str]
+
+
+def access_only_in(aws: AccountAws, user: str, groups: Collection[str], policy_names: Collection[str]) -> Access | None:
+    """The user's :class:`Access` when all of it is the scope's (``groups``, policies named ``policy_names``;
+    the retirement marker grants nothing), so that the user goes with the scope; None when it has access
+    elsewhere (another group, another policy, an inline policy), holds a login profile, MFA device, SSH key,
+    signing certificate or service-specific credential (five reads, only for a user that would otherwise go:
+    such a user is a person's, and AWS refuses DeleteUser with them), or is gone. Such a user is kept with its
+    keys and only loses the scope's groups with them: without the groups its keys grant nothing here, and
+    anyone who added their own user to a scope's group cannot block the scope's deletion for good."""
+    try:
+        member_of = iam.user_groups(aws, user)
+        if any(g not in groups and g != RETIRING_GROUP for g in member_of):
+            return None
+        attached = iam.user_attached_policies(aws, user)
+        if any(p["PolicyName"] not in policy_names for p in attached) or iam.user_inline_policies(aws, user):
+            return None
+        if iam.sign_in_credentials(aws, user):
+            return None
+    except NotFound:
+        return None  # deleted meanwhile
+    return Access(member_of, [p["PolicyArn"] for p in attached])
+
+
+def remove_user(aws: AccountAws, user: str, access: Access) -> None:
+    """Delete ``user`` in AWS's order: access keys, directly attached policies, memberships, then DeleteUser
+    (moto lets DeleteUser pass with any of them; AWS answers DeleteConflict). The last membership goes right
+    before DeleteUser, so a failure anywhere earlier leaves the user findable by a retry through its groups;
+    when DeleteUser itself fails, the user (keyless by now: no access) is put back into its groups for the
+    same reason, best effort, and the error is raised. The one user removal of every workflow: user delete,
+    bucket delete, website delete."""
+    try:
+        keys = iam.list_access_keys(aws, user)
+    except NotFound:
+        keys = []
+    for key in keys:
         iam.delete_access_key(aws, user, key["AccessKeyId"])
-    for group in groups:
-        iam.remove_user_from_group(aws, group["GroupName"], user)
-    for policy in attached:
-        iam.detach_user_policy(aws, user, policy["PolicyArn"])
+    for arn in access.policy_arns:
+        iam.detach_user_policy(aws, user, arn)
+    for group in access.groups:
+        iam.remove_user_from_group(aws, group, user)
     try:
         iam.delete_user(aws, user)
     except ApiError:
-        for group in groups:  # keyless now; back in its groups, a retried bucket/website delete finds it again
-            with contextlib.suppress(ApiError):  # if not, still a leftover this route's retry finishes
-                iam.add_user_to_group(aws, group["GroupName"], user)
+        for group in access.groups:  # a double failure leaves a keyless user in no group: DELETE .../users/<u>
+            with contextlib.suppress(ApiError):  # (``leftover_ok``) finishes it
+                iam.add_user_to_group(aws, group, user)
         raise
 
 

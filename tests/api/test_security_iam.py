@@ -2,7 +2,7 @@
 
 A website path scope and a bucket can map to the same IAM names (site ``www.example.test`` with path ``/docs/``
 and bucket ``www.example.test-docs`` both give ``www.example.test-docs-BktAdmGrp``). A group or policy is
-joined, listed, reused or deleted only when it is provably the scope's own (``users.GroupSpec.owns``); a
+joined, listed, reused or deleted only when it is provably the scope's own (``scope.GroupSpec.owns``); a
 bucket is not created over another scope's (or leftover) names, nor a path scope over an existing bucket's.
 Where a key's rights are the point, moto's IAM enforcement is on (as in ``test_users_enforced.py``).
 """
@@ -18,6 +18,7 @@ from moto.core import disable_iam_authentication, enable_iam_authentication
 
 from s3api import create_app
 from s3api.provisioning import users
+from s3api.provisioning.scope import GroupSpec
 from tests import faults
 from tests.api.test_users_enforced import bootstrap_admin, denied, s3_with
 from tests.conftest import Client, make_settings
@@ -164,7 +165,7 @@ def test_bucket_sharing_names_with_a_path_scope_never_reaches_it(enforced):
 
 def test_owns_needs_path_and_policy(iam):
     """The one ownership rule: name (case-insensitively), group path, attached policy name and path."""
-    spec = users.GroupSpec("s-docs-BktRWGrp", "s-docs-BktRWPlc", "", dict, policy_path="/docs/", group_path="/docs/")
+    spec = GroupSpec("s-docs-BktRWGrp", "s-docs-BktRWPlc", "", dict, policy_path="/docs/", group_path="/docs/")
     ours = [{"PolicyName": "s-docs-BktRWPlc", "PolicyArn": "arn:aws:iam::1:policy/docs/s-docs-BktRWPlc"}]
     root = [{"PolicyName": "s-docs-BktRWPlc", "PolicyArn": "arn:aws:iam::1:policy/s-docs-BktRWPlc"}]
     assert spec.owns({"GroupName": "s-docs-BktRWGrp", "Path": "/docs/"}, ours)
@@ -172,7 +173,7 @@ def test_owns_needs_path_and_policy(iam):
     assert spec.owns({"GroupName": "s-docs-BktRWGrp", "Path": "/"}, ours)  # Yale: only the policy has the path
     assert not spec.owns({"GroupName": "s-docs-BktRWGrp", "Path": "/"}, root)  # a bucket's group
     assert not spec.owns({"GroupName": "s-docs-BktRWGrp", "Path": "/doc/s/"}, ours)
-    bucket = users.GroupSpec("s-docs-BktRWGrp", "s-docs-BktRWPlc", "", dict)
+    bucket = GroupSpec("s-docs-BktRWGrp", "s-docs-BktRWPlc", "", dict)
     assert bucket.owns({"GroupName": "s-docs-BktRWGrp", "Path": "/"}, root)
     assert bucket.owns({"GroupName": "s-docs-BktRWGrp", "Path": "/"}, [])  # interrupted between create and attach
     assert not bucket.owns({"GroupName": "s-docs-BktRWGrp", "Path": "/"}, ours)

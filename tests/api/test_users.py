@@ -278,7 +278,7 @@ def test_create_undoes_every_step_with_existing_group(client, app, bucket, iam):
         "CreateUser",
         "HeadBucket",  # the bucket checked again after the claim
         "GetGroup",
-        "ListAttachedGroupPolicies",  # provably this bucket's group (users.GroupSpec.owns)
+        "ListAttachedGroupPolicies",  # provably this bucket's group (scope.GroupSpec.owns)
         "AddUserToGroup",
         "CreateAccessKey",
     ]
@@ -586,7 +586,7 @@ def test_rotate_is_atomic_for_a_one_key_user(client, app, bucket, iam):
         assert client.put(f"{BASE}/alice").status_code == 200
     expected = [
         "ListGroupsForUser",
-        "ListAttachedGroupPolicies",  # membership proven (users.GroupSpec.owns)
+        "ListAttachedGroupPolicies",  # membership proven (scope.GroupSpec.owns)
         "ListUserTags",
         "ListAccessKeys",
         "CreateAccessKey",
@@ -662,7 +662,8 @@ def test_delete_refuses_foreign_policies_before_touching_anything(client, bucket
 
 
 def test_delete_failure_is_an_error_never_200(client, app, bucket, iam):
-    """Yale answered 200 with an error string inside when a detach failed (§9.13)."""
+    """Yale answered 200 with an error string inside when a detach failed. The memberships go last, right
+    before DeleteUser (users.remove_user), so the half-deleted user stays findable through its groups."""
     create(client, "alice")
     arn = iam.create_policy(
         PolicyName=f"{BUCKET}-x", PolicyDocument=json.dumps(policies.bucket_policy_for("BktROGrp", BUCKET))
@@ -683,7 +684,8 @@ def test_delete_failure_is_an_error_never_200(client, app, bucket, iam):
         clients.remove_hook("before-call", fail_detach)
     assert r.status_code == 503 and r.json["code"] == "ServiceUnavailable"
     assert "DeleteUser" not in calls.names
-    assert client.get(f"{BASE}/alice").status_code == 404  # no longer in the bucket's groups
+    shown = client.get(f"{BASE}/alice")  # keyless, still in the bucket's groups: a bucket delete finds it too
+    assert shown.status_code == 200 and shown.json["AccessKeys"] == []
     assert client.delete(f"/v1/s3/local/buckets/{OTHER}/users/alice").status_code == 404  # not OTHER's leftover
     assert client.delete(f"{BASE}/alice").status_code == 200  # a second DELETE finishes the job
     assert "alice" not in snapshot(iam)["users"]

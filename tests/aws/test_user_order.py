@@ -18,6 +18,7 @@ from botocore.stub import Stubber
 from s3api.aws.clients import AccountAws
 from s3api.errors import ServiceUnavailable, TooManyRequests
 from s3api.provisioning import policies, users
+from s3api.provisioning.scope import Scope, bucket_scope
 from tests.conftest import make_settings
 
 ACCOUNT = "123456789012"
@@ -54,8 +55,8 @@ def aws(stub: Any) -> AccountAws:
 
 
 @pytest.fixture
-def scope(aws: AccountAws) -> users.UserScope:
-    return users.bucket_scope(aws, BUCKET)
+def scope(aws: AccountAws) -> Scope:
+    return bucket_scope(aws, BUCKET)
 
 
 def group(name: str) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def policy(name: str = RW_POLICY, arn: str = RW_ARN) -> dict[str, Any]:
 
 
 def attached(stub: Any, name: str) -> None:
-    """ListAttachedGroupPolicies of one of the bucket's groups: its own policy at ``/`` (users.GroupSpec.owns)."""
+    """ListAttachedGroupPolicies of one of the bucket's groups: its own policy at ``/`` (scope.GroupSpec.owns)."""
     kind = name.rsplit("-", 1)[1]
     policy_name = policies.policy_name(BUCKET, kind)
     arn = f"arn:aws:iam::{ACCOUNT}:policy/{policy_name}"
@@ -128,7 +129,7 @@ def no_sign_in_credentials(stub: Any) -> None:
     stub.add_response("list_service_specific_credentials", {"ServiceSpecificCredentials": []}, {"UserName": USER})
 
 
-def test_delete_user_removes_keys_memberships_policies_then_the_user(stub, aws, scope):
+def test_delete_user_removes_keys_policies_memberships_then_the_user(stub, aws, scope):
     own = f"arn:aws:iam::{ACCOUNT}:policy/{BUCKET}-extra"
     legacy = f"arn:aws:iam::{ACCOUNT}:policy/{BUCKET}"
     stub.add_response(
@@ -155,10 +156,10 @@ def test_delete_user_removes_keys_memberships_policies_then_the_user(stub, aws, 
     stub.add_response("list_access_keys", {"AccessKeyMetadata": [key_meta(KEY1), key_meta(KEY2)]}, {"UserName": USER})
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY1})
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY2})
-    stub.add_response("remove_user_from_group", {}, {"GroupName": ADM, "UserName": USER})
-    stub.add_response("remove_user_from_group", {}, {"GroupName": users.RETIRING_GROUP, "UserName": USER})  # ALL
     stub.add_response("detach_user_policy", {}, {"UserName": USER, "PolicyArn": own})
     stub.add_response("detach_user_policy", {}, {"UserName": USER, "PolicyArn": legacy})
+    stub.add_response("remove_user_from_group", {}, {"GroupName": ADM, "UserName": USER})
+    stub.add_response("remove_user_from_group", {}, {"GroupName": users.RETIRING_GROUP, "UserName": USER})  # ALL
     stub.add_response("delete_user", {}, {"UserName": USER})
     users.delete_user(aws, scope, USER)
 
@@ -266,7 +267,7 @@ def test_create_rollback_after_losing_the_race_deletes_only_its_own_work(stub, a
     stub.add_response("get_policy", policy(), {"PolicyArn": RW_ARN})
     stub.add_client_error("create_group", "EntityAlreadyExists", http_status_code=409)
     stub.add_response("get_group", {"Group": group(RW), "Users": []}, {"GroupName": RW})  # made meanwhile:
-    attached(stub, RW)  # ... provably this bucket's (users.GroupSpec.owns)
+    attached(stub, RW)  # ... provably this bucket's (scope.GroupSpec.owns)
     stub.add_response("attach_group_policy", {}, {"GroupName": RW, "PolicyArn": RW_ARN})
     stub.add_response("add_user_to_group", {}, {"GroupName": RW, "UserName": USER})
     stub.add_client_error("create_access_key", "ServiceFailure", http_status_code=500)

@@ -4,37 +4,27 @@
 is finished (DNS records, disable, IAM; 404 when nothing is left); 409 when the bucket holds anything besides
 default pages, or when no verified distribution exists but an enabled one still has the bucket as origin
 (checked before anything changes). Then: the DNS records pointing at the distribution → disable the
-distribution → IAM: every group of the site (policies deleted, then the group; users left without any access
-deleted, keys first) → the default pages → the bucket. The live name never points at a missing bucket (the
+distribution → IAM: the site's groups torn down as a bucket's are (:mod:`s3api.provisioning.teardown`: users
+whose only access they are, then the groups, then the policies) → the default pages → the bucket. The live name never points at a missing bucket (the
 Yale service deleted the bucket first and could stop before the DNS record).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from s3api.aws import cloudfront, iam, route53, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import Conflict, NotFound
-from s3api.provisioning import policies, users
-from s3api.provisioning.steps import Transaction
+from s3api.provisioning import policies, teardown
 from s3api.provisioning.websites.distribution import DELETED_COMMENT, find_by_alias, find_distribution, tagged
-from s3api.provisioning.websites.groups import site_groups
+from s3api.provisioning.websites.groups import group_spec, site_groups
 from s3api.provisioning.websites.naming import SITE_KINDS, Site, resolve
 from s3api.provisioning.websites.pages import content_check, delete_pages
 
 log = logging.getLogger("s3api.websites")
-
-
-@dataclass
-class IamRemoval:
-    users: list[dict[str, Any]] = field(default_factory=list)
-    policies: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
 
 
 def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
@@ -53,7 +43,7 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
         _refuse_unverified_origin(aws, site.name)
     dns_change = _delete_dns(aws, site, distribution)
     disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
-    removed = _delete_iam(aws, site.name)
+    removed = teardown.remove(aws, *_site_iam(aws, site.name))
     delete_pages(aws, site.name, pages)
     s3.delete_bucket(aws, site.name, missing_ok=True)
     log.info("website deleted", extra={"website": site.name, "distribution": (distribution or {}).get("Id")})
@@ -84,7 +74,8 @@ def _delete_without_bucket(aws: AccountAws, site: Site) -> dict[str, Any]:
     distribution = find_by_alias(aws, site.name)
     stale = _stale_records(aws, site, distribution) if distribution is not None else []
     live = distribution is not None and (bool(distribution.get("Enabled")) or bool(stale))
-    if not live and not site_groups(aws, site.name):
+    groups, arns = _site_iam(aws, site.name)
+    if not live and not groups:
         raise NotFound(f"website '{site.name}' does not exist")
     log.warning(
         "website bucket already gone: removing what is left of the site",
@@ -92,11 +83,11 @@ def _delete_without_bucket(aws: AccountAws, site: Site) -> dict[str, Any]:
     )
     dns_change = route53.delete_records(aws, site.zone_id, stale, DELETED_COMMENT)
     disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
-    removed = _delete_iam(aws, site.name)
+    removed = teardown.remove(aws, groups, arns)
     return _deleted(site.name, removed, disabled, dns_change)
 
 
-def _deleted(site: str, removed: IamRemoval, disabled: Any, dns_change: Any) -> dict[str, Any]:
+def _deleted(site: str, removed: teardown.Removal, disabled: Any, dns_change: Any) -> dict[str, Any]:
     """The answer of a website delete: what was removed, whether the bucket was still there or not."""
     return {
         "Website": site,
@@ -124,88 +115,17 @@ def _delete_dns(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | N
     return route53.delete_records(aws, site.zone_id, _stale_records(aws, site, distribution), DELETED_COMMENT)
 
 
-def _delete_iam(aws: AccountAws, site: str) -> IamRemoval:
-    """The site's IAM pieces, found by exact name (never a substring, which would reach other sites' groups):
-
-    1. members whose every group and attached policy is this site's (and no inline policy, no login profile, MFA
-       device, SSH key, signing certificate or service-specific credential): deleted by the
-       users workflow (keys, memberships, policy attachments, user); the others only lose this site's groups
-       in step 2. Users go first, while their membership still makes them findable by a retry.
-    2. each group in turn: its site policy deleted (detached everywhere, old versions deleted), then the group
-       (remaining members removed, other policies detached).
-    3. the root policies whose group was already gone (a retry).
-    """
-    removal = IamRemoval()
-    groups = site_groups(aws, site)
-    names = [sg.name for sg in groups]
-    expected = {sg.name: policies.policy_name(site, sg.kind, sg.path) for sg in groups}
-    ours = set(expected.values()) | {policies.policy_name(site, kind) for kind in SITE_KINDS}
-    members: dict[str, dict[str, Any]] = {}
-    for name in names:
-        for user in iam.group_users(aws, name) or []:
-            members.setdefault(user["UserName"], user)
-    for user_name, user in members.items():
-        access = _only_site_access(aws, user_name, set(names), ours)
-        if access is not None:
-            _delete_site_user(aws, user_name, *access)
-            removal.users.append(user)
-    handled: set[str] = set()
-    for sg in groups:
-        wanted = expected[sg.name]
-        arns = {p["PolicyArn"] for p in iam.attached_group_policies(aws, sg.name) if p["PolicyName"] == wanted}
-        arns.add(iam.policy_arn(aws, wanted, sg.path))
-        for arn in sorted(arns - handled):
-            if iam.delete_policy(aws, arn):
-                removal.policies.append(wanted)
-        handled |= arns
-        if iam.delete_group(aws, sg.name) is not None:
-            removal.groups.append(sg.name)
-    for kind in SITE_KINDS:
-        name = policies.policy_name(site, kind)
-        arn = iam.policy_arn(aws, name)
-        if arn not in handled and iam.delete_policy(aws, arn):
-            removal.policies.append(name)
-    return removal
-
-
-def _only_site_access(
-    aws: AccountAws, user: str, groups: set[str], policy_names: set[str]
-) -> tuple[list[str], list[str]] | None:
-    """``(groups, attached policy ARNs)`` when all of ``user``'s access is the site's (its groups, policies of its
-    names, no inline policy, none of the sign-in credentials AWS refuses DeleteUser for: login profile, MFA device,
-    SSH key, signing certificate, service-specific credential): the user goes with the site. None when it has other
-    access or such a credential (it then only loses the site's groups, with them, and keeps its keys:
-    ``buckets._access_if_only_ours`` says why) or is gone."""
-    try:
-        member_of = iam.user_groups(aws, user)
-        if any(g not in groups and g != users.RETIRING_GROUP for g in member_of):  # the marker grants nothing
-            return None
-        attached = iam.user_attached_policies(aws, user)
-        if any(p["PolicyName"] not in policy_names for p in attached) or iam.user_inline_policies(aws, user):
-            return None
-        if iam.sign_in_credentials(aws, user):  # a person's user (AWS refuses DeleteUser): kept, as in buckets
-            return None
-    except NotFound:
-        return None
-    return member_of, [p["PolicyArn"] for p in attached]
-
-
-def _delete_site_user(aws: AccountAws, user: str, groups: list[str], policy_arns: list[str]) -> None:
-    """Keys, attached policies, memberships, then DeleteUser (AWS's order). The memberships are what lets a retry
-    find the user, so they are put back if DeleteUser fails (the users workflow's delete has no such undo)."""
-    for key in iam.list_access_keys(aws, user):
-        iam.delete_access_key(aws, user, key["AccessKeyId"])
-    for arn in policy_arns:
-        iam.detach_user_policy(aws, user, arn)
-    with Transaction("website_delete_user") as tx:
-        for group in groups:
-            tx.step(
-                f"leave:{group}",
-                functools.partial(iam.remove_user_from_group, aws, group, user),
-                functools.partial(_rejoin, aws, group, user),
-            )
-        iam.delete_user(aws, user)
-
-
-def _rejoin(aws: AccountAws, group: str, user: str, _: Any) -> None:
-    iam.add_user_to_group(aws, group, user)
+def _site_iam(aws: AccountAws, site: str) -> tuple[list[teardown.FoundGroup], list[str]]:
+    """The site's groups (:func:`site_groups`) with their members, each proven the site's and read once (GetGroup
+    for each, and ListAttachedGroupPolicies for the root groups: a path group's was read to find it), and the
+    ARNs of its policies for :func:`teardown.remove`: each found group's (at its scoping path) and the root
+    ones by name (a retry finds those whose group is already gone)."""
+    groups, arns = [], []
+    for sg in site_groups(aws, site, roots_checked=False):
+        spec = group_spec(aws, site, sg.kind, sg.path)
+        group = teardown.found_group(aws, spec, sg.attached)
+        if group is not None:
+            groups.append(group)
+            arns.append(iam.policy_arn(aws, spec.policy, spec.policy_path))
+    arns += [iam.policy_arn(aws, policies.policy_name(site, kind)) for kind in SITE_KINDS]
+    return groups, arns

@@ -14,7 +14,8 @@ from typing import Any
 from s3api.aws import iam
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, NotFound
-from s3api.provisioning import buckets, policies, users
+from s3api.provisioning import buckets, policies
+from s3api.provisioning.scope import GroupSpec, Scope, arn_path
 from s3api.provisioning.websites.distribution import distribution_or_404
 from s3api.provisioning.websites.naming import ADMIN, SITE_KINDS, WEB_ADMIN, Tag
 
@@ -30,6 +31,8 @@ class SiteGroup:
     kind: str
     path: str
     group: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: The attached managed policies, when reading them proved the group the site's (path groups).
+    attached: Sequence[Mapping[str, str]] | None = field(default=None, compare=False)
 
 
 def _group_pattern(site: str) -> re.Pattern[str]:
@@ -37,14 +40,17 @@ def _group_pattern(site: str) -> re.Pattern[str]:
     return re.compile(rf"{re.escape(site)}-(?:(?P<path>[A-Za-z0-9._-]+)-)?(?P<kind>{kinds})")
 
 
-def _path_of(aws: AccountAws, site: str, group: Mapping[str, Any], kind: str, flat: str) -> str | None:
-    """The scoping path of a group named ``<site>-<flat>-<kind>``, or None when it is not provably this site's.
+def _path_of(
+    aws: AccountAws, site: str, group: Mapping[str, Any], kind: str, flat: str
+) -> tuple[str, list[dict[str, str]]] | None:
+    """The scoping path of a group named ``<site>-<flat>-<kind>`` and its attached policies (one
+    ListAttachedGroupPolicies), or None when it is not provably this site's.
 
     The name alone is ambiguous: ``site.x.org-docs-BktAdmGrp`` is also the admin group of a *bucket* named
     ``site.x.org-docs``. The candidate paths are the one in the group's IAM path (ours: under
     :func:`policies.site_group_path`, or the scoping path itself for groups made before that) and its attached
     policies' IAM paths (Yale gave only the policy the scoping path); one of them must flatten to ``flat`` and pass
-    :meth:`users.GroupSpec.owns` for that path (group path, policy name and policy path exactly the scope's).
+    :meth:`scope.GroupSpec.owns` for that path (group path, policy name and policy path exactly the scope's).
     """
     try:
         attached = iam.attached_group_policies(aws, group["GroupName"])
@@ -53,17 +59,17 @@ def _path_of(aws: AccountAws, site: str, group: Mapping[str, Any], kind: str, fl
     group_path = str(group.get("Path", "/"))
     candidates = [
         policies.scoping_path_of_group_path(site, group_path) or group_path,
-        *(users.arn_path(p["PolicyArn"]) for p in attached),
+        *(arn_path(p["PolicyArn"]) for p in attached),
     ]
     for path in dict.fromkeys(candidates):
         if path == "/" or path.strip("/").replace("/", "_").lower() != flat.lower():
             continue
         try:
-            spec = _spec(aws, site, kind, path)
+            spec = group_spec(aws, site, kind, path)
         except BadRequest:
             continue  # not a path this service could have scoped
         if spec.owns(group, attached):
-            return path
+            return path, attached
     return None
 
 
@@ -78,8 +84,8 @@ def site_group(aws: AccountAws, site: str, group: Mapping[str, Any]) -> SiteGrou
         return SiteGroup(group["GroupName"], kind, "/", group)
     if kind == WEB_ADMIN:
         return None  # web admins are never path-scoped
-    path = _path_of(aws, site, group, kind, flat)
-    return SiteGroup(group["GroupName"], kind, path, group) if path else None
+    found = _path_of(aws, site, group, kind, flat)
+    return SiteGroup(group["GroupName"], kind, found[0], group, found[1]) if found else None
 
 
 def _groups_under_site_path(aws: AccountAws, site: str) -> bool:
@@ -134,7 +140,7 @@ def _web_admin_document(aws: AccountAws, site: str) -> policies.Policy:
     return policies.web_admin(distribution["ARN"], aws.settings.website_actions, aws.settings.protected_actions)
 
 
-def _spec(aws: AccountAws, site: str, kind: str, path: str) -> users.GroupSpec:
+def group_spec(aws: AccountAws, site: str, kind: str, path: str) -> GroupSpec:
     """What joining ``kind`` at ``path`` means, and the policy to create when the group is missing."""
     settings = aws.settings
     if kind == WEB_ADMIN:
@@ -154,7 +160,7 @@ def _spec(aws: AccountAws, site: str, kind: str, path: str) -> users.GroupSpec:
             policies.bucket_policy_for, kind, site, path, protected=settings.protected_actions
         )
         description = policies.policy_description(site, kind, path=path)
-    return users.GroupSpec(
+    return GroupSpec(
         group=policies.group_name(site, kind, path),
         policy=policies.policy_name(site, kind, path),
         description=description,
@@ -169,16 +175,16 @@ def _root_group_names(site: str) -> tuple[str, ...]:
     return tuple(policies.group_name(site, kind) for kind in SITE_KINDS)
 
 
-def user_scope(aws: AccountAws, site: str, path: str = "/", members_of: Sequence[str] = ()) -> users.UserScope:
+def user_scope(aws: AccountAws, site: str, path: str = "/", members_of: Sequence[str] = ()) -> Scope:
     """The website's user scope for creating users at ``path`` (root admins also join WebAdmGrp), checking
     membership in ``members_of`` (default: the site's root groups)."""
     grants = {}
     for kind in policies.GROUP_KINDS:
-        specs = [_spec(aws, site, kind, path)]
+        specs = [group_spec(aws, site, kind, path)]
         if kind == ADMIN and path == "/":
-            specs.append(_spec(aws, site, WEB_ADMIN, path))
+            specs.append(group_spec(aws, site, WEB_ADMIN, path))
         grants[kind] = tuple(specs)
-    return users.UserScope(
+    return Scope(
         kind="website",
         name=site,
         members_of=tuple(members_of) or _root_group_names(site),

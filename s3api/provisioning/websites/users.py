@@ -19,6 +19,7 @@ from s3api.aws import iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import policies, users
+from s3api.provisioning.scope import Scope
 from s3api.provisioning.steps import Transaction
 from s3api.provisioning.websites.groups import SiteGroup, site_group, site_groups, user_scope
 from s3api.provisioning.websites.naming import check_name, require_bucket
@@ -39,7 +40,7 @@ def _user_site_groups(aws: AccountAws, site: str, user: str) -> list[SiteGroup]:
     return found
 
 
-def _member_scope(aws: AccountAws, site: str, user: str) -> tuple[users.UserScope, list[SiteGroup]]:
+def _member_scope(aws: AccountAws, site: str, user: str) -> tuple[Scope, list[SiteGroup]]:
     found = _user_site_groups(aws, site, user)
     return user_scope(aws, site, members_of=[sg.name for sg in found]), found
 
