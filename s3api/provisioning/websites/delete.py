@@ -5,8 +5,9 @@ is finished (DNS records, disable, IAM; 404 when nothing is left); 409 when the 
 default pages, or when no verified distribution exists but an enabled one still has the bucket as origin
 (checked before anything changes). Then: the DNS records pointing at the distribution → disable the
 distribution → IAM: the site's groups torn down as a bucket's are (:mod:`s3api.provisioning.teardown`: users
-whose only access they are, then the groups, then the policies) → the default pages → the bucket. The live name never points at a missing bucket (the
-Yale service deleted the bucket first and could stop before the DNS record).
+whose only access they are, then the groups, then the policies) → the default pages → the bucket. The live
+name never points at a missing bucket (the Yale service deleted the bucket first and could stop before the DNS
+record).
 """
 
 from __future__ import annotations
