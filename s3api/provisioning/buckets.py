@@ -60,7 +60,7 @@ from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import boundary, policies, teardown
 from s3api.provisioning.scope import bucket_scope, owned_group
-from s3api.provisioning.steps import Step, run
+from s3api.provisioning.steps import Transaction
 
 ADMIN = "BktAdmGrp"
 
@@ -112,8 +112,6 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     document = policies.default_bucket_admin(
         bucket, settings.bucket_actions, settings.object_actions, settings.protected_actions
     )
-    log_bucket = aws.account.log_bucket
-
     try:
         taken = s3.head_bucket(aws, bucket) is not None
     except Forbidden:
@@ -122,44 +120,97 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
         return _resume(aws, bucket, bucket_tags, lifecycle_config)
     check_names_free(aws, bucket)
 
-    steps = [
-        Step(
-            "create_policy",
-            lambda r: claim(aws, policy_name, document, policies.policy_description(bucket, ADMIN)),
-            lambda policy: _undo(iam.delete_policy, aws, policy["Arn"]),
-        ),
-        Step(
-            "create_bucket",
-            lambda r: s3.create_bucket(aws, bucket),
-            lambda _: _undo(s3.delete_bucket, aws, bucket, True),
-        ),
-        Step("wait_bucket", lambda r: s3.wait_bucket_exists(aws, bucket)),
-        Step("tags", lambda r: s3.put_tags(aws, bucket, bucket_tags)),
-    ]
-    if lifecycle_config is not None:
-        steps.append(Step("lifecycle", lambda r: s3.put_lifecycle(aws, bucket, lifecycle_config)))
-    steps += [
-        Step("encryption", lambda r: s3.put_default_encryption(aws, bucket)),
-        Step("public_access_block", lambda r: s3.block_public_access(aws, bucket)),
-        Step("ownership", lambda r: s3.enforce_bucket_owner(aws, bucket)),
-    ]
+    with Transaction("bucket_create") as tx:
+        policy = build(
+            tx,
+            aws,
+            bucket,
+            bucket_tags,
+            lambda: claim(aws, policy_name, document, policies.policy_description(bucket, ADMIN)),
+            lifecycle=lifecycle_config,
+        )
+        group = admin_group(tx, aws, group_name, policy["Arn"])
+    return {"Bucket": f"/{bucket}", "Policy": policy, "Group": group}
+
+
+def build(
+    tx: Transaction,
+    aws: AccountAws,
+    bucket: str,
+    bucket_tags: list[validation.Tag],
+    claim_name: Callable[[], dict[str, Any]],
+    *,
+    lifecycle: dict[str, Any] | None = None,
+    block_public_access: bool = True,
+    undo_bucket: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """The steps every managed bucket is made with, in ``tx`` (bucket create and website create): the claim
+    (``claim_name``: CreatePolicy ``<b>-BktAdmPlc``, see :func:`claim`; undo: delete it) → CreateBucket (undo:
+    ``undo_bucket``, default DeleteBucket) → the bounded wait until HeadBucket sees it → :func:`configure`.
+    Answers the claim (IAM's ``Policy``)."""
+    policy: dict[str, Any] = tx.step("create_policy", claim_name, lambda p: _undo(iam.delete_policy, aws, p["Arn"]))
+    tx.step(
+        "create_bucket",
+        lambda: s3.create_bucket(aws, bucket),
+        lambda _: undo_bucket() if undo_bucket else _undo(s3.delete_bucket, aws, bucket, True),
+    )
+    tx.step("wait_bucket", lambda: s3.wait_bucket_exists(aws, bucket))
+    configure(tx, aws, bucket, bucket_tags, lifecycle=lifecycle, block_public_access=block_public_access)
+    return policy
+
+
+def configure(
+    tx: Transaction,
+    aws: AccountAws,
+    bucket: str,
+    bucket_tags: list[validation.Tag],
+    *,
+    lifecycle: dict[str, Any] | None = None,
+    block_public_access: bool = True,
+) -> None:
+    """Tags (the caller's and the organisation's), the lifecycle rule (when asked), SSE-S3, the public access
+    block (all four flags; a website's origin access sets its own), BucketOwnerEnforced, access logging to the
+    account's log bucket (when configured). Each is an idempotent PUT (a retried create runs them again) and
+    has no undo of its own: the bucket's deletion undoes them, and reverting encryption or the public access
+    block on a bucket whose deletion then fails would leave it *less* protected than doing nothing."""
+    tx.step("tags", lambda: s3.put_tags(aws, bucket, bucket_tags))
+    if lifecycle is not None:
+        tx.step("lifecycle", lambda: s3.put_lifecycle(aws, bucket, lifecycle))
+    tx.step("encryption", lambda: s3.put_default_encryption(aws, bucket))
+    if block_public_access:
+        tx.step("public_access_block", lambda: s3.block_public_access(aws, bucket))
+    tx.step("ownership", lambda: s3.enforce_bucket_owner(aws, bucket))
+    log_bucket = aws.account.log_bucket
     if log_bucket:
         prefix = aws.account.log_prefix(bucket)
-        steps.append(Step("logging", lambda r: s3.put_logging(aws, bucket, log_bucket, prefix)))
-    steps += [
-        Step(
-            "create_group",
-            lambda r: iam.create_group(aws, group_name),
+        tx.step("logging", lambda: s3.put_logging(aws, bucket, log_bucket, prefix))
+
+
+def admin_group(
+    tx: Transaction,
+    aws: AccountAws,
+    group_name: str,
+    policy_arn: str,
+    existing: dict[str, Any] | None = None,
+    *,
+    step: str = "group",
+) -> dict[str, Any]:
+    """CreateGroup ``group_name`` (undo: delete it; skipped when ``existing`` is given: a retried create) and
+    AttachGroupPolicy of ``policy_arn`` (undo: detach it), as steps ``create_<step>`` and
+    ``attach_<step>_policy``. Answers the group (IAM's ``Group``)."""
+    group = existing
+    if group is None:
+        group = tx.step(
+            f"create_{step}",
+            lambda: iam.create_group(aws, group_name),
             lambda _: _undo(iam.delete_group, aws, group_name),
-        ),
-        Step(
-            "attach_policy",
-            lambda r: _attach(aws, group_name, r["create_policy"]["Arn"]),
-            lambda arn: _undo(iam.detach_group_policy, aws, group_name, arn),
-        ),
-    ]
-    results = run("bucket_create", steps)
-    return {"Bucket": f"/{bucket}", "Policy": results["create_policy"], "Group": results["create_group"]}
+        )
+    tx.step(
+        f"attach_{step}_policy",
+        lambda: _attach(aws, group_name, policy_arn),
+        lambda arn: _undo(iam.detach_group_policy, aws, group_name, arn),
+    )
+    return group
 
 
 #: A claim (the admin policy) whose create has not finished after this long was abandoned: a create takes
@@ -269,35 +320,10 @@ def _resume(
         raise Conflict(f"bucket '{bucket}' is being created by another request; retry later")
     log.warning("finishing an interrupted bucket create", extra={"bucket": bucket})
     group_name = policies.group_name(bucket, ADMIN)
-    steps = [Step("tags", lambda r: s3.put_tags(aws, bucket, bucket_tags))]
-    if lifecycle is not None:
-        steps.append(Step("lifecycle", lambda r: s3.put_lifecycle(aws, bucket, lifecycle)))
-    steps += [
-        Step("encryption", lambda r: s3.put_default_encryption(aws, bucket)),
-        Step("public_access_block", lambda r: s3.block_public_access(aws, bucket)),
-        Step("ownership", lambda r: s3.enforce_bucket_owner(aws, bucket)),
-    ]
-    log_bucket = aws.account.log_bucket
-    if log_bucket:
-        prefix = aws.account.log_prefix(bucket)
-        steps.append(Step("logging", lambda r: s3.put_logging(aws, bucket, log_bucket, prefix)))
-    if group is None:
-        steps.append(
-            Step(
-                "create_group",
-                lambda r: iam.create_group(aws, group_name),
-                lambda _: _undo(iam.delete_group, aws, group_name),
-            )
-        )
-    steps.append(
-        Step(
-            "attach_policy",
-            lambda r: _attach(aws, group_name, found["Arn"]),
-            lambda arn: _undo(iam.detach_group_policy, aws, group_name, arn),
-        )
-    )
-    results = run("bucket_create_resume", steps)
-    made = results.get("create_group") or {k: v for k, v in (group or {}).items() if k != "AttachedPolicies"}
+    with Transaction("bucket_create_resume") as tx:
+        configure(tx, aws, bucket, bucket_tags, lifecycle=lifecycle)
+        existing = {k: v for k, v in group.items() if k != "AttachedPolicies"} if group is not None else None
+        made = admin_group(tx, aws, group_name, found["Arn"], existing)
     return {"Bucket": f"/{bucket}", "Policy": found, "Group": made}
 
 

@@ -5,12 +5,14 @@ order (the failed step's own undo never runs: a CreateBucket that lost a race mu
 winner's bucket). Every undo runs even when an earlier one failed; each outcome is logged and counted.
 The original error is re-raised (as our error) once the undo is over.
 
-Two ways to use it, with the same semantics::
+One way to use it, as straight code: each step returns what it made, and its undo gets that value::
 
-    run("bucket_create", [Step("create", do, undo), ...])      # a fixed list; results by step name
-
-    with Transaction("user_create") as tx:                        # steps decided as you go
+    with Transaction("user_create") as tx:
         key = tx.step("create_key", lambda: iam.create_key(u), lambda k: iam.delete_key(u, k))
+        tx.step("tag", lambda: iam.tag(u, key["AccessKeyId"]))
+
+Step names label the metrics (``s3api_undo_steps_total``): a fixed set per workflow, never a value from a
+request.
 """
 
 from __future__ import annotations
@@ -18,22 +20,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from s3api import metrics
 from s3api.aws.translate import translate
 from s3api.errors import ApiError
 
 log = logging.getLogger("s3api.rollback")
-
-
-@dataclass(frozen=True)
-class Step:
-    """``do(results)`` returns this step's result; ``undo(result)`` takes it back."""
-
-    name: str
-    do: Callable[[dict[str, Any]], Any]
-    undo: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -96,12 +89,3 @@ class Transaction:
         if isinstance(exc, Exception) and not isinstance(exc, ApiError):
             raise translate(exc) from exc
         # our own errors (and BaseExceptions) propagate unchanged
-
-
-def run(workflow: str, steps: Iterable[Step], results: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run ``steps`` in order; on failure undo the completed ones in reverse and raise our error."""
-    results = {} if results is None else results
-    with Transaction(workflow) as tx:
-        for s in steps:
-            results[s.name] = tx.step(s.name, lambda s=s: s.do(results), s.undo)  # type: ignore[misc]
-    return results

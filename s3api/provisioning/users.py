@@ -164,19 +164,33 @@ def _member_groups(
 # --- create ------------------------------------------------------------------------------------------------
 
 
-def create_user(
-    aws: AccountAws,
-    scope: Scope,
-    new: NewUser,
-    kinds: Sequence[str] | None = None,
-    after_claim: Callable[[Transaction], None] | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UserRequest:
+    """A user create, checked (:func:`check_new_user`): the user, its tags, the groups it joins."""
+
+    scope: Scope
+    new: NewUser
+    tags: list[Tag]
+    specs: list[GroupSpec]
+
+
+def create_user(aws: AccountAws, scope: Scope, new: NewUser, kinds: Sequence[str] | None = None) -> dict[str, Any]:
     """Create a user of ``scope`` in the groups for ``kinds``, with an access key:
     ``{"User": {...}, "AccessKey": {AccessKeyId, SecretAccessKey, Status, CreateDate, UserName}}``.
 
-    Input is checked before the first AWS call. See the module docstring for the steps and their undo.
-    CreateUser is the claim on the name: ``after_claim(tx)`` adds the caller's own steps right after it, in
-    the same transaction, so a request that lost the race (409) never touches them.
+    Input is checked before the first AWS call. See the module docstring for the steps and their undo. A
+    workflow with steps of its own after the claim (a bucket's recheck, a website path's default page) runs
+    the same three parts itself: :func:`claim_user`, then in :func:`user_transaction` its steps and
+    :func:`grant`.
+    """
+    request = check_new_user(aws, scope, new, kinds)
+    user = claim_user(aws, request)
+    with user_transaction(aws, request) as tx:
+        return grant(aws, tx, request, user)
+
+
+def claim_user(aws: AccountAws, request: UserRequest) -> dict[str, Any]:
+    """CreateUser: the claim on the name (409 when taken: nothing to undo, no rollback counted).
 
     A retried create (the client timed out) never shows a secret twice: an existing complete user is a 409 as
     before (its keys can be rotated). A half-made user of this scope — claimed, then the server died before
@@ -184,10 +198,9 @@ def create_user(
     DELETE of the user (which accepts such leftovers, :func:`require_member`) then POST recovers. It is not
     finished in place: a keyless user may also be one whose keys were deliberately deleted.
     """
-    tags, specs = check_new_user(aws, scope, new, kinds)
-    name = new.name
+    name, scope = request.new.name, request.scope
     try:
-        user = iam.create_user(aws, name, new.path, tags)  # 409 when taken: nothing to undo, no rollback counted
+        return iam.create_user(aws, name, request.new.path, request.tags)
     except Conflict as exc:
         if _already_exists(exc) and _interrupted(aws, scope, name):
             raise Conflict(
@@ -195,24 +208,34 @@ def create_user(
                 f"interrupted; delete it (DELETE .../users/{name} on this route), then create it again"
             ) from exc
         raise
-    with Transaction(f"{scope.kind}_user_create") as tx:
-        tx.on_undo("create_user", lambda: _discard(iam.delete_user(aws, name)))
-        if after_claim is not None:
-            after_claim(tx)
-        for spec in specs:
-            _ensure_group(aws, tx, spec)
-        for spec in specs:
-            tx.step(
-                f"join:{spec.group}",
-                functools.partial(iam.add_user_to_group, aws, spec.group, name),
-                functools.partial(_undo_join, aws, spec.group, name),
-            )
-        key = tx.step(
-            "create_key",
-            lambda: iam.create_access_key(aws, name),
-            lambda k: _discard(iam.delete_access_key(aws, name, k["AccessKeyId"])),
+
+
+def user_transaction(aws: AccountAws, request: UserRequest) -> Transaction:
+    """The transaction of a claimed user's create, its first undo (DeleteUser) registered: the caller's own
+    steps and :func:`grant` run in it, so a request that lost the race for the name (409) never reaches them."""
+    tx = Transaction(f"{request.scope.kind}_user_create")
+    tx.on_undo("create_user", lambda: _discard(iam.delete_user(aws, request.new.name)))
+    return tx
+
+
+def grant(aws: AccountAws, tx: Transaction, request: UserRequest, user: dict[str, Any]) -> dict[str, Any]:
+    """The claimed ``user``'s groups (created when missing), memberships and access key, in ``tx``; answers
+    ``{"User", "AccessKey"}``."""
+    name = request.new.name
+    for spec in request.specs:
+        _ensure_group(aws, tx, spec)
+    for spec in request.specs:
+        tx.step(
+            f"join:{spec.group}",
+            functools.partial(iam.add_user_to_group, aws, spec.group, name),
+            functools.partial(_undo_join, aws, spec.group, name),
         )
-    user["Tags"] = _clean_tags(user.get("Tags", tags))
+    key = tx.step(
+        "create_key",
+        lambda: iam.create_access_key(aws, name),
+        lambda k: _discard(iam.delete_access_key(aws, name, k["AccessKeyId"])),
+    )
+    user["Tags"] = _clean_tags(user.get("Tags", request.tags))
     return {"User": user, "AccessKey": key}
 
 
@@ -229,15 +252,13 @@ def _interrupted(aws: AccountAws, scope: Scope, name: str) -> bool:
         return False
 
 
-def check_new_user(
-    aws: AccountAws, scope: Scope, new: NewUser, kinds: Sequence[str] | None = None
-) -> tuple[list[Tag], list[GroupSpec]]:
-    """400 for anything IAM would refuse half-way; answers the user's tags and the groups to join."""
+def check_new_user(aws: AccountAws, scope: Scope, new: NewUser, kinds: Sequence[str] | None = None) -> UserRequest:
+    """400 for anything IAM would refuse half-way (no AWS call); answers the checked request."""
     check_user_name(new.name, "User.UserName")
     if not isinstance(new.path, str) or not IAM_PATH.fullmatch(new.path):
         message = "Path must be '/' or begin and end with '/' (printable ASCII, at most 512 characters)"
         raise BadRequest(message, errors={"User.Path": [message]})
-    return _user_tags(aws, scope, new.tags), scope.specs(kinds)
+    return UserRequest(scope, new, _user_tags(aws, scope, new.tags), scope.specs(kinds))
 
 
 def _user_tags(aws: AccountAws, scope: Scope, caller: Sequence[Mapping[str, str]]) -> list[Tag]:
@@ -647,14 +668,12 @@ def create_bucket_user(
     DELETE that ran before the user existed, so it could not see it) answers 404 and the create rolls back,
     instead of leaving a keyed user in groups made anew for a bucket that is gone (a later bucket of the
     same name would then be readable by that key)."""
-    scope = bucket_scope(aws, bucket)
-    check_new_user(aws, scope, new, kinds)
+    request = check_new_user(aws, bucket_scope(aws, bucket), new, kinds)
     _require_bucket(aws, bucket)
-
-    def bucket_still_there(tx: Transaction) -> None:
+    user = claim_user(aws, request)
+    with user_transaction(aws, request) as tx:
         tx.step("recheck_bucket", functools.partial(_require_bucket, aws, bucket))
-
-    return create_user(aws, scope, new, kinds, bucket_still_there)
+        return grant(aws, tx, request, user)
 
 
 def list_bucket_users(aws: AccountAws, bucket: str) -> list[dict[str, Any]]:

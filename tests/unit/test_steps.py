@@ -1,7 +1,7 @@
 import pytest
 
 from s3api import errors
-from s3api.provisioning.steps import Step, Transaction, run
+from s3api.provisioning.steps import Transaction
 
 
 def test_undo_in_reverse_and_failed_step_not_undone():
@@ -10,13 +10,10 @@ def test_undo_in_reverse_and_failed_step_not_undone():
     def boom(_):
         raise errors.Conflict("taken")
 
-    steps = [
-        Step("a", lambda r: log.append("do a") or "A", lambda res: log.append(f"undo a {res}")),
-        Step("b", lambda r: log.append("do b") or "B", lambda res: log.append(f"undo b {res}")),
-        Step("c", boom, lambda res: log.append("undo c")),
-    ]
-    with pytest.raises(errors.Conflict):
-        run("test", steps)
+    with pytest.raises(errors.Conflict), Transaction("test") as tx:
+        tx.step("a", lambda: log.append("do a") or "A", lambda res: log.append(f"undo a {res}"))
+        tx.step("b", lambda: log.append("do b") or "B", lambda res: log.append(f"undo b {res}"))
+        tx.step("c", lambda: boom(None), lambda res: log.append("undo c"))
     assert log == ["do a", "do b", "undo b B", "undo a A"]
 
 
@@ -34,10 +31,12 @@ def test_every_undo_runs_even_when_one_fails():
     assert [(o.step, o.ok) for o in tx.outcomes] == [("two", False), ("one", True)]
 
 
-def test_success_keeps_everything_and_returns_results():
+def test_success_keeps_everything_and_steps_return_what_they_made():
     log: list[str] = []
-    results = run("ok", [Step("x", lambda r: 1, lambda _: log.append("undo")), Step("y", lambda r: r["x"] + 1)])
-    assert results == {"x": 1, "y": 2} and log == []
+    with Transaction("ok") as tx:
+        x = tx.step("x", lambda: 1, lambda _: log.append("undo"))
+        y = tx.step("y", lambda: x + 1)
+    assert (x, y) == (1, 2) and log == []
 
 
 def test_unknown_exceptions_become_internal_errors():

@@ -32,7 +32,7 @@ from s3api.aws import acm, cloudfront, iam, route53, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import Conflict, Forbidden, InternalError, NotFound
 from s3api.provisioning import buckets, policies
-from s3api.provisioning.steps import Step, run
+from s3api.provisioning.steps import Transaction
 from s3api.provisioning.websites.distribution import (
     CREATED_COMMENT,
     DELETED_COMMENT,
@@ -93,10 +93,6 @@ def _undo_bucket(aws: AccountAws, site: str) -> None:
     s3.delete_bucket(aws, site, missing_ok=True)
 
 
-def _detach(aws: AccountAws, group: str, arn: str) -> None:
-    iam.detach_group_policy(aws, group, arn)
-
-
 def _undo_distribution(aws: AccountAws, distribution: Mapping[str, Any]) -> None:
     cloudfront.disable_distribution(aws, distribution["Id"])
 
@@ -141,97 +137,58 @@ def create(
         ) from exc
     buckets.check_names_free(aws, name)  # leftover or another scope's groups and policies are never adopted
 
-    def distribution_step(r: dict[str, Any]) -> dict[str, Any]:
-        dist_config = distribution_config(aws, site, r["origin_access"], root_object)
-        return cloudfront.create_distribution(aws, dist_config, bucket_tags)
-
-    def dist(r: dict[str, Any]) -> dict[str, Any]:
-        distribution: dict[str, Any] = r["distribution"]
-        return distribution
-
-    records: list[route53.Record] = []
-
-    def dns_step(r: dict[str, Any]) -> dict[str, Any]:
-        records[:] = route53.alias_records(name, dist(r)["DomainName"])
-        return route53.create_records(aws, site.zone_id, records, CREATED_COMMENT)
-
-    steps = [
-        Step(
-            "create_admin_policy",
-            lambda r: buckets.claim(
+    with Transaction("website_create") as tx:
+        admin_policy = buckets.build(
+            tx,
+            aws,
+            name,
+            bucket_tags,
+            lambda: buckets.claim(
                 aws, adm_policy, admin_doc, policies.policy_description(name, ADMIN, website=True), [GROUPS_MARKER]
             ),
-            lambda p: _discard(iam.delete_policy(aws, p["Arn"])),
-        ),
-        Step("create_bucket", lambda r: s3.create_bucket(aws, name), lambda _: _undo_bucket(aws, name)),
-        Step("wait_bucket", lambda r: s3.wait_bucket_exists(aws, name)),
-        Step("tags", lambda r: s3.put_tags(aws, name, bucket_tags)),
-        Step("encryption", lambda r: s3.put_default_encryption(aws, name)),
-        Step("ownership", lambda r: s3.enforce_bucket_owner(aws, name)),
-    ]
-    log_bucket = aws.account.log_bucket
-    if log_bucket:
-        prefix = aws.account.log_prefix(name)
-        steps.append(Step("logging", lambda r: s3.put_logging(aws, name, log_bucket, prefix)))
-    steps += [
-        Step("website", lambda r: s3.put_website(aws, name, config)),
-        Step("origin_access", lambda r: origin_access(aws, name)),
-        Step("create_admin_group", lambda r: iam.create_group(aws, adm_group), lambda _: _undo_group(aws, adm_group)),
-        Step(
-            "attach_admin_policy",
-            lambda r: iam.attach_group_policy(aws, adm_group, r["create_admin_policy"]["Arn"]),
-            lambda _: _detach(aws, adm_group, iam.policy_arn(aws, adm_policy)),
-        ),
-        Step("distribution", distribution_step, functools.partial(_undo_distribution, aws)),
-        Step(
-            "tag_distribution_id",
-            lambda r: s3.put_tags(aws, name, [*bucket_tags, {"Key": s3.DISTRIBUTION_TAG, "Value": dist(r)["Id"]}]),
-        ),
-    ]
-    if aws.account.origin_access == "private":
-        steps.append(
-            Step(
-                "bucket_policy",
-                lambda r: s3.put_bucket_policy(aws, name, policy_json(policies.website_oac_read(name, dist(r)["ARN"]))),
-            )
+            block_public_access=False,  # private: new buckets block public access; public-website: opened below
+            undo_bucket=functools.partial(_undo_bucket, aws, name),
         )
-    steps += [
-        Step(
-            "create_web_policy",
-            lambda r: iam.create_policy(
-                aws,
-                web_policy,
-                policies.web_admin(dist(r)["ARN"], settings.website_actions, settings.protected_actions),
-                policies.policy_description(name, WEB_ADMIN),
-                org,
+        tx.step("website", lambda: s3.put_website(aws, name, config))
+        oac_id = tx.step("origin_access", lambda: origin_access(aws, name))
+        admin_group = buckets.admin_group(tx, aws, adm_group, admin_policy["Arn"])
+        distribution: dict[str, Any] = tx.step(
+            "distribution",
+            lambda: cloudfront.create_distribution(
+                aws, distribution_config(aws, site, oac_id, root_object), bucket_tags
             ),
+            functools.partial(_undo_distribution, aws),
+        )
+        dist_tag = {"Key": s3.DISTRIBUTION_TAG, "Value": distribution["Id"]}
+        tx.step("tag_distribution_id", lambda: s3.put_tags(aws, name, [*bucket_tags, dist_tag]))
+        if aws.account.origin_access == "private":
+            read = policy_json(policies.website_oac_read(name, distribution["ARN"]))
+            tx.step("bucket_policy", lambda: s3.put_bucket_policy(aws, name, read))
+        web_document = policies.web_admin(distribution["ARN"], settings.website_actions, settings.protected_actions)
+        web_admin_policy = tx.step(
+            "create_web_policy",
+            lambda: iam.create_policy(aws, web_policy, web_document, policies.policy_description(name, WEB_ADMIN), org),
             lambda p: _discard(iam.delete_policy(aws, p["Arn"])),
-        ),
-        Step("create_web_group", lambda r: iam.create_group(aws, web_group), lambda _: _undo_group(aws, web_group)),
-        Step(
-            "attach_web_policy",
-            lambda r: iam.attach_group_policy(aws, web_group, r["create_web_policy"]["Arn"]),
-            lambda _: _detach(aws, web_group, iam.policy_arn(aws, web_policy)),
-        ),
-        Step("dns", dns_step, lambda _: _discard(route53.delete_records(aws, site.zone_id, records, DELETED_COMMENT))),
-        Step(
+        )
+        web_admin_group = buckets.admin_group(tx, aws, web_group, web_admin_policy["Arn"], step="web_group")
+        records = route53.alias_records(name, distribution["DomainName"])
+        dns = tx.step(
+            "dns",
+            lambda: route53.create_records(aws, site.zone_id, records, CREATED_COMMENT),
+            lambda _: _discard(route53.delete_records(aws, site.zone_id, records, DELETED_COMMENT)),
+        )
+        tx.step(
             "index_page",
-            lambda r: ensure_page(aws, name, INDEX, page_body(name, "/")),
+            lambda: ensure_page(aws, name, INDEX, page_body(name, "/")),
             functools.partial(undo_page, aws, name, INDEX),
-        ),
-    ]
-    results = run("website_create", steps)
+        )
     return {
         "Bucket": f"/{name}",
-        "Policies": [results["create_admin_policy"], results["create_web_policy"]],
-        "Groups": [results["create_admin_group"], results["create_web_group"]],
-        "Distribution": results["distribution"],
-        "DnsChange": results["dns"],
+        "Policies": [admin_policy, web_admin_policy],
+        "Groups": [admin_group, web_admin_group],
+        "Distribution": distribution,
+        "DnsChange": dns,
     }
-
-
-def _undo_group(aws: AccountAws, group: str) -> None:
-    iam.delete_group(aws, group)
 
 
 def _discard(_: Any) -> None:

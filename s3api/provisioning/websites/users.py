@@ -20,7 +20,6 @@ from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import policies, users
 from s3api.provisioning.scope import Scope
-from s3api.provisioning.steps import Transaction
 from s3api.provisioning.websites.groups import SiteGroup, site_group, site_groups, user_scope
 from s3api.provisioning.websites.naming import check_name, require_bucket
 from s3api.provisioning.websites.pages import ensure_page, page_body, page_key, undo_page
@@ -54,25 +53,23 @@ def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[
     (Yale's left the user behind), and a request that lost the race for the name never touches the page.
     """
     check_name(site)
-    users.check_user_name(new.name, "User.UserName")
     try:
         path = policies.normalize_path(new.path)
     except BadRequest as exc:
         raise BadRequest(exc.message, errors={"User.Path": [exc.message]}) from None
-    scope = user_scope(aws, site, path)
-    scope.specs(kinds)  # 400 for unknown kinds before any AWS call
+    request = users.check_new_user(aws, user_scope(aws, site, path), replace(new, path=path), kinds)
     require_bucket(aws, site)
     _check_path_names(aws, site, path)
     key = page_key(path)
-
-    def index_page(tx: Transaction) -> None:  # after CreateUser: a request that lost the race never touches it
-        tx.step(
-            "index_page",
-            lambda: ensure_page(aws, site, key, page_body(site, path)),
-            functools.partial(undo_page, aws, site, key),
-        )
-
-    result = users.create_user(aws, scope, replace(new, path=path), kinds, index_page if path != "/" else None)
+    user = users.claim_user(aws, request)
+    with users.user_transaction(aws, request) as tx:
+        if path != "/":  # after CreateUser: a request that lost the race never touches it
+            tx.step(
+                "index_page",
+                lambda: ensure_page(aws, site, key, page_body(site, path)),
+                functools.partial(undo_page, aws, site, key),
+            )
+        result = users.grant(aws, tx, request, user)
     result["Path"] = path
     return result
 
