@@ -11,8 +11,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from s3api.provisioning.policies import GROUP_KINDS
-from s3api.provisioning.users import IAM_PATH, MAX_GRACE_SECONDS, USER_NAME
+from s3api.names import GROUP_KINDS, IAM_PATH, MAX_GRACE_SECONDS, USER_NAME
 from s3api.schemas.buckets import GroupSchema  # shared with the bucket routes: one OpenAPI component
 from s3api.schemas.fields import FullMatch, TagSchema
 
