@@ -326,12 +326,18 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+NO_CONFIGURATION = (
+    "no configuration: start with `s3api serve` (it starts the embedded AWS emulator) "
+    "or set S3API_CONFIG / --config to a config file"
+)
+
+
 def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``path`` (or ``S3API_CONFIG``); without either, the embedded default."""
+    """Settings from the config file ``path`` (or ``S3API_CONFIG``); without either, a ConfigError saying how
+    to start. The embedded default is start-up code's choice, not this module's: :func:`s3api.embedded.load`
+    falls back to it (``create_app()``, ``s3api serve`` and the gunicorn configuration use that)."""
     env = os.environ if env is None else env
     path = path or env.get("S3API_CONFIG")
-    if path:
-        return from_mapping(read_file(path), env)
-    from s3api import embedded
-
-    return embedded.settings(env)
+    if not path:
+        raise ConfigError(NO_CONFIGURATION)
+    return from_mapping(read_file(path), env)
