@@ -338,7 +338,7 @@ def sign_in_credentials(aws: AccountAws, user: str) -> list[str]:
     Five read calls: GetLoginProfile (NoSuchEntity means no console password), ListMFADevices,
     ListSSHPublicKeys, ListSigningCertificates (all pages), ListServiceSpecificCredentials (not paginated).
     moto lets DeleteUser pass with all of them and does not implement ListServiceSpecificCredentials (nor
-    their creation): with the embedded emulator (``settings.embedded``) none can exist, so that call is
+    their creation): with the embedded emulator (``aws.gateway.embedded``) none can exist, so that call is
     skipped there. A missing user → 404 (from the first list call).
     """
     found: list[str] = []
@@ -356,7 +356,7 @@ def sign_in_credentials(aws: AccountAws, user: str) -> list[str]:
     for operation, key, ident, label in lists:
         for page in aws.iam.get_paginator(operation).paginate(UserName=user):
             found.extend(f"{label} {item[ident]}" for item in page.get(key, []))
-    if not aws.settings.embedded:
+    if not aws.gateway.embedded:
         credentials = aws.iam.list_service_specific_credentials(UserName=user).get("ServiceSpecificCredentials", [])
         found.extend(
             f"service-specific credential {c['ServiceSpecificCredentialId']} ({c.get('ServiceName', '?')})"
