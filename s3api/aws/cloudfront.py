@@ -28,8 +28,7 @@ from botocore.exceptions import ClientError
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import gateway, is_code
 from s3api.errors import Conflict
-
-Tag = dict[str, str]
+from s3api.names import Tag
 
 #: The hosted zone id of every CloudFront distribution, for Route53 alias records (fixed by AWS).
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"

@@ -24,8 +24,7 @@ from botocore.exceptions import ClientError
 
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import gateway, is_code
-
-Tag = dict[str, str]
+from s3api.names import Tag
 
 
 def _missing(exc: BaseException) -> bool:

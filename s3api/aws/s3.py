@@ -25,11 +25,11 @@ from s3api import concurrency
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import gateway, http_status, is_code
 from s3api.errors import NotFound
+from s3api.names import Tag
 
 #: Bucket tag naming the CloudFront distribution that serves the bucket as a website (set by websites).
 DISTRIBUTION_TAG = "s3api:distribution"
 
-Tag = dict[str, str]
 
 # --- buckets: existence, create, delete, list -------------------------------------------------------------
 
