@@ -4,7 +4,7 @@ Functions take an ``AccountAws`` and plain values and are wrapped by ``@gateway(
 leave as our ``ApiError``s). Sections: policies, groups, users, access keys — add new functions to the
 section they belong to. Lists use paginators (moto ignores MaxItems for most IAM lists; AWS does not).
 
-AWS deletion rules that moto does NOT enforce (moto-notes §2 IAM), followed here:
+AWS deletion rules that moto does NOT enforce, followed here:
 - DeletePolicy: detach from every group, user and role, and delete every non-default version first.
 - DeleteGroup: remove every member, detach managed policies and delete inline policies first.
 - DeleteUser: delete access keys, group memberships, attached and inline policies first; AWS also refuses it
@@ -531,8 +531,9 @@ LIST_GROUPS_PAGE = 1000
 def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]:
     """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages, asked :data:`LIST_GROUPS_PAGE` at a
     time: one call per 1000 groups, not IAM's default 100). Callers filter by an exact name pattern, never by
-    substring (Yale §9.5). moto ignores both ``MaxItems`` and ``PathPrefix`` here (it answers every group in
-    one page), so a call count under moto cannot show the paging."""
+    substring (a substring also matches the groups of another bucket whose name contains this one). moto
+    ignores both ``MaxItems`` and ``PathPrefix`` here (it answers every group in one page), so a call count
+    under moto cannot show the paging."""
     groups: list[dict[str, Any]] = []
     pages = aws.iam.get_paginator("list_groups").paginate(
         PathPrefix=path_prefix, PaginationConfig={"PageSize": LIST_GROUPS_PAGE}

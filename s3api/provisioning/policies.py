@@ -4,7 +4,7 @@ Every document is a fresh ``dict`` (``Version`` 2012-10-17) that the caller may 
 ``json.dumps``. Names follow the Go service (``<bucket>-BktAdmGrp``, ``<site>-<x_y>-BktRWPlc``) so
 groups and policies created by either service are recognised by the other.
 
-Deliberate differences from the Go service (yale-s3-api.md §5.1, §9.16): statements carry ``Sid``s;
+Deliberate differences from the Go service: statements carry ``Sid``s;
 ``s3:ListAllMyBuckets`` (meaningless on a bucket ARN) and the duplicate
 ``s3:GetReplicationConfiguration`` are gone; ``s3:ListMultipartUploadParts`` moved from the bucket to
 the object statement, whose resource type it actually is; path-scoped documents grant listing only
@@ -366,7 +366,7 @@ def log_delivery_policy(log_bucket: str, account_id: str) -> Policy:
 
 def lifecycle_rule(name: str) -> dict[str, Any]:
     """``LifecycleConfiguration`` (``{"Rules": [rule]}``) for a named rule of :data:`LIFECYCLES`;
-    BadRequest naming the allowed names otherwise (the Go service sent an empty rule to AWS, §9.10)."""
+    BadRequest naming the allowed names otherwise (the Go service sent an empty rule on to AWS)."""
     rule = LIFECYCLES.get(name) if isinstance(name, str) else None
     if rule is None:
         message = f"unknown lifecycle {name!r}; allowed: {', '.join(sorted(LIFECYCLES))}"

@@ -1,4 +1,4 @@
-"""Bucket users: request and response schemas (AWS-style PascalCase, the Yale contract §5.3-5.8).
+"""Bucket users: request and response schemas (AWS-style PascalCase field names, as the Yale service answers).
 
 Input rules mirror IAM's so that a request we accept is not rejected half-way through the workflow:
 user names ``[A-Za-z0-9_+=,.@-]{1,64}``, IAM paths ``/`` or ``/.../`` (printable ASCII, at most 512
