@@ -15,14 +15,15 @@ __version__ = "0.1.0"
 
 
 def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
-    """Build the WSGI app. ``settings`` defaults to :func:`s3api.config.load`."""
-    from s3api import auth, config, errors, logs
+    """Build the WSGI app. ``settings`` defaults to :func:`s3api.embedded.load` (the config file, otherwise the
+    embedded emulator's settings)."""
+    from s3api import auth, embedded, errors, logs
     from s3api.api import Api
     from s3api.runtime import Runtime
     from s3api.views import register, system
 
     if settings is None:
-        settings = config.load()
+        settings = embedded.load()
     logs.configure(settings.log_level)
     app = Flask("s3api", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]

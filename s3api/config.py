@@ -34,7 +34,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from s3api.provisioning import policies
+from s3api import names
 
 ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -115,10 +115,10 @@ class Settings:
     org: str = "s3api"
     org_tag_key: str = "s3api:org"
     log_level: str = "info"
-    bucket_actions: tuple[str, ...] = tuple(policies.DEFAULT_BUCKET_ACTIONS)
-    object_actions: tuple[str, ...] = tuple(policies.DEFAULT_OBJECT_ACTIONS)
-    website_actions: tuple[str, ...] = tuple(policies.DEFAULT_WEBSITE_ACTIONS)
-    protected_actions: tuple[str, ...] = tuple(policies.DEFAULT_PROTECTED_ACTIONS)  # denied in every policy
+    bucket_actions: tuple[str, ...] = tuple(names.DEFAULT_BUCKET_ACTIONS)
+    object_actions: tuple[str, ...] = tuple(names.DEFAULT_OBJECT_ACTIONS)
+    website_actions: tuple[str, ...] = tuple(names.DEFAULT_WEBSITE_ACTIONS)
+    protected_actions: tuple[str, ...] = tuple(names.DEFAULT_PROTECTED_ACTIONS)  # denied in every policy
     embedded: bool = False
     sweep_interval: float = 300.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -290,10 +290,10 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         org=org,
         org_tag_key=org_tag_key,
         log_level=level,
-        bucket_actions=_actions(actions, "bucket", policies.DEFAULT_BUCKET_ACTIONS),
-        object_actions=_actions(actions, "object", policies.DEFAULT_OBJECT_ACTIONS),
-        website_actions=_actions(actions, "website", policies.DEFAULT_WEBSITE_ACTIONS),
-        protected_actions=_actions(actions, "protected", policies.DEFAULT_PROTECTED_ACTIONS),
+        bucket_actions=_actions(actions, "bucket", names.DEFAULT_BUCKET_ACTIONS),
+        object_actions=_actions(actions, "object", names.DEFAULT_OBJECT_ACTIONS),
+        website_actions=_actions(actions, "website", names.DEFAULT_WEBSITE_ACTIONS),
+        protected_actions=_actions(actions, "protected", names.DEFAULT_PROTECTED_ACTIONS),
         embedded=bool(raw.get("embedded", False)),
         sweep_interval=float(sweep),
         max_body_bytes=max_body,
@@ -326,12 +326,18 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+NO_CONFIGURATION = (
+    "no configuration: start with `s3api serve` (it starts the embedded AWS emulator) "
+    "or set S3API_CONFIG / --config to a config file"
+)
+
+
 def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``path`` (or ``S3API_CONFIG``); without either, the embedded default."""
+    """Settings from the config file ``path`` (or ``S3API_CONFIG``); without either, a ConfigError saying how
+    to start. The embedded default is start-up code's choice, not this module's: :func:`s3api.embedded.load`
+    falls back to it (``create_app()``, ``s3api serve`` and the gunicorn configuration use that)."""
     env = os.environ if env is None else env
     path = path or env.get("S3API_CONFIG")
-    if path:
-        return from_mapping(read_file(path), env)
-    from s3api import embedded
-
-    return embedded.settings(env)
+    if not path:
+        raise ConfigError(NO_CONFIGURATION)
+    return from_mapping(read_file(path), env)

@@ -8,6 +8,9 @@ master (``PR_SET_PDEATHSIG``) and is stopped on shutdown.
 Seeded: account ``local`` (moto's default account id), a Route53 hosted zone and an imported wildcard
 certificate for ``S3API_DOMAIN`` (default ``example.test``), and an access-log bucket. The workers learn
 the emulator's address and the seed from ``S3API_EMBEDDED_*`` environment variables set by the master.
+
+Start-up code: only the app factory, ``s3api serve`` and the gunicorn configuration decide to use it
+(:func:`load`, :func:`boot`); configuration, gateways and workflows never import this module.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Mapping, MutableMapping
 
+from s3api import config
 from s3api.config import ConfigError, Settings, from_mapping
 
 log = logging.getLogger("s3api.embedded")
@@ -40,14 +44,20 @@ ENV_SEED = "S3API_EMBEDDED_SEED"
 CREDENTIALS = {"access_key_id": "embedded", "secret_access_key": "embedded-secret"}
 
 
+def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """The start-up choice: the config file ``path`` (or ``S3API_CONFIG``) when there is one, otherwise the
+    embedded default (:func:`settings`), which needs the emulator the gunicorn master started (:func:`boot`)."""
+    env = os.environ if env is None else env
+    if path or env.get("S3API_CONFIG"):
+        return config.load(path, env)
+    return settings(env)
+
+
 def settings(env: Mapping[str, str]) -> Settings:
     """Settings for the embedded default, from what the master put in the environment."""
     endpoint = env.get(ENV_ENDPOINT)
     if not endpoint:
-        raise ConfigError(
-            "no configuration: start with `s3api serve` (it starts the embedded AWS emulator) "
-            "or set S3API_CONFIG / --config to a config file"
-        )
+        raise ConfigError(config.NO_CONFIGURATION)
     seed = json.loads(env.get(ENV_SEED) or "{}")
     domain = seed.get("domain") or env.get("S3API_DOMAIN") or "example.test"
     domains = {}

@@ -49,7 +49,7 @@ def on_starting(server: Any) -> None:
     if not os.environ.get("S3API_CONFIG") and not os.environ.get(embedded.ENV_ENDPOINT):
         _state["emulator"] = embedded.boot(os.environ)
     try:
-        config.load()  # fail fast, in the master, with the field named
+        embedded.load()  # fail fast, in the master, with the field named
     except config.ConfigError as exc:
         on_exit(server)
         raise SystemExit(f"s3api: configuration error: {exc}") from None
@@ -58,10 +58,10 @@ def on_starting(server: Any) -> None:
 def when_ready(server: Any) -> None:
     if os.environ.get("S3API_SWEEPER", "on").lower() in ("off", "0", "false", "no"):
         return
-    from s3api import config
+    from s3api import embedded
     from s3api.provisioning import sweeper
 
-    _state["sweeper"] = sweeper.start_background(config.load())
+    _state["sweeper"] = sweeper.start_background(embedded.load())
 
 
 def child_exit(server: Any, worker: Any) -> None:

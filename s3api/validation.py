@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from s3api.errors import BadRequest
-
-Tag = dict[str, str]
+from s3api.names import Tag
 
 MAX_TAGS = 50  # S3, CloudFront and IAM all allow 50 tags per resource
 MAX_CALLER_TAGS = MAX_TAGS - 1  # one slot is reserved for the organisation tag we add

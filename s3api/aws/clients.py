@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Callable
 
@@ -202,12 +203,30 @@ class Clients:
         return client  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The part of the settings a gateway (``s3api.aws.*``) may read: gateways take plain values from the
+    workflows and never see the application's whole :class:`~s3api.config.Settings`."""
+
+    org: str
+    org_tag_key: str
+    embedded: bool  # the embedded emulator (moto): calls it does not implement are skipped
+
+    @classmethod
+    def of(cls, settings: Settings) -> GatewaySettings:
+        return cls(org=settings.org, org_tag_key=settings.org_tag_key, embedded=settings.embedded)
+
+
 class AccountAws:
-    """What a request works with: one account's configuration, the settings and the clients."""
+    """What a request works with: one account's configuration, the settings and the clients.
+
+    Gateways read ``account``, the clients and ``gateway`` (:class:`GatewaySettings`); ``settings`` is for the
+    workflows (``s3api.provisioning``), which decide policy actions and the like."""
 
     def __init__(self, account: Account, clients: Clients, settings: Settings) -> None:
         self.account = account
         self.settings = settings
+        self.gateway = GatewaySettings.of(settings)
         self._clients = clients
 
     def client(self, service: str, region: str | None = None) -> BaseClient:

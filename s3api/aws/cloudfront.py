@@ -3,7 +3,7 @@ the account's Origin Access Control.
 
 Functions take an ``AccountAws`` and plain values and are wrapped by ``@gateway("cloudfront")``.
 
-AWS rules followed here that moto does not enforce (moto-notes §2 CloudFront):
+AWS rules followed here that moto does not enforce:
 - A distribution must be disabled, and the disable deployed, before DeleteDistribution
   (DistributionNotDisabled); :func:`delete_distribution` refuses an enabled one itself and sends the ETag of
   the config it just read as ``IfMatch``. moto deletes enabled distributions and ignores ``IfMatch``.
@@ -28,8 +28,7 @@ from botocore.exceptions import ClientError
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import gateway, is_code
 from s3api.errors import Conflict
-
-Tag = dict[str, str]
+from s3api.names import Tag
 
 #: The hosted zone id of every CloudFront distribution, for Route53 alias records (fixed by AWS).
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"

@@ -5,7 +5,7 @@ once a day, in the bucket's region, free of charge. The newest datapoint can be 
 younger than a day (and, on AWS, an empty one) has none.
 
 moto: ``NumberOfObjects`` is computed live from its S3 state, but ``BucketSizeBytes`` is ``sys.getsizeof``
-of moto's key objects (~64 B per object), and GetMetricData never sees either (moto-notes §2). Callers must
+of moto's key objects (~64 B per object), and GetMetricData never sees either. Callers must
 not use this module against an emulator or an S3-compatible backend (an account with ``endpoint_url``).
 """
 

@@ -4,7 +4,7 @@ Functions take an ``AccountAws`` and plain values and are wrapped by ``@gateway(
 leave as our ``ApiError``s). Sections: policies, groups, users, access keys — add new functions to the
 section they belong to. Lists use paginators (moto ignores MaxItems for most IAM lists; AWS does not).
 
-AWS deletion rules that moto does NOT enforce (moto-notes §2 IAM), followed here:
+AWS deletion rules that moto does NOT enforce, followed here:
 - DeletePolicy: detach from every group, user and role, and delete every non-default version first.
 - DeleteGroup: remove every member, detach managed policies and delete inline policies first.
 - DeleteUser: delete access keys, group memberships, attached and inline policies first; AWS also refuses it
@@ -24,8 +24,7 @@ from botocore.exceptions import ClientError
 
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import gateway, is_code
-
-Tag = dict[str, str]
+from s3api.names import Tag
 
 
 def _missing(exc: BaseException) -> bool:
@@ -338,7 +337,7 @@ def sign_in_credentials(aws: AccountAws, user: str) -> list[str]:
     Five read calls: GetLoginProfile (NoSuchEntity means no console password), ListMFADevices,
     ListSSHPublicKeys, ListSigningCertificates (all pages), ListServiceSpecificCredentials (not paginated).
     moto lets DeleteUser pass with all of them and does not implement ListServiceSpecificCredentials (nor
-    their creation): with the embedded emulator (``settings.embedded``) none can exist, so that call is
+    their creation): with the embedded emulator (``aws.gateway.embedded``) none can exist, so that call is
     skipped there. A missing user → 404 (from the first list call).
     """
     found: list[str] = []
@@ -356,7 +355,7 @@ def sign_in_credentials(aws: AccountAws, user: str) -> list[str]:
     for operation, key, ident, label in lists:
         for page in aws.iam.get_paginator(operation).paginate(UserName=user):
             found.extend(f"{label} {item[ident]}" for item in page.get(key, []))
-    if not aws.settings.embedded:
+    if not aws.gateway.embedded:
         credentials = aws.iam.list_service_specific_credentials(UserName=user).get("ServiceSpecificCredentials", [])
         found.extend(
             f"service-specific credential {c['ServiceSpecificCredentialId']} ({c.get('ServiceName', '?')})"
@@ -532,8 +531,9 @@ LIST_GROUPS_PAGE = 1000
 def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]:
     """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages, asked :data:`LIST_GROUPS_PAGE` at a
     time: one call per 1000 groups, not IAM's default 100). Callers filter by an exact name pattern, never by
-    substring (Yale §9.5). moto ignores both ``MaxItems`` and ``PathPrefix`` here (it answers every group in
-    one page), so a call count under moto cannot show the paging."""
+    substring (a substring also matches the groups of another bucket whose name contains this one). moto
+    ignores both ``MaxItems`` and ``PathPrefix`` here (it answers every group in one page), so a call count
+    under moto cannot show the paging."""
     groups: list[dict[str, Any]] = []
     pages = aws.iam.get_paginator("list_groups").paginate(
         PathPrefix=path_prefix, PaginationConfig={"PageSize": LIST_GROUPS_PAGE}

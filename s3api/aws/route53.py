@@ -4,7 +4,7 @@ Reads never scan a zone: ListResourceRecordSets starts at the name (``StartRecor
 items (Yale paged through the whole zone on every website GET). Record names come back lower-case with a
 trailing dot; comparisons here normalise both sides.
 
-AWS rules followed here that moto does not enforce (moto-notes §2 Route53):
+AWS rules followed here that moto does not enforce:
 - CREATE of an existing record is InvalidChangeBatch on AWS; moto creates a duplicate. Callers look first
   (:func:`records_at`) and still use CREATE, never UPSERT, so an existing record is never overwritten;
   an InvalidChangeBatch on CREATE whose name now holds a record becomes 409.

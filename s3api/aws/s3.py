@@ -3,7 +3,7 @@
 Bucket-level operations come first; object-level operations follow at the end of the module.
 Every function is wrapped by ``@gateway("s3")``: botocore errors leave as our ``ApiError``s.
 
-AWS quirks handled here (moto differs, see moto-notes §2):
+AWS quirks handled here (moto differs):
 - In us-east-1 CreateBucket answers 200 for a bucket the caller already owns; callers must HeadBucket first.
 - New buckets on AWS default to SSE-S3, Block Public Access on and BucketOwnerEnforced; moto has none of these,
   so the getters answer ``None`` for "not configured" instead of raising.
@@ -25,11 +25,11 @@ from s3api import concurrency
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import gateway, http_status, is_code
 from s3api.errors import NotFound
+from s3api.names import Tag
 
 #: Bucket tag naming the CloudFront distribution that serves the bucket as a website (set by websites).
 DISTRIBUTION_TAG = "s3api:distribution"
 
-Tag = dict[str, str]
 
 # --- buckets: existence, create, delete, list -------------------------------------------------------------
 
@@ -562,7 +562,7 @@ def put_public_access_block(aws: AccountAws, bucket: str, configuration: dict[st
 @gateway("s3")
 def object_exists(aws: AccountAws, bucket: str, key: str) -> bool:
     """HeadObject: True when ``key`` exists, False on 404 (Yale used GetObject and treated every error as
-    "missing", §9.16: here 403 and the rest are errors)."""
+    "missing"; here 403 and every other error stay errors)."""
     try:
         aws.s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:

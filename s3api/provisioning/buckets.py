@@ -54,7 +54,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from s3api import concurrency, validation
+from s3api import concurrency, names, validation
 from s3api.aws import cloudfront, iam, s3, translate
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -380,14 +380,7 @@ def head(aws: AccountAws, bucket: str) -> None:
 
 
 #: ``?include=`` names → the field each adds to GET bucket (each costs exactly its own AWS call).
-OPTIONAL_FIELDS: dict[str, str] = {
-    "region": "Region",
-    "encryption": "Encryption",
-    "versioning": "Versioning",
-    "public_access_block": "PublicAccessBlock",
-    "lifecycle": "Lifecycle",
-    "website": "Website",
-}
+OPTIONAL_FIELDS = names.OPTIONAL_FIELDS
 _FIELD_READS: dict[str, Callable[[AccountAws, str], Any]] = {
     "Tags": s3.get_tags,
     "Logging": s3.get_logging,

@@ -4,11 +4,14 @@ Every document is a fresh ``dict`` (``Version`` 2012-10-17) that the caller may 
 ``json.dumps``. Names follow the Go service (``<bucket>-BktAdmGrp``, ``<site>-<x_y>-BktRWPlc``) so
 groups and policies created by either service are recognised by the other.
 
-Deliberate differences from the Go service (yale-s3-api.md §5.1, §9.16): statements carry ``Sid``s;
+Deliberate differences from the Go service: statements carry ``Sid``s;
 ``s3:ListAllMyBuckets`` (meaningless on a bucket ARN) and the duplicate
 ``s3:GetReplicationConfiguration`` are gone; ``s3:ListMultipartUploadParts`` moved from the bucket to
 the object statement, whose resource type it actually is; path-scoped documents grant listing only
 under the prefix and never grant bucket-admin actions.
+
+The default action lists, the group kinds and the named lifecycle rules are defined in :mod:`s3api.names`
+(configuration and schemas need them too) and importable from here as before.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from s3api.errors import BadRequest
+from s3api.names import (
+    DEFAULT_BUCKET_ACTIONS,
+    DEFAULT_OBJECT_ACTIONS,
+    DEFAULT_PROTECTED_ACTIONS,
+    DEFAULT_WEBSITE_ACTIONS,
+    GROUP_KINDS,
+    LIFECYCLES,
+    WEB_ADMIN_KIND,
+)
 
 Policy = dict[str, Any]
 
@@ -101,39 +113,6 @@ PREFIX_LIST_ACTIONS: tuple[str, ...] = (
     "s3:ListBucketMultipartUploads",
 )
 
-#: Used when the configuration gives no action list (copy before mutating).
-DEFAULT_BUCKET_ACTIONS: list[str] = ["s3:*"]
-DEFAULT_OBJECT_ACTIONS: list[str] = ["s3:*"]
-DEFAULT_WEBSITE_ACTIONS: list[str] = [
-    "cloudfront:CreateInvalidation",
-    "cloudfront:GetInvalidation",
-    "cloudfront:ListInvalidations",
-]
-#: Actions denied explicitly in every identity policy we issue (setting ``policy_actions.protected``): they
-#: would break what the service relies on. ``s3:`` and other actions are denied on the bucket in the bucket
-#: documents (delete: a live distribution would point at a name anyone can register; tagging: the org and
-#: distribution tags; policy, public access block, ownership, logging, encryption, object lock: the access
-#: model and the service's ability to empty and delete the bucket); ``cloudfront:`` actions are denied on
-#: the site's distribution in the web admin document (aliases, origin and the org tag the sweeper trusts).
-#: An explicit Deny wins over any Allow, including a configured ``s3:*``.
-DEFAULT_PROTECTED_ACTIONS: list[str] = [
-    "s3:DeleteBucket",
-    "s3:PutBucketTagging",
-    "s3:PutBucketPolicy",
-    "s3:DeleteBucketPolicy",
-    "s3:PutBucketPublicAccessBlock",
-    "s3:PutBucketOwnershipControls",
-    "s3:PutBucketLogging",
-    "s3:PutEncryptionConfiguration",
-    "s3:PutBucketObjectLockConfiguration",
-    "cloudfront:UpdateDistribution",
-    "cloudfront:DeleteDistribution",
-    "cloudfront:TagResource",
-    "cloudfront:UntagResource",
-]
-
-GROUP_KINDS = ("BktAdmGrp", "BktRWGrp", "BktROGrp")
-WEB_ADMIN_KIND = "WebAdmGrp"
 _ALL_KINDS = (*GROUP_KINDS, WEB_ADMIN_KIND)
 _LEVEL = {"BktAdmGrp": "Admin", "BktRWGrp": "Read-Write", "BktROGrp": "Read-Only", WEB_ADMIN_KIND: "Admin"}
 
@@ -403,19 +382,10 @@ def log_delivery_policy(log_bucket: str, account_id: str) -> Policy:
 
 # --- lifecycle ----------------------------------------------------------------------------------
 
-LIFECYCLES: dict[str, dict[str, Any]] = {
-    "deep-archive": {
-        "ID": "deep-archive-rule",
-        "Status": "Enabled",
-        "Filter": {"Prefix": ""},
-        "Transitions": [{"Days": 1, "StorageClass": "DEEP_ARCHIVE"}],
-    },
-}
-
 
 def lifecycle_rule(name: str) -> dict[str, Any]:
     """``LifecycleConfiguration`` (``{"Rules": [rule]}``) for a named rule of :data:`LIFECYCLES`;
-    BadRequest naming the allowed names otherwise (the Go service sent an empty rule to AWS, §9.10)."""
+    BadRequest naming the allowed names otherwise (the Go service sent an empty rule on to AWS)."""
     rule = LIFECYCLES.get(name) if isinstance(name, str) else None
     if rule is None:
         message = f"unknown lifecycle {name!r}; allowed: {', '.join(sorted(LIFECYCLES))}"

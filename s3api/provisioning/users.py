@@ -65,13 +65,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from s3api import validation
+from s3api import names, validation
 from s3api.aws import iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import is_code
@@ -82,14 +81,13 @@ from s3api.provisioning.steps import Transaction
 
 log = logging.getLogger("s3api.users")
 
-Policy = dict[str, Any]
-Tag = dict[str, str]
+Tag = names.Tag
 
-USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
-IAM_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
+USER_NAME = names.USER_NAME
+IAM_PATH = names.IAM_PATH
 RETIRE_TAG_PREFIX = "s3api:retire:"
 MAX_KEYS_PER_USER = 2  # IAM's limit
-MAX_GRACE_SECONDS = 7 * 24 * 3600
+MAX_GRACE_SECONDS = names.MAX_GRACE_SECONDS
 #: Caller tags on a user: 50 (IAM) - org tag - scope tag - one retirement tag per key.
 MAX_USER_CALLER_TAGS = validation.MAX_TAGS - 2 - MAX_KEYS_PER_USER
 #: ListUserTags calls per account and sweeper pass; the next pass continues where this one stopped.

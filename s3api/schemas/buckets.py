@@ -10,8 +10,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
-from s3api.provisioning.buckets import OPTIONAL_FIELDS
-from s3api.provisioning.policies import LIFECYCLES
+from s3api.names import LIFECYCLES, OPTIONAL_FIELDS
 from s3api.schemas.fields import BucketNameField, TagSchema
 
 

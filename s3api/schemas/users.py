@@ -1,4 +1,4 @@
-"""Bucket users: request and response schemas (AWS-style PascalCase, the Yale contract §5.3-5.8).
+"""Bucket users: request and response schemas (AWS-style PascalCase field names, as the Yale service answers).
 
 Input rules mirror IAM's so that a request we accept is not rejected half-way through the workflow:
 user names ``[A-Za-z0-9_+=,.@-]{1,64}``, IAM paths ``/`` or ``/.../`` (printable ASCII, at most 512
@@ -11,8 +11,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from s3api.provisioning.policies import GROUP_KINDS
-from s3api.provisioning.users import IAM_PATH, MAX_GRACE_SECONDS, USER_NAME
+from s3api.names import GROUP_KINDS, IAM_PATH, MAX_GRACE_SECONDS, USER_NAME
 from s3api.schemas.buckets import GroupSchema  # shared with the bucket routes: one OpenAPI component
 from s3api.schemas.fields import FullMatch, TagSchema
 

@@ -1,4 +1,4 @@
-"""Website request and response schemas (Yale contract §6: AWS-style PascalCase field names).
+"""Website request and response schemas (AWS-style PascalCase field names, as the Yale service answers).
 
 ``WebsiteConfiguration`` is S3's own type; its parts are checked here as far as S3's documented rules go, the
 rest (routing rules) is passed to S3 as given. AWS structures in answers (distribution, DNS change, record)

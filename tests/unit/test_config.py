@@ -126,3 +126,27 @@ def test_env_token_accepts_bcrypt_only_when_asked():
     assert on.tokens[0].bcrypt and on.tokens[0].name == "default"
     with pytest.raises(ConfigError, match="S3API_TOKEN_BCRYPT"):
         from_mapping(raw, env={"S3API_TOKEN": "env-token-0123456789", "S3API_TOKEN_BCRYPT": "yes"})
+
+
+def test_config_load_never_falls_back_to_the_emulator():
+    """The embedded default is start-up code's choice (``s3api.embedded.load``), not the configuration's."""
+    from s3api import embedded
+
+    with pytest.raises(ConfigError, match="s3api serve"):
+        config.load(None, env={embedded.ENV_ENDPOINT: "http://127.0.0.1:1"})
+
+
+def test_startup_load_takes_the_file_when_given_else_the_embedded_default(tmp_path):
+    from s3api import embedded
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(BASE))
+    emulator = {embedded.ENV_ENDPOINT: "http://127.0.0.1:1"}
+    from_file = embedded.load(None, env={"S3API_CONFIG": str(path), **emulator})
+    assert sorted(from_file.accounts) == ["prod"] and not from_file.embedded
+    assert sorted(embedded.load(str(path), env=emulator).accounts) == ["prod"]
+    default = embedded.load(None, env={**emulator, "S3API_TOKEN": "x" * 20})
+    assert sorted(default.accounts) == ["local"] and default.embedded
+    assert default.accounts["local"].endpoint_url == "http://127.0.0.1:1"
+    with pytest.raises(ConfigError, match="s3api serve"):
+        embedded.load(None, env={})

@@ -1,0 +1,84 @@
+"""Names, limits and defaults that several layers share: the bottom of the import graph.
+
+Pure data, no I/O, and no import from ``s3api``: configuration, schemas, gateways and workflows all import
+from here, so nothing here may import them back (``tests/unit/test_layers.py`` checks it). A value lives here
+when more than one layer needs it (a schema's validator and the workflow that enforces the same rule, a
+configuration default and the policy document that uses it); a value only one module needs stays there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: An AWS tag as the S3, IAM and CloudFront APIs spell it: ``{"Key": ..., "Value": ...}``.
+Tag = dict[str, str]
+
+# --- IAM actions granted by default (configuration ``policy_actions``) ------------------------------------
+
+#: Used when the configuration gives no action list (copy before mutating).
+DEFAULT_BUCKET_ACTIONS: list[str] = ["s3:*"]
+DEFAULT_OBJECT_ACTIONS: list[str] = ["s3:*"]
+DEFAULT_WEBSITE_ACTIONS: list[str] = [
+    "cloudfront:CreateInvalidation",
+    "cloudfront:GetInvalidation",
+    "cloudfront:ListInvalidations",
+]
+#: Actions denied explicitly in every identity policy we issue (setting ``policy_actions.protected``): they
+#: would break what the service relies on. ``s3:`` and other actions are denied on the bucket in the bucket
+#: documents (delete: a live distribution would point at a name anyone can register; tagging: the org and
+#: distribution tags; policy, public access block, ownership, logging, encryption, object lock: the access
+#: model and the service's ability to empty and delete the bucket); ``cloudfront:`` actions are denied on
+#: the site's distribution in the web admin document (aliases, origin and the org tag the sweeper trusts).
+#: An explicit Deny wins over any Allow, including a configured ``s3:*``.
+DEFAULT_PROTECTED_ACTIONS: list[str] = [
+    "s3:DeleteBucket",
+    "s3:PutBucketTagging",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketLogging",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketObjectLockConfiguration",
+    "cloudfront:UpdateDistribution",
+    "cloudfront:DeleteDistribution",
+    "cloudfront:TagResource",
+    "cloudfront:UntagResource",
+]
+
+# --- groups, users ----------------------------------------------------------------------------------------
+
+#: The bucket group kinds, in the order of their names ``<bucket>-<kind>`` (the Go service's names).
+GROUP_KINDS = ("BktAdmGrp", "BktRWGrp", "BktROGrp")
+#: The website's own admin group kind (``<site>-WebAdmGrp``).
+WEB_ADMIN_KIND = "WebAdmGrp"
+
+#: IAM user names: 1-64 of letters, digits and ``_+=,.@-``.
+USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
+#: IAM paths: ``/``, or printable ASCII starting and ending with ``/`` (at most 512 characters).
+IAM_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
+#: The longest grace period an access key rotation may keep the old key alive: 7 days.
+MAX_GRACE_SECONDS = 7 * 24 * 3600
+
+# --- buckets ----------------------------------------------------------------------------------------------
+
+#: Named lifecycle rules a bucket can be given (``Lifecycle`` on create); any other name is a 400.
+LIFECYCLES: dict[str, dict[str, Any]] = {
+    "deep-archive": {
+        "ID": "deep-archive-rule",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "Transitions": [{"Days": 1, "StorageClass": "DEEP_ARCHIVE"}],
+    },
+}
+
+#: ``?include=`` names → the field each adds to GET bucket (each costs exactly its own AWS call).
+OPTIONAL_FIELDS: dict[str, str] = {
+    "region": "Region",
+    "encryption": "Encryption",
+    "versioning": "Versioning",
+    "public_access_block": "PublicAccessBlock",
+    "lifecycle": "Lifecycle",
+    "website": "Website",
+}
