@@ -82,7 +82,7 @@ log = logging.getLogger("s3api.users")
 Policy = dict[str, Any]
 Tag = dict[str, str]
 
-USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
+USER_NAME = validation.USER_NAME  # one definition (s3api.validation); s3api.schemas.users imports it from here
 IAM_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
 RESERVED_TAG_PREFIX = "s3api:"  # tags under this prefix are the server's (scope, retirement deadlines)
 RETIRE_TAG_PREFIX = "s3api:retire:"
@@ -254,13 +254,14 @@ class UserScope:
 
 
 def bucket_scope(aws: AccountAws, bucket: str) -> UserScope:
-    """The scope of ``bucket``'s users: its three groups by exact name (no AWS call; 400 for a bad name).
+    """The scope of ``bucket``'s users: its three groups by exact name (no AWS call). ``bucket`` as addressed
+    (a legacy name of an existing bucket too: the bucket-name path converter decided; create checked the strict
+    rule already).
 
     A lazily created admin group gets the same config-driven document as bucket creation
     (``policies.default_bucket_admin``: Yale used a different, hard-coded list there, §5.1); read-write and
     read-only groups get ``policies.bucket_policy_for``.
     """
-    validation.validate_bucket_name(bucket, "bucket")
     settings = aws.settings
 
     def document(kind: str) -> Policy:
@@ -294,14 +295,6 @@ class NewUser:
     tags: Sequence[Mapping[str, str]] = ()
 
 
-def check_user_name(user: str, field_name: str = "user") -> str:
-    """``user`` if it can be an IAM user name (``[A-Za-z0-9_+=,.@-]{1,64}``), else 400."""
-    if not isinstance(user, str) or not USER_NAME.fullmatch(user):
-        message = f"invalid user name {user!r}: 1-64 letters, digits and _+=,.@-"
-        raise BadRequest(message, errors={field_name: [message]})
-    return user
-
-
 def require_member(aws: AccountAws, scope: UserScope, user: str, *, leftover_ok: bool = False) -> list[dict[str, Any]]:
     """The user's IAM groups (ListGroupsForUser) when at least one is in ``scope.members_of``; otherwise
     404, with the same message whether or not the user exists elsewhere in the account.
@@ -318,8 +311,8 @@ def _member_groups(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(all of the user's groups, those that are the scope's member groups) for :func:`require_member`; the
     same 404s. ``first_only`` stops proving at the first member group (show, rotate: one proof suffices);
-    delete proves each (it must know which groups are the scope's: :meth:`UserScope.is_member_group`)."""
-    check_user_name(user)
+    delete proves each (it must know which groups are the scope's: :meth:`UserScope.is_member_group`).
+    ``user`` arrives checked by the user-name path converter."""
     missing = NotFound(f"user '{user}' is not a user of {scope.label}")
     try:
         groups = iam.user_group_details(aws, user)
@@ -412,7 +405,6 @@ def check_new_user(
     aws: AccountAws, scope: UserScope, new: NewUser, kinds: Sequence[str] | None = None
 ) -> tuple[list[Tag], list[GroupSpec]]:
     """400 for anything IAM would refuse half-way; answers the user's tags and the groups to join."""
-    check_user_name(new.name, "User.UserName")
     if not isinstance(new.path, str) or not IAM_PATH.fullmatch(new.path):
         message = "Path must be '/' or begin and end with '/' (printable ASCII, at most 512 characters)"
         raise BadRequest(message, errors={"User.Path": [message]})

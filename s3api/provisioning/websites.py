@@ -1025,7 +1025,6 @@ def user_scope(aws: AccountAws, site: str, path: str = "/", members_of: Sequence
 
 def _user_site_groups(aws: AccountAws, site: str, user: str) -> list[SiteGroup]:
     """The site's groups ``user`` belongs to (ListGroupsForUser + exact pattern); 404 when none."""
-    users.check_user_name(user)
     missing = NotFound(f"user '{user}' is not a user of website '{site}'")
     try:
         groups = iam.user_group_details(aws, user)
@@ -1051,7 +1050,6 @@ def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[
     (Yale §9.9), and a request that lost the race for the name never touches the page.
     """
     _check_name(site)
-    users.check_user_name(new.name, "User.UserName")
     try:
         path = policies.normalize_path(new.path)
     except BadRequest as exc:
