@@ -78,11 +78,11 @@ PATH_VALUES = PathValues()
 
 class BadPathValue(exceptions.BadRequest):
     """A path value its field refuses: rendered by the one error handler (:mod:`s3api.errors`) as the 400 every
-    bad input gets, ``errors`` naming the path value."""
+    bad input gets, ``errors`` naming the path value; the message is the field's (as when workflows checked)."""
 
-    def __init__(self, name: str, messages: Any) -> None:
+    def __init__(self, name: str, messages: list[str]) -> None:
         super().__init__()
-        self.data = {"messages": {name: messages}}
+        self.data = {"messages": {name: messages}, "message": messages[0] if messages else None}
 
 
 class PathValueConverter(BaseConverter):
@@ -97,7 +97,8 @@ class PathValueConverter(BaseConverter):
         try:
             return PATH_VALUES.fields[self.name].deserialize(value)
         except ma.ValidationError as exc:
-            raise BadPathValue(self.name, exc.messages) from None
+            messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+            raise BadPathValue(self.name, [str(m) for m in messages]) from None
 
 
 class AccountConverter(PathValueConverter):

@@ -111,7 +111,7 @@ def test_invalid_object_keys(key):
         with pytest.raises(BadPathValue) as exc:
             ObjectKeyConverter(Map()).to_python(key)
         assert exc.value.code == 400
-        assert exc.value.data == {"messages": {"key": [message]}}
+        assert exc.value.data == {"messages": {"key": [message]}, "message": message}
 
 
 # --- tags ---------------------------------------------------------------------------------------
