@@ -36,7 +36,7 @@ import yaml
 
 from s3api import names
 
-ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ACCOUNT_NAME = names.ACCOUNT_NAME
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 ORIGIN_ACCESS = ("private", "public-website")

@@ -112,7 +112,7 @@ def init_app(app: Flask) -> None:
         data = getattr(exc, "data", None)  # webargs / flask-smorest validation details
         if isinstance(data, dict) and "messages" in data:
             errors = data["messages"]
-            message = "invalid request"
+            message = data.get("message") or "invalid request"  # a path converter names the problem
         else:
             message = exc.description or exc.name
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}

@@ -55,7 +55,10 @@ GROUP_KINDS = ("BktAdmGrp", "BktRWGrp", "BktROGrp")
 WEB_ADMIN_KIND = "WebAdmGrp"
 
 #: IAM user names: 1-64 of letters, digits and ``_+=,.@-``.
-USER_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
+#: A configured account name (the ``{account}`` of every route).
+ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+USER_NAME_PATTERN = "[A-Za-z0-9_+=,.@-]{1,64}"  # an IAM user name
+USER_NAME = re.compile(USER_NAME_PATTERN)
 #: IAM paths: ``/``, or printable ASCII starting and ending with ``/`` (at most 512 characters).
 IAM_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
 #: The longest grace period an access key rotation may keep the old key alive: 7 days.

@@ -24,7 +24,12 @@ MAX_TAG_VALUE = 256
 MAX_BUCKET_POLICY_BYTES = 20 * 1024
 MAX_OBJECT_KEY_BYTES = 1024
 
-_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+#: One pattern per value, used by the path converters (:mod:`s3api.api`), the schema fields
+#: (:mod:`s3api.schemas.fields`) and so the OpenAPI document; only syntax ECMA-262 reads the same way.
+BUCKET_NAME_PATTERN = "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"  # a new bucket (create): the rules since March 2018
+EXISTING_BUCKET_NAME_PATTERN = "[A-Za-z0-9._-]{3,255}"  # a bucket addressed in a URL: legacy names included
+
+_BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
 _BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
@@ -69,31 +74,17 @@ def validate_bucket_name(name: str, field: str = "bucket") -> str:
     return name
 
 
-_LEGACY_BUCKET_RE = re.compile(r"[A-Za-z0-9._-]{3,255}")
-
-
-def validate_existing_bucket_name(name: str, field: str = "bucket") -> str:
-    """Return ``name`` if it can name an existing bucket, else BadRequest (before any AWS call).
-
-    Laxer than :func:`validate_bucket_name`: buckets created in us-east-1 before March 2018 may have
-    upper-case letters, underscores and up to 255 characters, and must stay reachable.
-    """
-    if not isinstance(name, str) or not _LEGACY_BUCKET_RE.fullmatch(name):
-        raise _fail(field, f"invalid bucket name {name!r}: 3-255 letters, digits, '.', '_' and '-'")
-    return name
-
-
-def validate_object_key(key: str, field: str = "key") -> str:
-    """Return ``key`` if it is 1..1024 bytes of UTF-8 (S3's limit), else BadRequest."""
+def object_key_error(key: object) -> str | None:
+    """Why ``key`` is not an S3 object key (1..1024 bytes of UTF-8, S3's limit), or None if it is."""
     if not isinstance(key, str) or not key:
-        raise _fail(field, "object key must be a non-empty string")
+        return "object key must be a non-empty string"
     try:
         size = len(key.encode("utf-8"))
     except UnicodeEncodeError:  # lone surrogates
-        raise _fail(field, "object key must be valid UTF-8") from None
+        return "object key must be valid UTF-8"
     if size > MAX_OBJECT_KEY_BYTES:
-        raise _fail(field, f"object key is {size} bytes of UTF-8; the limit is {MAX_OBJECT_KEY_BYTES}")
-    return key
+        return f"object key is {size} bytes of UTF-8; the limit is {MAX_OBJECT_KEY_BYTES}"
+    return None
 
 
 # --- tags ---------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +23,6 @@ from s3api.aws import cloudfront, cloudwatch, iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest, NotFound
 from s3api.provisioning import boundary
-from s3api.validation import MAX_OBJECT_KEY_BYTES
 
 SEARCH_BUDGET = 10_000  # keys (and folders) read by one search request
 SEARCH_FIRST_PAGE = 100  # a search's first page: 2 x max_keys, at least this; doubling up to 1,000 after
@@ -35,33 +33,9 @@ ABORT_LIMIT = 1_000  # uploads aborted by one abort-older request
 TOKEN_VERSION = 1
 MAX_TOKEN = 12_288  # a 1,024-byte key of control characters is ~8.4 KB once JSON-escaped and base64-encoded
 
-# Legacy (pre-2018, us-east-1) bucket names may hold capitals and underscores; anything outside this set
-# cannot name any bucket and would only make botocore fail. Bad names are 400s, unknown ones 404s.
-_BUCKET_ANY = re.compile(r"[A-Za-z0-9._-]{3,255}")
-
-
-def check_bucket(bucket: str) -> str:
-    """``bucket`` if it could name an S3 bucket (legacy rules included), else BadRequest."""
-    if not _BUCKET_ANY.fullmatch(bucket):
-        raise BadRequest(f"invalid bucket name {bucket!r}", errors={"bucket": ["not an S3 bucket name"]})
-    return bucket
-
-
-def check_object_key(key: str, field: str = "key") -> str:
-    """``key`` if it is 1..1024 bytes of UTF-8 (S3's limit), else BadRequest."""
-    try:
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError:
-        size = 0
-    if not 1 <= size <= MAX_OBJECT_KEY_BYTES:
-        why = f"an object key is 1..{MAX_OBJECT_KEY_BYTES} bytes of UTF-8"
-        raise BadRequest(f"invalid object key: {why}", errors={field: [why]})
-    return key
-
-
 def require_bucket(aws: AccountAws, bucket: str) -> str:
     """HeadBucket: the bucket's region, or 404 when the account has no such bucket."""
-    head = s3.head_bucket(aws, check_bucket(bucket))
+    head = s3.head_bucket(aws, bucket)
     if head is None:
         raise NotFound(f"bucket {bucket!r} not found")
     region = head.get("BucketRegion") or head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(
@@ -71,10 +45,11 @@ def require_bucket(aws: AccountAws, bucket: str) -> str:
 
 
 def managed_bucket(aws: AccountAws, bucket: str) -> str:
-    """``bucket`` once it is a valid name (400) of a bucket this service manages (404 missing, 403 not ours:
+    """``bucket`` once it names a bucket this service manages (404 missing, 403 not ours:
     :func:`s3api.provisioning.boundary.require_managed`, cached). Every route of this module goes through it
-    after its own input checks and before its first S3 call."""
-    boundary.require_managed(aws, check_bucket(bucket))
+    after its own input checks and before its first S3 call. Bucket names and object keys arrive checked by
+    the path converters (:mod:`s3api.api`)."""
+    boundary.require_managed(aws, bucket)
     return bucket
 
 
@@ -83,15 +58,11 @@ def managed_bucket(aws: AccountAws, bucket: str) -> str:
 
 def object_details(aws: AccountAws, bucket: str, key: str) -> dict[str, Any]:
     """HeadObject + GetObjectTagging of one key in a managed bucket (404 names the missing bucket or key)."""
-    check_bucket(bucket)
-    check_object_key(key)
     return s3.object_details(aws, managed_bucket(aws, bucket), key)
 
 
 def delete_object(aws: AccountAws, bucket: str, key: str) -> dict[str, str]:
     """Delete one key of a managed bucket (404 when it does not exist)."""
-    check_bucket(bucket)
-    check_object_key(key)
     s3.delete_object(aws, managed_bucket(aws, bucket), key)
     return {"Deleted": key}
 
@@ -177,7 +148,6 @@ def list_objects(
     ``prefix``; for a folder, its name without the trailing delimiter. With a delimiter only this level is
     searched (S3 rolls deeper keys up into folders).
     """
-    check_bucket(bucket)
     needle = search.casefold() if search else None
     fingerprint = _fingerprint("objects", prefix, delimiter or "", needle or "")
     after: str | None = None
@@ -291,7 +261,6 @@ def list_uploads(
     pages each), so the page size bounds the work. An upload that completes or is aborted meanwhile is
     left out of the page. The token packs S3's key and upload-id markers.
     """
-    check_bucket(bucket)
     fingerprint = _fingerprint("uploads", prefix)
     key_marker = upload_id_marker = None
     if token:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from s3api import validation
 from s3api.aws import iam
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, Conflict, NotFound
@@ -180,13 +179,14 @@ class Scope:
 
 
 def bucket_scope(aws: AccountAws, bucket: str) -> Scope:
-    """The scope of ``bucket``'s users: its three groups by exact name (no AWS call; 400 for a bad name).
+    """The scope of ``bucket``'s users: its three groups by exact name (no AWS call). ``bucket`` as addressed
+    (a legacy name of an existing bucket too: the bucket-name path converter decided; create checked the strict
+    rule already).
 
     A lazily created admin group gets the same config-driven document as bucket creation
     (``policies.default_bucket_admin``: Yale used a different, hard-coded list there); read-write and
     read-only groups get ``policies.bucket_policy_for``.
     """
-    validation.validate_bucket_name(bucket, "bucket")
     settings = aws.settings
 
     def document(kind: str) -> Policy:

@@ -113,14 +113,6 @@ class NewUser:
     tags: Sequence[Mapping[str, str]] = ()
 
 
-def check_user_name(user: str, field_name: str = "user") -> str:
-    """``user`` if it can be an IAM user name (``[A-Za-z0-9_+=,.@-]{1,64}``), else 400."""
-    if not isinstance(user, str) or not USER_NAME.fullmatch(user):
-        message = f"invalid user name {user!r}: 1-64 letters, digits and _+=,.@-"
-        raise BadRequest(message, errors={field_name: [message]})
-    return user
-
-
 def require_member(aws: AccountAws, scope: Scope, user: str, *, leftover_ok: bool = False) -> list[dict[str, Any]]:
     """The user's IAM groups (ListGroupsForUser) when at least one is in ``scope.members_of``; otherwise
     404, with the same message whether or not the user exists elsewhere in the account.
@@ -137,8 +129,8 @@ def _member_groups(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(all of the user's groups, those that are the scope's member groups) for :func:`require_member`; the
     same 404s. ``first_only`` stops proving at the first member group (show, rotate: one proof suffices);
-    delete proves each (it must know which groups are the scope's: :meth:`Scope.is_member_group`)."""
-    check_user_name(user)
+    delete proves each (it must know which groups are the scope's: :meth:`Scope.is_member_group`).
+    ``user`` arrives checked by the user-name path converter."""
     missing = NotFound(f"user '{user}' is not a user of {scope.label}")
     try:
         groups = iam.user_group_details(aws, user)
@@ -251,8 +243,8 @@ def _interrupted(aws: AccountAws, scope: Scope, name: str) -> bool:
 
 
 def check_new_user(aws: AccountAws, scope: Scope, new: NewUser, kinds: Sequence[str] | None = None) -> UserRequest:
-    """400 for anything IAM would refuse half-way (no AWS call); answers the checked request."""
-    check_user_name(new.name, "User.UserName")
+    """400 for anything IAM would refuse half-way (no AWS call; the name was checked by the schema); answers
+    the checked request."""
     if not isinstance(new.path, str) or not IAM_PATH.fullmatch(new.path):
         message = "Path must be '/' or begin and end with '/' (printable ASCII, at most 512 characters)"
         raise BadRequest(message, errors={"User.Path": [message]})

@@ -8,7 +8,15 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from s3api.validation import bucket_name_error, tag_key_error, tag_value_error
+from s3api.names import ACCOUNT_NAME, USER_NAME_PATTERN
+from s3api.validation import (
+    BUCKET_NAME_PATTERN,
+    EXISTING_BUCKET_NAME_PATTERN,
+    bucket_name_error,
+    object_key_error,
+    tag_key_error,
+    tag_value_error,
+)
 
 
 class StrictBoolean(fields.Boolean):
@@ -95,3 +103,51 @@ class FullMatch(validate.Regexp):
         if not isinstance(value, str) or self._whole.fullmatch(value) is None:
             raise ValidationError(self._format_error(value))
         return value
+
+
+class ObjectKeyField(fields.String):
+    """An S3 object key: 1..1024 bytes of UTF-8 (:func:`s3api.validation.object_key_error`)."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        key = super()._deserialize(value, attr, data, **kwargs)
+        problem = object_key_error(key)
+        if problem:
+            raise ValidationError(problem)
+        return key
+
+
+#: A configured account's name: the rule :mod:`s3api.config` enforces (a name outside it is never configured).
+ACCOUNT_NAME_PATTERN = ACCOUNT_NAME.pattern.removeprefix("^").removesuffix("$")
+
+
+class PathValues(Schema):
+    """The values a URL path carries, one field each. The path converters of :mod:`s3api.api` check a value
+    with its field here, once, before the view runs (400 in the JSON envelope), and document it from the same
+    field; views and workflows receive checked values."""
+
+    account = fields.String(
+        validate=FullMatch(ACCOUNT_NAME_PATTERN, error="account {input!r} is not configured"),
+        metadata={"description": "a configured account (GET /v1/s3/accounts); 404 for any other"},
+    )
+    bucket = fields.String(
+        validate=FullMatch(
+            EXISTING_BUCKET_NAME_PATTERN, error="invalid bucket name {input!r}: 3-255 letters, digits, '.', '_' and '-'"
+        ),
+        metadata={
+            "description": "an existing bucket: buckets created in us-east-1 before March 2018 may hold upper-case "
+            "letters and underscores, and are reachable on every bucket route"
+        },
+    )
+    website = BucketNameField(
+        validate=FullMatch(BUCKET_NAME_PATTERN),
+        metadata={"description": "the site's host name, which is its bucket's name (current S3 naming rules)"},
+    )
+    user = fields.String(
+        validate=FullMatch(USER_NAME_PATTERN, error="invalid user name {input!r}: 1-64 letters, digits and _+=,.@-"),
+        metadata={"description": "an IAM user name"},
+    )
+    key = ObjectKeyField(
+        metadata={"description": "an object key, 1-1024 bytes of UTF-8, slashes included (percent-encode as usual)"}
+    )

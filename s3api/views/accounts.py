@@ -28,7 +28,7 @@ class Accounts(MethodView):
         return sorted(runtime.current().settings.accounts)
 
 
-@blp.route("/<string:account>")
+@blp.route("/<account:account>")
 class AccountView(MethodView):
     @blp.response(200, AccountSchema)
     def get(self, account: str) -> dict[str, Any]:

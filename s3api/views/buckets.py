@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from s3api import duck, runtime, validation
+from s3api import duck, runtime
 from s3api.api import STRING_LIST, Blueprint, ErrorSchema, json_response
 from s3api.aws import s3
 from s3api.provisioning import buckets
@@ -40,7 +40,7 @@ def errors(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]
     return decorate
 
 
-@blp.route("/<string:account>/buckets")
+@blp.route("/<account:account>/buckets")
 class Buckets(MethodView):
     @json_response(blp, STRING_LIST)
     def get(self, account: str) -> list[str]:
@@ -56,7 +56,7 @@ class Buckets(MethodView):
         return buckets.create(aws, body["BucketInput"]["Bucket"], body["Tags"], body["Lifecycle"])
 
 
-@blp.route("/<string:account>/buckets/<string:bucket>")
+@blp.route("/<account:account>/buckets/<bucket:bucket>")
 class Bucket(MethodView):
     @blp.arguments(BucketShowQuerySchema, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
     @blp.response(200, BucketSchema)
@@ -64,13 +64,13 @@ class Bucket(MethodView):
     def get(self, query: dict[str, list[str]], account: str, bucket: str) -> dict[str, Any]:
         """Tags, logging, emptiness (3 AWS calls); ?include= adds region, encryption, versioning, ... (1 each)"""
         aws = runtime.aws(account)
-        return buckets.show(aws, validation.validate_existing_bucket_name(bucket), query["include"])
+        return buckets.show(aws, bucket, query["include"])
 
     @blp.response(200)
     @errors(403, 404)
     def head(self, account: str, bucket: str) -> Response:
         """200 when the bucket exists and is ours, 404 when missing, 403 when not ours"""
-        buckets.head(runtime.aws(account), validation.validate_existing_bucket_name(bucket))
+        buckets.head(runtime.aws(account), bucket)
         return Response(status=200)
 
     @blp.arguments(BucketUpdateSchema)
@@ -79,18 +79,18 @@ class Bucket(MethodView):
     def put(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
         """Replace the tags (when given; the org tag stays) and/or set the bucket policy"""
         aws = runtime.aws(account)
-        buckets.update(aws, validation.validate_existing_bucket_name(bucket), body["Tags"], body["BucketPolicy"])
+        buckets.update(aws, bucket, body["Tags"], body["BucketPolicy"])
         return {}
 
     @blp.response(200, EmptySchema)
     @errors(403, 404, 409)
     def delete(self, account: str, bucket: str) -> dict[str, Any]:
         """Delete an empty bucket, its groups, their policies and users left without access"""
-        buckets.delete(runtime.aws(account), validation.validate_existing_bucket_name(bucket))
+        buckets.delete(runtime.aws(account), bucket)
         return {}
 
 
-@blp.route("/<string:account>/buckets/<string:bucket>/duck")
+@blp.route("/<account:account>/buckets/<bucket:bucket>/duck")
 class Duck(MethodView):
     @blp.arguments(DuckQuerySchema, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
     @blp.response(200, content_type=DUCK_MIMETYPE)
@@ -98,8 +98,7 @@ class Duck(MethodView):
     def get(self, query: dict[str, str], account: str, bucket: str) -> Response:
         """Cyberduck bookmark (.duck) for the bucket, opening at ?path= (no AWS call)"""
         aws = runtime.aws(account)
-        name = validation.validate_existing_bucket_name(bucket)
-        body = duck.duck_bookmark(name, query["path"], endpoint=aws.account.s3_endpoint)
+        body = duck.duck_bookmark(bucket, query["path"], endpoint=aws.account.s3_endpoint)
         response = Response(body, mimetype=DUCK_MIMETYPE)
-        response.headers["Content-Disposition"] = f"attachment; filename={duck.filename(name, query['path'])}"
+        response.headers["Content-Disposition"] = f"attachment; filename={duck.filename(bucket, query['path'])}"
         return response

@@ -2,9 +2,10 @@
 usage; and account stats.
 
 Object keys travel in the URL path (``.../objects/<key>``): slashes, double slashes, a leading or trailing
-slash, spaces and any UTF-8 arrive intact when percent-encoded as usual (the ``s3key`` converter matches
-anything and the rule does not merge slashes). ``.`` and ``..`` segments reach us unchanged from this server's
-point of view, but most HTTP clients normalise them away before sending (curl needs ``--path-as-is``); keys
+slash, spaces and any UTF-8 arrive intact when percent-encoded as usual (the ``s3key`` converter of
+:mod:`s3api.api` matches anything and the rule does not merge slashes). ``.`` and ``..`` segments reach us
+unchanged from this server's point of view, but most HTTP clients normalise them away before sending (curl
+needs ``--path-as-is``); keys
 made of such segments cannot be addressed reliably by URL. The key ``delete`` works for GET and DELETE; only
 POST ``objects/delete`` is the batch delete.
 
@@ -19,7 +20,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from werkzeug.routing import PathConverter
 
 from s3api import runtime
 from s3api.api import Blueprint
@@ -47,18 +47,7 @@ blp = Blueprint(
     "objects", __name__, url_prefix="/v1/s3", description="Objects, multipart uploads, presigned links and usage"
 )
 
-BUCKET = "/<string:account>/buckets/<string:bucket>"
-
-
-class S3KeyConverter(PathConverter):
-    """Any non-empty rest of the path, a leading slash and ``//`` included (werkzeug's ``path`` refuses a
-    leading slash)."""
-
-    regex = ".+?"
-    part_isolating = False
-
-
-blp.record_once(lambda state: state.app.url_map.converters.setdefault("s3key", S3KeyConverter))
+BUCKET = "/<account:account>/buckets/<bucket:bucket>"
 
 
 @blp.route(f"{BUCKET}/objects")
@@ -151,7 +140,7 @@ class Usage(MethodView):
         return objects.usage(runtime.aws(account), bucket)
 
 
-@blp.route("/<string:account>/stats")
+@blp.route("/<account:account>/stats")
 class Stats(MethodView):
     @blp.response(200, StatsSchema)
     def get(self, account: str) -> dict[str, int]:

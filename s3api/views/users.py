@@ -23,7 +23,7 @@ from s3api.schemas.users import (
 blp = Blueprint("users", __name__, url_prefix="/v1/s3", description="Bucket users and their access keys")
 
 
-@blp.route("/<string:account>/buckets/<string:bucket>/users")
+@blp.route("/<account:account>/buckets/<bucket:bucket>/users")
 class BucketUsers(MethodView):
     @blp.response(200, UserSchema(many=True))
     def get(self, account: str, bucket: str) -> list[dict[str, Any]]:
@@ -39,7 +39,7 @@ class BucketUsers(MethodView):
         return users.create_bucket_user(runtime.aws(account), bucket, new, body["Groups"])
 
 
-@blp.route("/<string:account>/buckets/<string:bucket>/users/<string:user>")
+@blp.route("/<account:account>/buckets/<bucket:bucket>/users/<user:user>")
 class BucketUser(MethodView):
     @blp.response(200, UserDetailSchema)
     def get(self, account: str, bucket: str, user: str) -> dict[str, Any]:

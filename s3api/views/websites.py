@@ -30,7 +30,7 @@ blp = Blueprint("websites", __name__, url_prefix="/v1/s3", description="Static w
 DUCK_MIMETYPE = "application/x-plist"
 
 
-@blp.route("/<string:account>/websites")
+@blp.route("/<account:account>/websites")
 class Websites(MethodView):
     @blp.arguments(WebsiteCreateSchema)
     @blp.response(200, WebsiteCreatedSchema)
@@ -40,7 +40,7 @@ class Websites(MethodView):
         return websites.create(aws, body["BucketInput"]["Bucket"], body["Tags"], body["WebsiteConfiguration"])
 
 
-@blp.route("/<string:account>/websites/<string:website>")
+@blp.route("/<account:account>/websites/<website:website>")
 class Website(MethodView):
     @blp.response(200, WebsiteSchema)
     def get(self, account: str, website: str) -> dict[str, Any]:
@@ -72,7 +72,7 @@ class Website(MethodView):
         return websites.delete(runtime.aws(account), website)
 
 
-@blp.route("/<string:account>/websites/<string:website>/invalidations/<string:invalidation>")
+@blp.route("/<account:account>/websites/<website:website>/invalidations/<string:invalidation>")
 class Invalidation(MethodView):
     @blp.response(200, InvalidationStatusSchema)
     def get(self, account: str, website: str, invalidation: str) -> dict[str, Any]:
@@ -80,7 +80,7 @@ class Invalidation(MethodView):
         return websites.invalidation(runtime.aws(account), website, invalidation)
 
 
-@blp.route("/<string:account>/websites/<string:website>/duck")
+@blp.route("/<account:account>/websites/<website:website>/duck")
 class Duck(MethodView):
     @blp.arguments(DuckQuerySchema, location="query")
     @blp.response(200, content_type=DUCK_MIMETYPE)
@@ -92,7 +92,7 @@ class Duck(MethodView):
         return response
 
 
-@blp.route("/<string:account>/websites/<string:website>/users")
+@blp.route("/<account:account>/websites/<website:website>/users")
 class WebsiteUsers(MethodView):
     @blp.response(200, UserSchema(many=True))
     def get(self, account: str, website: str) -> list[dict[str, Any]]:
@@ -108,7 +108,7 @@ class WebsiteUsers(MethodView):
         return websites.create_user(runtime.aws(account), website, new, body["Groups"])
 
 
-@blp.route("/<string:account>/websites/<string:website>/users/<string:user>")
+@blp.route("/<account:account>/websites/<website:website>/users/<user:user>")
 class WebsiteUser(MethodView):
     @blp.response(200, WebsiteUserDetailSchema)
     def get(self, account: str, website: str, user: str) -> dict[str, Any]:

@@ -234,8 +234,8 @@ def test_create_accepts_46_caller_tags(client, bucket):
 
 
 def test_invalid_bucket_name_is_400(client):
-    assert client.get("/v1/s3/local/buckets/Bad_Name/users").status_code == 400
-    assert client.get("/v1/s3/local/buckets/Bad_Name/users/alice").status_code == 400
+    assert client.get("/v1/s3/local/buckets/bad:name/users").status_code == 400
+    assert client.get("/v1/s3/local/buckets/bad:name/users/alice").status_code == 400
 
 
 def test_unknown_account_is_404(client):

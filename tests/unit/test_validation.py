@@ -2,13 +2,15 @@ import functools
 import json
 
 import pytest
+from werkzeug.routing import Map
 
+from s3api.api import BadPathValue, ObjectKeyConverter
 from s3api.errors import BadRequest
 from s3api.validation import (
     MAX_CALLER_TAGS,
+    object_key_error,
     validate_bucket_name,
     validate_bucket_policy,
-    validate_object_key,
     validate_tags,
     with_org_tag,
 )
@@ -92,14 +94,24 @@ def test_bucket_name_error_field_is_configurable():
 # --- object keys --------------------------------------------------------------------------------
 
 
+# The rule is object_key_error; the object-key path converter (what a URL key goes through) applies it.
+
+
 @pytest.mark.parametrize("key", ["a", "dir/file.txt", "x" * 1024, "é" * 512, " ", "../weird"])
 def test_valid_object_keys(key):
-    assert validate_object_key(key) == key
+    assert object_key_error(key) is None
+    assert ObjectKeyConverter(Map()).to_python(key) == key
 
 
 @pytest.mark.parametrize("key", ["", "x" * 1025, "é" * 513, "\ud800", None])
 def test_invalid_object_keys(key):
-    raises_on("key", validate_object_key, key)
+    message = object_key_error(key)
+    assert message
+    if isinstance(key, str):
+        with pytest.raises(BadPathValue) as exc:
+            ObjectKeyConverter(Map()).to_python(key)
+        assert exc.value.code == 400
+        assert exc.value.data == {"messages": {"key": [message]}, "message": message}
 
 
 # --- tags ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, NotFound
 from s3api.provisioning.steps import Transaction
 from s3api.provisioning.websites.distribution import distribution_or_404, find_distribution
-from s3api.provisioning.websites.naming import Site, caller_tags, check_name, require_bucket, resolve
+from s3api.provisioning.websites.naming import Site, caller_tags, require_bucket, resolve
 from s3api.provisioning.websites.pages import content_check
 
 MAX_INVALIDATION_PATHS = 3000  # CloudFront's limit per invalidation
@@ -25,7 +25,7 @@ _INVALIDATION_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 def head(aws: AccountAws, site: str) -> None:
     """Nothing when the site's bucket exists and is ours; 404 when missing; 403 when it is not ours."""
-    require_bucket(aws, check_name(site))
+    require_bucket(aws, site)
 
 
 def _dns_record(aws: AccountAws, site: Site | None) -> dict[str, Any] | None:
@@ -63,7 +63,7 @@ def show(aws: AccountAws, site: str) -> dict[str, Any]:
     Calls: HeadBucket; then together GetBucketTagging, GetBucketLogging, ListObjectVersions (+ tags of default
     pages), ListResourceRecordSets (from the name, 2 items); then GetDistribution by the tagged id.
     """
-    require_bucket(aws, check_name(site))
+    require_bucket(aws, site)
     try:
         where: Site | None = resolve(aws, site)
     except BadRequest:
@@ -91,7 +91,6 @@ def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     are removed from both; the bucket keeps its distribution tag (set to the verified distribution's id when it
     named one that does not serve the site). If tagging the distribution fails, the
     bucket's previous tags are put back (Yale left the two different)."""
-    check_name(site)
     new_tags = caller_tags(aws, tags or [])
     require_bucket(aws, site)
     old = s3.get_tags(aws, site)
@@ -142,5 +141,4 @@ def invalidation(aws: AccountAws, site: str, invalidation_id: str) -> dict[str, 
 
 def bookmark(aws: AccountAws, site: str, path: str) -> tuple[bytes, str]:
     """The Cyberduck bookmark for the site's bucket at ``path`` and its file name (no AWS call)."""
-    check_name(site)
     return duck.duck_bookmark(site, path, endpoint=aws.account.s3_endpoint), duck.filename(site, path)

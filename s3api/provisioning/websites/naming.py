@@ -60,10 +60,6 @@ def resolve(aws: AccountAws, site: str, field_name: str = "website") -> Site:
     return Site(site, parent, domain.hosted_zone_id, domain.certificate_arn)
 
 
-def check_name(site: str) -> str:
-    return validation.validate_bucket_name(site, "website")
-
-
 def org_tag(aws: AccountAws) -> Tag:
     return {"Key": aws.settings.org_tag_key, "Value": aws.settings.org}
 

@@ -21,13 +21,12 @@ from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import policies, users
 from s3api.provisioning.scope import Scope
 from s3api.provisioning.websites.groups import SiteGroup, site_group, site_groups, user_scope
-from s3api.provisioning.websites.naming import check_name, require_bucket
+from s3api.provisioning.websites.naming import require_bucket
 from s3api.provisioning.websites.pages import ensure_page, page_body, page_key, undo_page
 
 
 def _user_site_groups(aws: AccountAws, site: str, user: str) -> list[SiteGroup]:
     """The site's groups ``user`` belongs to (ListGroupsForUser + exact pattern); 404 when none."""
-    users.check_user_name(user)
     missing = NotFound(f"user '{user}' is not a user of website '{site}'")
     try:
         groups = iam.user_group_details(aws, user)
@@ -52,7 +51,6 @@ def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[
     delete it) → lazily created groups and policies, memberships, key. Any failure leaves nothing behind
     (Yale's left the user behind), and a request that lost the race for the name never touches the page.
     """
-    check_name(site)
     try:
         path = policies.normalize_path(new.path)
     except BadRequest as exc:
@@ -95,7 +93,6 @@ def _check_path_names(aws: AccountAws, site: str, path: str) -> None:
 
 def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:
     """GET .../websites/<site>/users: the members of every group of the site (all paths), ``[]`` when none."""
-    check_name(site)
     require_bucket(aws, site)
     names = [sg.name for sg in site_groups(aws, site, roots_checked=False)]  # list_users reads each group
     if not names:
@@ -106,7 +103,6 @@ def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:
 def show_user(aws: AccountAws, site: str, user: str) -> dict[str, Any]:
     """The users workflow's show, plus ``"Path"``: the scoping path read from the user's groups (the policy's
     IAM path), never guessed from the user name (Yale's guess broke on dashes and nested paths)."""
-    check_name(site)
     scope, found = _member_scope(aws, site, user)
     result = users.show_user(aws, scope, user)
     result["Path"] = min((sg.path for sg in found), key=len)
@@ -115,13 +111,11 @@ def show_user(aws: AccountAws, site: str, user: str) -> dict[str, Any]:
 
 def rotate_user_keys(aws: AccountAws, site: str, user: str, grace_seconds: int = 0) -> dict[str, Any]:
     """PUT .../websites/<site>/users/<user>: 404 unless the user is in one of the site's groups."""
-    check_name(site)
     scope, _ = _member_scope(aws, site, user)
     return users.rotate_keys(aws, scope, user, grace_seconds=grace_seconds)
 
 
 def delete_user(aws: AccountAws, site: str, user: str) -> None:
     """DELETE .../websites/<site>/users/<user>: 404 unless the user is in one of the site's groups."""
-    check_name(site)
     scope, _ = _member_scope(aws, site, user)
     users.delete_user(aws, scope, user)
