@@ -35,10 +35,11 @@ match), each kept only when provably this bucket's (ListAttachedGroupPolicies, `
 scope's group of the same name is left alone with its members and policy) → each member whose only access is this
 bucket's groups and policies, and that holds no login profile, MFA device, SSH key, signing certificate or
 service-specific credential (AWS refuses DeleteUser with them), goes with it: access keys deleted, this bucket's
-policies detached from it, memberships removed, user deleted → each group: remaining members (users with access
-elsewhere: they keep user and keys) removed, policies detached, inline policies deleted, group deleted → the
-policies ``<b>-Bkt{Adm,RW,RO}Plc``: detached from every entity, non-default versions deleted, deleted →
-DeleteBucket last.
+policies detached from it, memberships removed, user deleted → each group: first its policy
+``<b>-Bkt{Adm,RW,RO}Plc`` (detached from every entity, non-default versions deleted, deleted), then the group
+(remaining members — users with access elsewhere: they keep user and keys — removed, other policies detached,
+inline policies deleted, group deleted) → the policies whose group was already gone → DeleteBucket last. The
+IAM part is :mod:`s3api.provisioning.teardown`, shared with website delete.
 
 Retry-safe: missing pieces are skipped, and the bucket goes last, so after a failure half-way a second
 DELETE finds the bucket and finishes the job. AWS refuses DeleteUser while the user is in a group, so a

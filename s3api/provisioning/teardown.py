@@ -7,12 +7,17 @@ In AWS's order (moto enforces none of it: tests/aws/test_bucket_order.py proves 
    memberships, user). Users go first, while their membership still makes them findable by a retry; the
    others (access elsewhere: another bucket's or site's group, a foreign or inline policy, a person's
    sign-in) keep user and keys and only leave the scope's groups with them;
-2. each group: remaining members removed, policies detached, inline policies deleted, group deleted. The
+2. each group in turn: first its policies (the scope's policy of that group, and any attached policy with one
+   of the scope's policy names): detached from every entity, non-default versions deleted, deleted; then the
+   group: remaining members removed, other policies detached, inline policies deleted, group deleted. The
    members and policies read when the group was proven the scope's are reused (AWS answers DeleteConflict
    should someone join meanwhile: the group is then emptied from a fresh read);
-3. the scope's managed policies: detached from every entity, non-default versions deleted, deleted.
+3. the scope's policies whose group was already gone (a retry), by name.
 
-Retry-safe: a piece already gone is skipped, so a second run after a failure half-way finishes the job.
+Retry-safe: a piece already gone is skipped, so a second run after a failure half-way finishes the job. A
+policy goes before its group because a website path's policy (at the path's IAM path) is found only through
+its group: a group left without its policy grants nothing and is still the scope's to delete
+(:meth:`GroupSpec.owns`), while a policy left without its group could not be found again.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class FoundGroup:
     name: str
     members: Sequence[Mapping[str, Any]]
     policies: Sequence[Mapping[str, str]]
+    #: The ARN of the scope's policy for this group (at its IAM path), attached or not.
+    policy_arn: str
 
 
 @dataclass
@@ -68,16 +75,15 @@ def found_group(
         if group is None:
             return None
         attached = group["AttachedPolicies"]
-    return FoundGroup(spec.group, detail[1], list(attached))
+    return FoundGroup(spec.group, detail[1], list(attached), iam.policy_arn(aws, spec.policy, spec.policy_path))
 
 
-def remove(aws: AccountAws, groups: Sequence[FoundGroup], policy_arns: Iterable[str]) -> Removal:
-    """Tear down the scope whose ``groups`` were found (in this order) and whose managed policies are
-    ``policy_arns`` (those that exist are deleted; attached policies of the groups with one of these names are
-    deleted too, wherever their IAM path is)."""
+def remove(aws: AccountAws, groups: Sequence[FoundGroup], policy_arns: Iterable[str] = ()) -> Removal:
+    """Tear down the scope whose ``groups`` were found (in this order); ``policy_arns``: its other policies,
+    deleted last when they exist (the root policies of a scope, found by name when their group is gone)."""
     removal = Removal()
-    arns = dict.fromkeys(policy_arns)  # an ordered set
-    names = {arn.rsplit("/", 1)[-1] for arn in arns}
+    extra = list(dict.fromkeys(policy_arns))
+    names = {arn.rsplit("/", 1)[-1] for arn in [*extra, *(g.policy_arn for g in groups)]}
     group_names = {g.name for g in groups}
     members: dict[str, Mapping[str, Any]] = {}
     for group in groups:
@@ -90,13 +96,18 @@ def remove(aws: AccountAws, groups: Sequence[FoundGroup], policy_arns: Iterable[
             users.remove_user(aws, name, access)
             removal.users.append(dict(user))
             gone.add(name)
+    handled: set[str] = set()
     for group in groups:
+        own = [group.policy_arn, *(p["PolicyArn"] for p in group.policies if p["PolicyName"] in names)]
+        for arn in dict.fromkeys(own):
+            if arn not in handled and iam.delete_policy(aws, arn):
+                removal.policies.append(arn.rsplit("/", 1)[-1])
+            handled.add(arn)
         left = [str(u["UserName"]) for u in group.members if u["UserName"] not in gone]
-        taken = iam.delete_group(aws, group.name, known=iam.GroupRemoval(left, [dict(p) for p in group.policies]))
-        if taken is not None:
+        others = [dict(p) for p in group.policies if p["PolicyArn"] not in handled]
+        if iam.delete_group(aws, group.name, known=iam.GroupRemoval(left, others)) is not None:
             removal.groups.append(group.name)
-            arns.update((p["PolicyArn"], None) for p in taken.policies if p["PolicyName"] in names)
-    for arn in arns:
-        if iam.delete_policy(aws, arn):
+    for arn in extra:
+        if arn not in handled and iam.delete_policy(aws, arn):
             removal.policies.append(arn.rsplit("/", 1)[-1])
     return removal

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from s3api import validation
+from s3api import names, validation
 from s3api.api import PATH_VALUES, PathValueConverter
 from s3api.provisioning import users, websites
 from tests import faults
@@ -192,13 +192,13 @@ def user_checks(monkeypatch: pytest.MonkeyPatch) -> CountingValidator:
     monkeypatch.setattr(field, "validators", [counting])
 
     class Pattern:
-        pattern = validation.USER_NAME.pattern
+        pattern = names.USER_NAME.pattern
 
         def fullmatch(self, value: str) -> Any:
             counting.calls += 1
-            return validation.USER_NAME.fullmatch(value)
+            return names.USER_NAME.fullmatch(value)
 
-    for module in (validation, users, websites):
+    for module in (names, validation, users, websites):
         monkeypatch.setattr(module, "USER_NAME", Pattern(), raising=False)
     return counting
 

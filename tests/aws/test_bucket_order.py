@@ -251,10 +251,10 @@ def no_sign_in_credentials(s: StubClients, user: str) -> None:
 
 
 def test_delete_follows_aws_order(stubs):
-    """alice has only this bucket: keys, memberships, then DeleteUser. bob is in another group: he only
-    leaves this bucket's group. The group is emptied (members, managed and inline policies) before
-    DeleteGroup; the policy is detached everywhere and its old versions deleted before DeletePolicy;
-    the bucket goes last."""
+    """alice has only this bucket: keys, policies, memberships, then DeleteUser. bob is in another group: he
+    only leaves this bucket's group. Each group's own policy goes first (detached everywhere, its old versions
+    deleted before DeletePolicy), then the group, emptied (members, other managed and inline policies) before
+    DeleteGroup; the bucket goes last."""
     queue_delete_checks(stubs)
     iam = "iam"
     stubs.ok(iam, "get_group", {"Group": group(ADM_GRP), "Users": [user("alice"), user("bob")]}, {"GroupName": ADM_GRP})
@@ -277,27 +277,33 @@ def test_delete_follows_aws_order(stubs):
     stubs.ok(iam, "delete_user", {}, {"UserName": "alice"})
     # bob: also in another bucket's group → kept, keys untouched
     stubs.ok(iam, "list_groups_for_user", {"Groups": [group(ADM_GRP), group("other-BktRWGrp")]}, {"UserName": "bob"})
-    # the group, emptied first (members and policies as read above: not read again)
-    stubs.ok(iam, "remove_user_from_group", {}, {"GroupName": ADM_GRP, "UserName": "bob"})
+    # the group's own policy first (never the hand-made one): detached everywhere, old versions, deleted
+    stubs.ok(
+        iam,
+        "list_entities_for_policy",
+        {"PolicyGroups": [{"GroupName": ADM_GRP}], "PolicyRoles": [{"RoleName": "r1"}]},
+        {"PolicyArn": ADM_PLC},
+    )
     stubs.ok(iam, "detach_group_policy", {}, {"GroupName": ADM_GRP, "PolicyArn": ADM_PLC})
-    stubs.ok(iam, "detach_group_policy", {}, {"GroupName": ADM_GRP, "PolicyArn": extra["PolicyArn"]})
-    stubs.ok(iam, "list_group_policies", {"PolicyNames": ["inline"]}, {"GroupName": ADM_GRP})
-    stubs.ok(iam, "delete_group_policy", {}, {"GroupName": ADM_GRP, "PolicyName": "inline"})
-    stubs.ok(iam, "delete_group", {}, {"GroupName": ADM_GRP})
-    # the bucket's policies (never the hand-made one)
-    stubs.ok(iam, "list_entities_for_policy", {"PolicyRoles": [{"RoleName": "r1"}]}, {"PolicyArn": ADM_PLC})
     stubs.ok(iam, "detach_role_policy", {}, {"RoleName": "r1", "PolicyArn": ADM_PLC})
     versions = [{"VersionId": "v1", "IsDefaultVersion": False}, {"VersionId": "v2", "IsDefaultVersion": True}]
     stubs.ok(iam, "list_policy_versions", {"Versions": versions}, {"PolicyArn": ADM_PLC})
     stubs.ok(iam, "delete_policy_version", {}, {"PolicyArn": ADM_PLC, "VersionId": "v1"})
     stubs.ok(iam, "delete_policy", {}, {"PolicyArn": ADM_PLC})
+    # then the group, emptied first (members and other policies as read above: not read again)
+    stubs.ok(iam, "remove_user_from_group", {}, {"GroupName": ADM_GRP, "UserName": "bob"})
+    stubs.ok(iam, "detach_group_policy", {}, {"GroupName": ADM_GRP, "PolicyArn": extra["PolicyArn"]})
+    stubs.ok(iam, "list_group_policies", {"PolicyNames": ["inline"]}, {"GroupName": ADM_GRP})
+    stubs.ok(iam, "delete_group_policy", {}, {"GroupName": ADM_GRP, "PolicyName": "inline"})
+    stubs.ok(iam, "delete_group", {}, {"GroupName": ADM_GRP})
+    # the bucket's policies whose group is gone
     stubs.error(iam, "list_entities_for_policy", "NoSuchEntity", {"PolicyArn": RW_PLC}, 404)
     stubs.error(iam, "list_entities_for_policy", "NoSuchEntity", {"PolicyArn": RO_PLC}, 404)
     stubs.ok("s3", "delete_bucket", {}, {"Bucket": B})
 
     buckets.delete(account_aws(stubs), B)
     stubs.verify()
-    assert stubs.order.index("DeleteUser") < stubs.order.index("DeleteGroup") < stubs.order.index("DeletePolicy")
+    assert stubs.order.index("DeleteUser") < stubs.order.index("DeletePolicy") < stubs.order.index("DeleteGroup")
     assert stubs.order[-1] == "DeleteBucket"
 
 

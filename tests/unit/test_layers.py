@@ -59,7 +59,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("s3api.logs", ("s3api.metrics",)),
     ("s3api.auth", ("s3api.config", "s3api.errors")),
     ("s3api.runtime", ("s3api.auth", "s3api.aws.clients", "s3api.config", "s3api.errors")),
-    ("s3api.api", ("s3api.names", "s3api.validation", "s3api.openapi")),
+    ("s3api.api", ("s3api.names", "s3api.errors", "s3api.validation", "s3api.schemas.", "s3api.openapi")),  # converters
     ("s3api.openapi", ("s3api", "s3api.config")),
     # views: validate -> one call -> respond. The one gateway a view calls directly is aws.s3 (the bucket
     # list, which needs no workflow); never aws.clients or another gateway.

@@ -119,14 +119,11 @@ def _delete_dns(aws: AccountAws, site: Site, distribution: Mapping[str, Any] | N
 def _site_iam(aws: AccountAws, site: str) -> tuple[list[teardown.FoundGroup], list[str]]:
     """The site's groups (:func:`site_groups`) with their members, each proven the site's and read once (GetGroup
     for each, and ListAttachedGroupPolicies for the root groups: a path group's was read to find it), and the
-    ARNs of its policies for :func:`teardown.remove`: each found group's (at its scoping path) and the root
-    ones by name (a retry finds those whose group is already gone)."""
-    groups, arns = [], []
+    ARNs of its root policies, by name, for :func:`teardown.remove` (a retry finds those whose group is
+    already gone)."""
+    groups = []
     for sg in site_groups(aws, site, roots_checked=False):
-        spec = group_spec(aws, site, sg.kind, sg.path)
-        group = teardown.found_group(aws, spec, sg.attached)
+        group = teardown.found_group(aws, group_spec(aws, site, sg.kind, sg.path), sg.attached)
         if group is not None:
             groups.append(group)
-            arns.append(iam.policy_arn(aws, spec.policy, spec.policy_path))
-    arns += [iam.policy_arn(aws, policies.policy_name(site, kind)) for kind in SITE_KINDS]
-    return groups, arns
+    return groups, [iam.policy_arn(aws, policies.policy_name(site, kind)) for kind in SITE_KINDS]
