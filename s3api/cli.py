@@ -1,4 +1,4 @@
-"""``s3api serve | openapi | check-config | hash-token``."""
+"""``s3api serve | openapi | check-config | hash-token | permissions``."""
 
 from __future__ import annotations
 
@@ -91,6 +91,13 @@ def _hash_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _permissions(args: argparse.Namespace) -> int:
+    from s3api.aws.permissions import policy_document
+
+    print(json.dumps(policy_document(), indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3api", description="Self-service S3 provisioning API")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     hasher.add_argument("--bcrypt", action="store_true", help="print a bcrypt hash instead (Yale clients)")
     hasher.add_argument("--cost", type=int, default=10)
     hasher.set_defaults(func=_hash_token)
+    perms = sub.add_parser(
+        "permissions", help="print the IAM policy the service role needs (from the gateway functions' declarations)"
+    )
+    perms.set_defaults(func=_permissions)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
