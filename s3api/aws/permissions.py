@@ -4,8 +4,9 @@ Every gateway function names the botocore operations it makes itself (``@gateway
 the operations made by another gateway function it calls are that one's. An operation needs the IAM action
 of the same name (``iam:GetGroup``) unless :data:`OPERATION_ACTIONS` says otherwise (AWS Service
 Authorization Reference: ``HeadBucket`` is authorised as ``s3:ListBucket``). Actions an operation needs only
-with some parameters (PutObject with ``Tagging``: ``s3:PutObjectTagging``), or that need no call at all (a
-presigned URL acts with the signer's ``s3:GetObject``), are given beside the function with ``actions=``.
+with some parameters (PutObject with ``Tagging``: ``s3:PutObjectTagging``) are given beside the function with
+``actions=``. A presigned URL counts as a call of its operation (botocore builds the request, the URL holder
+sends it with the signer's permissions).
 
 ``s3api permissions`` prints :func:`policy_document`; tests/conftest.py checks that every AWS call the test
 suite makes is declared by the gateway function making it, or is one of :data:`OUTSIDE_GATEWAYS`.

@@ -495,7 +495,7 @@ def _presign_sigv4(signature_version: Any = None, context: Any = None, **_: Any)
     return None
 
 
-@gateway("s3", actions=("s3:GetObject", "s3:PutObject"))
+@gateway("s3", "GetObject", "PutObject")  # signed, not sent: the URL acts with the role's permissions
 def presign(aws: AccountAws, bucket: str, key: str, method: str, expires_in: int) -> dict[str, Any]:
     """A SigV4 presigned GET or PUT URL for ``key``, signed by the account's S3 client for its endpoint.
 

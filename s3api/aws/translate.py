@@ -5,6 +5,10 @@ botocore's own retries (standard mode) run first; whatever throttling survives t
 then. AWS's message text is passed on only for 4xx input errors. 5xx bodies never carry AWS internals, and
 neither do denials (403): AWS's AccessDenied text names the service identity's ARNs (role, session, account),
 so the client gets the AWS code and a generic message, and the AWS text goes to the log.
+
+The wrapper also records what each gateway function calls (``@gateway("s3", "HeadBucket")``): the
+service role's policy comes from these declarations (:mod:`s3api.aws.permissions`), and while a gateway
+function runs, :func:`current_gateway` names it (one context variable; tests check every call against it).
 """
 
 from __future__ import annotations
