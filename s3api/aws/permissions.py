@@ -17,7 +17,10 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from s3api.config import Account
 
 #: The modules holding gateway functions: what :func:`declarations` imports.
 GATEWAY_MODULES = (
@@ -117,23 +120,50 @@ def declarations() -> list[Declaration]:
 
 SIDS = {"acm": "ACM", "cloudfront": "CloudFront", "cloudwatch": "CloudWatch", "iam": "IAM", "route53": "Route53"}
 
+#: Actions on one hosted zone / one certificate: for an account they are narrowed to its configured domains'.
+ZONE_ACTIONS = frozenset({"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"})
+CERTIFICATE_ACTIONS = frozenset({"acm:DescribeCertificate"})
 
-def policy_document(found: list[Declaration] | None = None) -> dict[str, Any]:
-    """The service role's identity policy: one Allow statement per service prefix, actions sorted and
-    deduplicated, on every resource (the buckets, users and distributions it manages are named at run time)."""
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def _narrowed(account: Account | None) -> list[tuple[str, frozenset[str], list[str]]]:
+    """(Sid suffix, actions, resources) for what the account's configuration names exactly."""
+    if account is None or not account.domains:
+        return []
+    zones = f"arn:{_partition(account.region)}:route53:::hostedzone/"
+    return [
+        ("Zones", ZONE_ACTIONS, sorted({zones + d.hosted_zone_id for d in account.domains.values()})),
+        ("Certificates", CERTIFICATE_ACTIONS, sorted({d.certificate_arn for d in account.domains.values()})),
+    ]
+
+
+def policy_document(found: list[Declaration] | None = None, account: Account | None = None) -> dict[str, Any]:
+    """The service role's identity policy: Allow statements per service prefix, actions sorted and
+    deduplicated, on every resource (the buckets, users and distributions it manages are named at run time).
+
+    With an ``account``, the hosted-zone and certificate actions name its configured domains' zones and
+    certificates only, and the ``cloudwatch:`` actions are left out unless its ``usage_source`` is cloudwatch.
+    """
     by_prefix: dict[str, set[str]] = {}
     for declaration in declarations() if found is None else found:
         for action in declaration.actions:
             by_prefix.setdefault(action.split(":", 1)[0], set()).add(action)
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": SIDS.get(prefix, prefix.upper().replace("-", "")),
-                "Effect": "Allow",
-                "Action": sorted(actions),
-                "Resource": "*",
-            }
-            for prefix, actions in sorted(by_prefix.items())
-        ],
-    }
+    if account is not None and account.usage_source != "cloudwatch":
+        by_prefix.pop("cloudwatch", None)
+    statements: list[dict[str, Any]] = []
+    for prefix, actions in sorted(by_prefix.items()):
+        sid = SIDS.get(prefix, prefix.upper().replace("-", ""))
+        for suffix, scoped, resources in _narrowed(account):
+            if actions & scoped:
+                statements.append(_allow(sid + suffix, actions & scoped, resources))
+                actions = actions - scoped
+        if actions:
+            statements.append(_allow(sid, actions, "*"))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _allow(sid: str, actions: set[str] | frozenset[str], resource: str | list[str]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resource}

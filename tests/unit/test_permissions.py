@@ -100,3 +100,38 @@ def test_the_suite_check_catches_an_undeclared_call(aws, settings):
 def test_the_readme_points_at_the_command():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "s3api permissions" in readme
+
+
+def test_an_account_narrows_zones_and_certificates_to_its_domains(tmp_path, capsys):
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    cfg = tmp_path / "c.json"
+    cfg.write_text(
+        json.dumps(
+            {
+                "tokens": {"t": "a-long-enough-token"},
+                "accounts": {
+                    "prod": {
+                        "account_id": "123456789012",
+                        "domains": {"example.org": {"certificate_arn": cert, "hosted_zone_id": "/hostedzone/Z123"}},
+                    }
+                },
+            }
+        )
+    )
+    assert cli.main(["permissions", "--config", str(cfg), "--account", "prod"]) == 0
+    statements = {st["Sid"]: st for st in json.loads(capsys.readouterr().out)["Statement"]}
+    assert statements["Route53Zones"]["Action"] == sorted(permissions.ZONE_ACTIONS)
+    assert statements["Route53Zones"]["Resource"] == ["arn:aws:route53:::hostedzone/Z123"]
+    assert statements["ACMCertificates"] == {
+        "Sid": "ACMCertificates",
+        "Effect": "Allow",
+        "Action": ["acm:DescribeCertificate"],
+        "Resource": [cert],
+    }
+    assert "Route53" not in statements and "ACM" not in statements  # nothing of theirs is left on "*"
+    assert "CloudWatch" not in statements  # usage_source: listing
+    printed = {a for st in statements.values() for a in st["Action"]}
+    declared = {a for d in permissions.declarations() for a in d.actions}
+    assert printed == {a for a in declared if not a.startswith("cloudwatch:")}
+    assert cli.main(["permissions", "--config", str(cfg), "--account", "nope"]) == 2
+    assert "no account 'nope'" in capsys.readouterr().err
