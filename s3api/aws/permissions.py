@@ -59,7 +59,8 @@ OPERATION_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("cloudfront", "CreateDistributionWithTags"): ("cloudfront:CreateDistribution", "cloudfront:TagResource"),
 }
 
-#: AWS calls made outside any gateway function: (service, operation) -> why, and what it needs of whom.
+#: AWS calls of the client machinery, not of a gateway function (though they may happen while one runs: an
+#: account's first client assumes the role, botocore refreshes it): (service, operation) -> why, and whose.
 OUTSIDE_GATEWAYS: dict[tuple[str, str], str] = {
     ("sts", "AssumeRole"): (
         "s3api/aws/clients.py assumes the configured role with the base credentials: sts:AssumeRole is a "
