@@ -1,4 +1,4 @@
-"""``s3api serve | openapi | check-config | hash-token``."""
+"""``s3api serve | openapi | check-config | hash-token | permissions``."""
 
 from __future__ import annotations
 
@@ -91,6 +91,33 @@ def _hash_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _permissions(args: argparse.Namespace) -> int:
+    from s3api.aws.permissions import policy_document
+
+    account = None
+    if args.account:
+        from s3api import config
+
+        path = args.config or os.environ.get("S3API_CONFIG")
+        if not path:
+            print("s3api: --account needs a config file (--config or S3API_CONFIG)", file=sys.stderr)
+            return 2
+        try:
+            settings = config.load(path)
+        except config.ConfigError as exc:
+            print(f"s3api: configuration error: {exc}", file=sys.stderr)
+            return 1
+        account = settings.accounts.get(args.account)
+        if account is None:
+            print(
+                f"s3api: no account {args.account!r} in the config ({', '.join(sorted(settings.accounts))})",
+                file=sys.stderr,
+            )
+            return 2
+    print(json.dumps(policy_document(account=account), indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3api", description="Self-service S3 provisioning API")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     hasher.add_argument("--bcrypt", action="store_true", help="print a bcrypt hash instead (Yale clients)")
     hasher.add_argument("--cost", type=int, default=10)
     hasher.set_defaults(func=_hash_token)
+    perms = sub.add_parser(
+        "permissions", help="print the IAM policy the service role needs (from the gateway functions' declarations)"
+    )
+    perms.add_argument("--account", help="narrow zones and certificates to this configured account's domains")
+    perms.add_argument("--config", help="config file for --account (default S3API_CONFIG)")
+    perms.set_defaults(func=_permissions)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

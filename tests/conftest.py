@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any, Iterator
 
 import pytest
@@ -11,7 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from moto import mock_aws
 
+import s3api
 from s3api import create_app, embedded
+from s3api.aws import clients as aws_clients
+from s3api.aws import permissions, translate
 from s3api.config import Settings, from_mapping
 from s3api.logs import JsonFormatter
 
@@ -38,6 +42,47 @@ def _moto_service_specific_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(
             IamResponse, "list_service_specific_credentials", _list_service_specific_credentials, raising=False
         )
+
+
+UNDECLARED: list[str] = []
+_OURS, _TESTS = os.path.dirname(s3api.__file__) + os.sep, os.path.dirname(__file__) + os.sep
+
+
+def _made_by_service() -> bool:
+    """True when the innermost caller outside the libraries is the service's code, not a test's own setup."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_OURS):
+            return True
+        if frame.f_code.co_filename.startswith(_TESTS):
+            return False
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def _check_declared(model: Any, **_: Any) -> None:
+    """Every AWS call the service makes is declared by the gateway function making it (s3api.aws.permissions).
+    before-parameter-build: botocore sends it for stubbed calls too (Stubber answers before-call first)."""
+    service, operation = model.service_model.service_name, model.name
+    if (service, operation) in permissions.OUTSIDE_GATEWAYS:  # the client machinery's, inside a gateway or not
+        return
+    declared = translate.current_gateway()
+    if declared is not None:
+        if service != declared.service or operation not in declared.operations:
+            UNDECLARED.append(f"{service}:{operation} by {declared.name} (declares {sorted(declared.operations)})")
+    elif _made_by_service():
+        UNDECLARED.append(f"{service}:{operation} outside any gateway function")
+
+
+# every Clients() made in this session (each app's) checks its calls
+aws_clients.BASE_HOOKS = (*aws_clients.BASE_HOOKS, ("before-parameter-build", _check_declared))
+
+
+@pytest.fixture(autouse=True)
+def declared_calls_only() -> Iterator[None]:
+    UNDECLARED.clear()
+    yield
+    assert not UNDECLARED, f"AWS calls not declared in their @gateway (s3api/aws/permissions.py): {UNDECLARED}"
 
 
 @pytest.fixture

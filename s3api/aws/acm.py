@@ -18,7 +18,7 @@ def arn_region(arn: str) -> str:
     return parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
 
 
-@gateway("acm")
+@gateway("acm", "DescribeCertificate")
 def describe_certificate(aws: AccountAws, arn: str) -> dict[str, Any]:
     """DescribeCertificate: ``DomainName``, ``SubjectAlternativeNames``, ``Status`` ... ResourceNotFound → 404."""
     certificate: dict[str, Any] = aws.client("acm", arn_region(arn)).describe_certificate(CertificateArn=arn)[

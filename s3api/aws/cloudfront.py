@@ -43,7 +43,7 @@ def _gone(exc: BaseException) -> bool:
 # --- distributions ------------------------------------------------------------------------------------------
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "CreateDistributionWithTags")
 def create_distribution(aws: AccountAws, config: dict[str, Any], tags: list[Tag]) -> dict[str, Any]:
     """CreateDistributionWithTags; returns the ``Distribution`` (``Id``, ``ARN``, ``DomainName``, ``Status``
     InProgress, ``DistributionConfig``). CNAMEAlreadyExists (the alias is served elsewhere) → 409."""
@@ -54,7 +54,7 @@ def create_distribution(aws: AccountAws, config: dict[str, Any], tags: list[Tag]
     return distribution
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "GetDistribution")
 def get_distribution(aws: AccountAws, dist_id: str) -> dict[str, Any] | None:
     """GetDistribution: the ``Distribution``, or None when it does not exist."""
     try:
@@ -71,13 +71,13 @@ def _summaries(aws: AccountAws) -> Iterator[dict[str, Any]]:
         yield from page.get("DistributionList", {}).get("Items", [])
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "ListDistributions")
 def list_distributions(aws: AccountAws) -> list[dict[str, Any]]:
     """Every ``DistributionSummary`` of the account (ListDistributions, pages of 100)."""
     return list(_summaries(aws))
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "ListDistributions")
 def find_by_alias(
     aws: AccountAws, alias: str, accept: Callable[[Mapping[str, Any]], bool] | None = None
 ) -> dict[str, Any] | None:
@@ -91,7 +91,7 @@ def find_by_alias(
     return None
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "ListDistributions")
 def find_first(aws: AccountAws, accept: Callable[[Mapping[str, Any]], bool]) -> dict[str, Any] | None:
     """The summary of the first distribution of the account passing ``accept``, or None (all pages)."""
     return next((summary for summary in _summaries(aws) if accept(summary)), None)
@@ -166,7 +166,7 @@ def sendable_config(config: dict[str, Any]) -> dict[str, Any]:
     return fixed
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "GetDistributionConfig", "UpdateDistribution")
 def disable_distribution(aws: AccountAws, dist_id: str) -> dict[str, Any] | None:
     """Disable a distribution: GetDistributionConfig (ETag) → UpdateDistribution(Enabled=false, IfMatch=ETag).
 
@@ -201,7 +201,7 @@ def disable_distribution(aws: AccountAws, dist_id: str) -> dict[str, Any] | None
     raise Conflict(f"distribution {dist_id} keeps changing; retry")  # pragma: no cover - loop always returns
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "GetDistributionConfig", "DeleteDistribution")
 def delete_distribution(aws: AccountAws, dist_id: str) -> bool:
     """Delete a *disabled* distribution: GetDistributionConfig (ETag) → DeleteDistribution(IfMatch=ETag).
 
@@ -225,14 +225,14 @@ def delete_distribution(aws: AccountAws, dist_id: str) -> bool:
 # --- tags ---------------------------------------------------------------------------------------------------
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "ListTagsForResource")
 def get_tags(aws: AccountAws, arn: str) -> list[Tag]:
     """ListTagsForResource as ``[{"Key", "Value"}]``."""
     items = aws.cloudfront.list_tags_for_resource(Resource=arn).get("Tags", {}).get("Items", [])
     return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in items]
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "UntagResource", "TagResource")
 def replace_tags(aws: AccountAws, arn: str, tags: list[Tag]) -> None:
     """Make ``tags`` the distribution's whole tag set: UntagResource for keys not in ``tags``, then
     TagResource (adds and overwrites). Yale only added, so removed tags stayed on the distribution."""
@@ -247,7 +247,7 @@ def replace_tags(aws: AccountAws, arn: str, tags: list[Tag]) -> None:
 # --- invalidations ------------------------------------------------------------------------------------------
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "CreateInvalidation")
 def create_invalidation(aws: AccountAws, dist_id: str, paths: list[str]) -> dict[str, Any]:
     """CreateInvalidation with a fresh CallerReference: ``{"Invalidation", "Location"}`` (Yale's answer).
     TooManyInvalidationsInProgress / BatchTooLarge → 429."""
@@ -258,7 +258,7 @@ def create_invalidation(aws: AccountAws, dist_id: str, paths: list[str]) -> dict
     return {"Invalidation": normalize_invalidation(resp["Invalidation"]), "Location": resp.get("Location", "")}
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "GetInvalidation")
 def get_invalidation(aws: AccountAws, dist_id: str, invalidation_id: str) -> dict[str, Any]:
     """GetInvalidation; NoSuchInvalidation / NoSuchDistribution → 404. Status normalised (see below)."""
     resp = aws.cloudfront.get_invalidation(DistributionId=dist_id, Id=invalidation_id)
@@ -276,7 +276,7 @@ def normalize_invalidation(invalidation: dict[str, Any]) -> dict[str, Any]:
 # --- origin access control ----------------------------------------------------------------------------------
 
 
-@gateway("cloudfront")
+@gateway("cloudfront", "ListOriginAccessControls", "CreateOriginAccessControl")
 def ensure_origin_access_control(aws: AccountAws, name: str) -> str:
     """The id of the S3 Origin Access Control named ``name`` (SigV4, always sign), created when missing.
 

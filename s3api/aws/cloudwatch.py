@@ -60,7 +60,7 @@ def _storage_types(cw: Any, bucket: str) -> list[str]:
     return sorted(types)
 
 
-@gateway("cloudwatch")
+@gateway("cloudwatch", "ListMetrics", "GetMetricStatistics")
 def bucket_storage(aws: AccountAws, bucket: str, region: str) -> dict[str, Any] | None:
     """``{"Bytes", "Objects", "AsOf"}`` from the newest daily datapoints, or None when there are none.
 

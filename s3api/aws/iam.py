@@ -39,7 +39,7 @@ def policy_arn(aws: AccountAws, name: str, path: str = "/") -> str:
     return f"arn:aws:iam::{aws.account.account_id}:policy{path}{name}"
 
 
-@gateway("iam")
+@gateway("iam", "CreatePolicy", actions=("iam:TagPolicy",))
 def create_policy(
     aws: AccountAws,
     name: str,
@@ -61,7 +61,7 @@ def create_policy(
     return policy
 
 
-@gateway("iam")
+@gateway("iam", "GetPolicy")
 def get_policy(aws: AccountAws, arn: str) -> dict[str, Any] | None:
     """GetPolicy, or None when there is no such policy."""
     try:
@@ -82,7 +82,7 @@ class PolicyEntities:
     roles: list[str] = field(default_factory=list)
 
 
-@gateway("iam")
+@gateway("iam", "ListEntitiesForPolicy")
 def policy_entities(aws: AccountAws, arn: str) -> PolicyEntities:
     """ListEntitiesForPolicy (all pages). NoSuchEntity → 404."""
     return _policy_entities(aws.iam, arn)
@@ -97,7 +97,16 @@ def _policy_entities(iam: Any, arn: str) -> PolicyEntities:
     return found
 
 
-@gateway("iam")
+@gateway(
+    "iam",
+    "ListEntitiesForPolicy",
+    "DetachGroupPolicy",
+    "DetachUserPolicy",
+    "DetachRolePolicy",
+    "ListPolicyVersions",
+    "DeletePolicyVersion",
+    "DeletePolicy",
+)
 def delete_policy(aws: AccountAws, arn: str, missing_ok: bool = True) -> bool:
     """Delete a managed policy the way AWS requires: detach it from every group, user and role
     (ListEntitiesForPolicy), delete its non-default versions, then DeletePolicy.
@@ -140,14 +149,14 @@ def _ignore_missing(call: Any, missing_ok: bool = True, **kwargs: Any) -> bool:
 # --- groups -----------------------------------------------------------------------------------------------
 
 
-@gateway("iam")
+@gateway("iam", "CreateGroup")
 def create_group(aws: AccountAws, name: str, path: str = "/") -> dict[str, Any]:
     """CreateGroup; returns the IAM ``Group``. Duplicate name → 409. (IAM groups cannot be tagged.)"""
     group: dict[str, Any] = aws.iam.create_group(GroupName=name, Path=path)["Group"]
     return group
 
 
-@gateway("iam")
+@gateway("iam", "GetGroup")
 def group_members(aws: AccountAws, name: str) -> list[str] | None:
     """User names in group ``name`` (GetGroup, all pages), or None when the group does not exist.
 
@@ -156,7 +165,7 @@ def group_members(aws: AccountAws, name: str) -> list[str] | None:
     return _group_members(aws.iam, name)
 
 
-@gateway("iam")
+@gateway("iam", "GetGroup")
 def get_group(aws: AccountAws, name: str) -> dict[str, Any] | None:
     """The IAM ``Group`` (GetGroup's first page: ``GroupName``, ``Path``, ``Arn`` ...), or None when missing."""
     try:
@@ -168,7 +177,7 @@ def get_group(aws: AccountAws, name: str) -> dict[str, Any] | None:
     return group
 
 
-@gateway("iam")
+@gateway("iam", "GetGroup")
 def group_with_members(aws: AccountAws, name: str) -> tuple[dict[str, Any], list[str]] | None:
     """The IAM ``Group`` and its members' user names (GetGroup by exact name, all pages), or None when the
     group does not exist: what :func:`get_group` and :func:`group_members` answer, in the same calls."""
@@ -176,7 +185,7 @@ def group_with_members(aws: AccountAws, name: str) -> tuple[dict[str, Any], list
     return (found[0], [u["UserName"] for u in found[1]]) if found is not None else None
 
 
-@gateway("iam")
+@gateway("iam", "GetGroup")
 def group_with_users(aws: AccountAws, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """The IAM ``Group`` and its members as whole IAM ``User`` objects (GetGroup by exact name, all pages:
     one call per 100 members), or None when the group does not exist: what :func:`get_group` and
@@ -211,18 +220,18 @@ def _group_members(iam: Any, name: str) -> list[str] | None:
     return members
 
 
-@gateway("iam")
+@gateway("iam", "AttachGroupPolicy")
 def attach_group_policy(aws: AccountAws, group: str, arn: str) -> None:
     aws.iam.attach_group_policy(GroupName=group, PolicyArn=arn)
 
 
-@gateway("iam")
+@gateway("iam", "DetachGroupPolicy")
 def detach_group_policy(aws: AccountAws, group: str, arn: str, missing_ok: bool = True) -> bool:
     """DetachGroupPolicy; False when the group, the policy or the attachment is already gone."""
     return _ignore_missing(aws.iam.detach_group_policy, missing_ok, GroupName=group, PolicyArn=arn)
 
 
-@gateway("iam")
+@gateway("iam", "ListAttachedGroupPolicies")
 def attached_group_policies(aws: AccountAws, group: str) -> list[dict[str, str]]:
     """``[{"PolicyName", "PolicyArn"}]`` attached to ``group`` (all pages). NoSuchEntity → 404."""
     return _attached_group_policies(aws.iam, group)
@@ -235,7 +244,7 @@ def _attached_group_policies(iam: Any, group: str) -> list[dict[str, str]]:
     return attached
 
 
-@gateway("iam")
+@gateway("iam", "RemoveUserFromGroup")
 def remove_user_from_group(aws: AccountAws, group: str, user: str, missing_ok: bool = True) -> bool:
     """RemoveUserFromGroup; False when the user, the group or the membership is already gone."""
     return _ignore_missing(aws.iam.remove_user_from_group, missing_ok, GroupName=group, UserName=user)
@@ -249,7 +258,16 @@ class GroupRemoval:
     policies: list[dict[str, str]] = field(default_factory=list)  # detached {"PolicyName", "PolicyArn"}
 
 
-@gateway("iam")
+@gateway(
+    "iam",
+    "GetGroup",
+    "RemoveUserFromGroup",
+    "ListAttachedGroupPolicies",
+    "DetachGroupPolicy",
+    "ListGroupPolicies",
+    "DeleteGroupPolicy",
+    "DeleteGroup",
+)
 def delete_group(aws: AccountAws, name: str, known: GroupRemoval | None = None) -> GroupRemoval | None:
     """Delete group ``name`` the way AWS requires: remove every member, detach every managed policy,
     delete every inline policy, then DeleteGroup. Returns what was removed, or None when the group
@@ -295,7 +313,7 @@ def _delete_group(iam: Any, name: str, removal: GroupRemoval, read_policies: boo
 # --- users ------------------------------------------------------------------------------------------------
 
 
-@gateway("iam")
+@gateway("iam", "ListGroupsForUser")
 def user_groups(aws: AccountAws, user: str) -> list[str]:
     """Names of the groups ``user`` belongs to (all pages). NoSuchEntity → 404."""
     names: list[str] = []
@@ -304,7 +322,7 @@ def user_groups(aws: AccountAws, user: str) -> list[str]:
     return names
 
 
-@gateway("iam")
+@gateway("iam", "ListAttachedUserPolicies")
 def user_attached_policies(aws: AccountAws, user: str) -> list[dict[str, str]]:
     """``[{"PolicyName", "PolicyArn"}]`` attached directly to ``user`` (all pages)."""
     attached: list[dict[str, str]] = []
@@ -313,7 +331,7 @@ def user_attached_policies(aws: AccountAws, user: str) -> list[dict[str, str]]:
     return attached
 
 
-@gateway("iam")
+@gateway("iam", "ListUserPolicies")
 def user_inline_policies(aws: AccountAws, user: str) -> list[str]:
     """Names of the inline policies of ``user`` (all pages)."""
     names: list[str] = []
@@ -322,13 +340,20 @@ def user_inline_policies(aws: AccountAws, user: str) -> list[str]:
     return names
 
 
-@gateway("iam")
+@gateway("iam", "DeleteUser")
 def delete_user(aws: AccountAws, user: str, missing_ok: bool = True) -> bool:
     """DeleteUser alone: the caller removes keys, memberships and policies first (AWS: DeleteConflict)."""
     return _ignore_missing(aws.iam.delete_user, missing_ok, UserName=user)
 
 
-@gateway("iam")
+@gateway(
+    "iam",
+    "GetLoginProfile",
+    "ListMFADevices",
+    "ListSSHPublicKeys",
+    "ListSigningCertificates",
+    "ListServiceSpecificCredentials",
+)
 def sign_in_credentials(aws: AccountAws, user: str) -> list[str]:
     """The credentials of ``user`` other than access keys that make AWS refuse DeleteUser (DeleteConflict),
     each named for a 409: ``login profile``, ``MFA device <serial>``, ``SSH public key <id>``, ``signing
@@ -367,7 +392,7 @@ def sign_in_credentials(aws: AccountAws, user: str) -> list[str]:
 # --- access keys ------------------------------------------------------------------------------------------
 
 
-@gateway("iam")
+@gateway("iam", "ListAccessKeys")
 def list_access_keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
     """AccessKeyMetadata of ``user`` (all pages): ``AccessKeyId``, ``Status``, ``CreateDate`` ..."""
     keys: list[dict[str, Any]] = []
@@ -376,7 +401,7 @@ def list_access_keys(aws: AccountAws, user: str) -> list[dict[str, Any]]:
     return keys
 
 
-@gateway("iam")
+@gateway("iam", "DeleteAccessKey")
 def delete_access_key(aws: AccountAws, user: str, key_id: str, missing_ok: bool = True) -> bool:
     """DeleteAccessKey; False when the key (or user) is already gone and ``missing_ok``."""
     return _ignore_missing(aws.iam.delete_access_key, missing_ok, UserName=user, AccessKeyId=key_id)
@@ -386,7 +411,7 @@ def delete_access_key(aws: AccountAws, user: str, key_id: str, missing_ok: bool 
 # Used by provisioning/users.py (bucket users; website users reuse them).
 
 
-@gateway("iam")
+@gateway("iam", "CreateUser", actions=("iam:TagUser",))
 def create_user(aws: AccountAws, name: str, path: str = "/", tags: list[Tag] | None = None) -> dict[str, Any]:
     """CreateUser; returns the IAM ``User`` (with ``Tags``). Duplicate name → 409."""
     kwargs: dict[str, Any] = {"UserName": name, "Path": path}
@@ -396,14 +421,14 @@ def create_user(aws: AccountAws, name: str, path: str = "/", tags: list[Tag] | N
     return user
 
 
-@gateway("iam")
+@gateway("iam", "GetUser")
 def get_user(aws: AccountAws, name: str) -> dict[str, Any]:
     """GetUser: the IAM ``User`` including its ``Tags``. NoSuchEntity → 404."""
     user: dict[str, Any] = aws.iam.get_user(UserName=name)["User"]
     return user
 
 
-@gateway("iam")
+@gateway("iam", "ListUsers")
 def list_user_names(aws: AccountAws, path_prefix: str = "/") -> list[str]:
     """Names of every IAM user under ``path_prefix`` (ListUsers, all pages; one call per 1000 users)."""
     names: list[str] = []
@@ -412,7 +437,7 @@ def list_user_names(aws: AccountAws, path_prefix: str = "/") -> list[str]:
     return names
 
 
-@gateway("iam")
+@gateway("iam", "ListUserTags")
 def user_tags(aws: AccountAws, user: str) -> list[Tag]:
     """The user's tags (ListUserTags, all pages) as ``[{"Key", "Value"}]``. NoSuchEntity → 404."""
     tags: list[Tag] = []
@@ -421,13 +446,13 @@ def user_tags(aws: AccountAws, user: str) -> list[Tag]:
     return tags
 
 
-@gateway("iam")
+@gateway("iam", "TagUser")
 def tag_user(aws: AccountAws, user: str, tags: list[Tag]) -> None:
     """TagUser: adds or overwrites the given keys (IAM user tag keys are case-insensitive on AWS)."""
     aws.iam.tag_user(UserName=user, Tags=tags)
 
 
-@gateway("iam")
+@gateway("iam", "UntagUser")
 def untag_user(aws: AccountAws, user: str, keys: list[str], missing_ok: bool = True) -> bool:
     """UntagUser (absent keys are fine); False when the user is gone and ``missing_ok``."""
     if not keys:
@@ -435,13 +460,13 @@ def untag_user(aws: AccountAws, user: str, keys: list[str], missing_ok: bool = T
     return _ignore_missing(aws.iam.untag_user, missing_ok, UserName=user, TagKeys=keys)
 
 
-@gateway("iam")
+@gateway("iam", "AddUserToGroup")
 def add_user_to_group(aws: AccountAws, group: str, user: str) -> None:
     """AddUserToGroup (idempotent on AWS). NoSuchEntity (user or group) → 404."""
     aws.iam.add_user_to_group(GroupName=group, UserName=user)
 
 
-@gateway("iam")
+@gateway("iam", "GetGroup")
 def group_users(aws: AccountAws, name: str) -> list[dict[str, Any]] | None:
     """The IAM ``User`` objects in group ``name`` (GetGroup by exact name, all pages); None when the group
     does not exist. Like :func:`group_members`, but whole users (what the user list route answers)."""
@@ -456,7 +481,7 @@ def group_users(aws: AccountAws, name: str) -> list[dict[str, Any]] | None:
     return users
 
 
-@gateway("iam")
+@gateway("iam", "ListGroupsForUser")
 def user_group_details(aws: AccountAws, user: str) -> list[dict[str, Any]]:
     """The IAM ``Group`` objects ``user`` belongs to (ListGroupsForUser, all pages). NoSuchEntity → 404.
     Like :func:`user_groups`, but whole groups (the show route answers them)."""
@@ -466,7 +491,15 @@ def user_group_details(aws: AccountAws, user: str) -> list[dict[str, Any]]:
     return groups
 
 
-@gateway("iam")
+@gateway(
+    "iam",
+    "GetGroup",
+    "ListAttachedGroupPolicies",
+    "DetachGroupPolicy",
+    "ListGroupPolicies",
+    "DeleteGroupPolicy",
+    "DeleteGroup",
+)
 def delete_group_if_empty(aws: AccountAws, name: str) -> str:
     """Delete group ``name`` only while it has no members: detach its managed policies, delete its inline
     ones, then DeleteGroup. Answers ``"deleted"``, ``"missing"`` (already gone) or ``"in_use"`` (members
@@ -498,13 +531,13 @@ def delete_group_if_empty(aws: AccountAws, name: str) -> str:
     return "deleted"
 
 
-@gateway("iam")
+@gateway("iam", "DetachUserPolicy")
 def detach_user_policy(aws: AccountAws, user: str, arn: str, missing_ok: bool = True) -> bool:
     """DetachUserPolicy; False when the user, the policy or the attachment is already gone."""
     return _ignore_missing(aws.iam.detach_user_policy, missing_ok, UserName=user, PolicyArn=arn)
 
 
-@gateway("iam")
+@gateway("iam", "CreateAccessKey")
 def create_access_key(aws: AccountAws, user: str) -> dict[str, Any]:
     """CreateAccessKey: ``AccessKeyId``, ``SecretAccessKey`` (only ever shown here), ``Status``,
     ``CreateDate``, ``UserName``. IAM allows two keys per user: a third → LimitExceeded (429 by the table,
@@ -513,7 +546,7 @@ def create_access_key(aws: AccountAws, user: str) -> dict[str, Any]:
     return key
 
 
-@gateway("iam")
+@gateway("iam", "GetAccessKeyLastUsed")
 def access_key_last_used(aws: AccountAws, key_id: str) -> Any:
     """``LastUsedDate`` of a key (a datetime), or None when never used (moto: always None)."""
     resp = aws.iam.get_access_key_last_used(AccessKeyId=key_id)
@@ -527,7 +560,7 @@ def access_key_last_used(aws: AccountAws, key_id: str) -> Any:
 LIST_GROUPS_PAGE = 1000
 
 
-@gateway("iam")
+@gateway("iam", "ListGroups")
 def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]:
     """Every IAM ``Group`` under ``path_prefix`` (ListGroups, all pages, asked :data:`LIST_GROUPS_PAGE` at a
     time: one call per 1000 groups, not IAM's default 100). Callers filter by an exact name pattern, never by

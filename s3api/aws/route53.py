@@ -43,7 +43,7 @@ def is_cloudfront_alias(record: Record) -> bool:
     return (record.get("AliasTarget") or {}).get("HostedZoneId") == CLOUDFRONT_ZONE_ID
 
 
-@gateway("route53")
+@gateway("route53", "ListResourceRecordSets")
 def records_at(
     aws: AccountAws, zone_id: str, name: str, first_type: str | None = None, max_items: int = 10
 ) -> list[Record]:
@@ -69,7 +69,7 @@ def alias_records(name: str, dns_name: str) -> list[Record]:
     return [_alias(name, "A", dns_name), _alias(name, "AAAA", dns_name)]
 
 
-@gateway("route53")
+@gateway("route53", "ChangeResourceRecordSets")
 def create_records(aws: AccountAws, zone_id: str, records: list[Record], comment: str) -> dict[str, Any]:
     """ChangeResourceRecordSets with CREATE for every record (one atomic batch); returns the ``ChangeInfo``.
 
@@ -91,7 +91,7 @@ def create_records(aws: AccountAws, zone_id: str, records: list[Record], comment
     return info
 
 
-@gateway("route53")
+@gateway("route53", "ChangeResourceRecordSets")
 def delete_records(aws: AccountAws, zone_id: str, records: list[Record], comment: str) -> dict[str, Any] | None:
     """ChangeResourceRecordSets with DELETE for ``records`` exactly as listed (AWS requires an exact match);
     returns the ``ChangeInfo``, or None when there was nothing to delete."""

@@ -38,7 +38,7 @@ def _missing(exc: ClientError) -> bool:
     return http_status(exc) == 404 or is_code(exc, "NoSuchBucket", "NotFound", "404")
 
 
-@gateway("s3")
+@gateway("s3", "HeadBucket")
 def head_bucket(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """HeadBucket: the response (``BucketRegion`` ...) when the bucket exists and is ours, ``None`` on 404.
 
@@ -53,7 +53,7 @@ def head_bucket(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     return resp
 
 
-@gateway("s3")
+@gateway("s3", "CreateBucket")
 def create_bucket(aws: AccountAws, bucket: str) -> None:
     """CreateBucket in the account's region (LocationConstraint outside us-east-1).
 
@@ -66,13 +66,13 @@ def create_bucket(aws: AccountAws, bucket: str) -> None:
     aws.s3.create_bucket(**kwargs)
 
 
-@gateway("s3")
+@gateway("s3", "HeadBucket")
 def wait_bucket_exists(aws: AccountAws, bucket: str, delay: int = 2, max_attempts: int = 10) -> None:
     """Bounded wait (``delay`` x ``max_attempts`` seconds at most) until HeadBucket sees the bucket."""
     aws.s3.get_waiter("bucket_exists").wait(Bucket=bucket, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
 
 
-@gateway("s3")
+@gateway("s3", "DeleteBucket")
 def delete_bucket(aws: AccountAws, bucket: str, missing_ok: bool = False) -> bool:
     """DeleteBucket. True when deleted; False when already gone and ``missing_ok``. BucketNotEmpty → 409."""
     try:
@@ -84,7 +84,7 @@ def delete_bucket(aws: AccountAws, bucket: str, missing_ok: bool = False) -> boo
     return True
 
 
-@gateway("s3")
+@gateway("s3", "ListBuckets")
 def list_buckets(aws: AccountAws) -> list[str]:
     """Names of every bucket of the account (no page size: moto loses pages when one is given)."""
     names: list[str] = []
@@ -93,7 +93,7 @@ def list_buckets(aws: AccountAws) -> list[str]:
     return names
 
 
-@gateway("s3")
+@gateway("s3", "ListObjectVersions")
 def is_empty(aws: AccountAws, bucket: str) -> bool:
     """True when the bucket holds no object versions and no delete markers (what DeleteBucket requires)."""
     resp = aws.s3.list_object_versions(Bucket=bucket, MaxKeys=1)
@@ -119,13 +119,13 @@ def _tag_set(resp: dict[str, Any] | None) -> list[Tag]:
     return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in (resp or {}).get("TagSet", [])]
 
 
-@gateway("s3")
+@gateway("s3", "GetBucketTagging")
 def get_tags(aws: AccountAws, bucket: str) -> list[Tag]:
     """The bucket's tag set (``[]`` when none: NoSuchTagSet). NoSuchBucket → 404."""
     return _tag_set(_optional(aws.s3.get_bucket_tagging, ("NoSuchTagSet", "NoSuchTagSetError"), Bucket=bucket))
 
 
-@gateway("s3")
+@gateway("s3", "PutBucketTagging")
 def put_tags(aws: AccountAws, bucket: str, tags: list[Tag]) -> None:
     """PutBucketTagging: replaces the whole tag set."""
     aws.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
@@ -134,20 +134,20 @@ def put_tags(aws: AccountAws, bucket: str, tags: list[Tag]) -> None:
 # --- configuration: lifecycle, encryption, public access, ownership, logging, policy -----------------------
 
 
-@gateway("s3")
+@gateway("s3", "PutBucketLifecycleConfiguration")
 def put_lifecycle(aws: AccountAws, bucket: str, configuration: dict[str, Any]) -> None:
     """PutBucketLifecycleConfiguration with ``{"Rules": [...]}``."""
     aws.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=configuration)
 
 
-@gateway("s3")
+@gateway("s3", "GetBucketLifecycleConfiguration")
 def get_lifecycle_rules(aws: AccountAws, bucket: str) -> list[dict[str, Any]]:
     """The lifecycle rules (``[]`` when none)."""
     resp = _optional(aws.s3.get_bucket_lifecycle_configuration, ("NoSuchLifecycleConfiguration",), Bucket=bucket)
     return list((resp or {}).get("Rules", []))
 
 
-@gateway("s3")
+@gateway("s3", "PutBucketEncryption")
 def put_default_encryption(aws: AccountAws, bucket: str) -> None:
     """Default encryption SSE-S3 (AES256): AWS's default since 2023, explicit because moto has none."""
     aws.s3.put_bucket_encryption(
@@ -158,7 +158,7 @@ def put_default_encryption(aws: AccountAws, bucket: str) -> None:
     )
 
 
-@gateway("s3")
+@gateway("s3", "GetBucketEncryption")
 def get_encryption(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """``ServerSideEncryptionConfiguration`` (``{"Rules": [...]}``) or None when not configured."""
     missing = ("ServerSideEncryptionConfigurationNotFoundError",)
@@ -166,7 +166,7 @@ def get_encryption(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     return None if resp is None else resp.get("ServerSideEncryptionConfiguration")
 
 
-@gateway("s3")
+@gateway("s3", "PutPublicAccessBlock")
 def block_public_access(aws: AccountAws, bucket: str) -> None:
     """Public access block with all four flags on (AWS's default since 2023; moto has no default)."""
     aws.s3.put_public_access_block(
@@ -180,14 +180,14 @@ def block_public_access(aws: AccountAws, bucket: str) -> None:
     )
 
 
-@gateway("s3")
+@gateway("s3", "GetPublicAccessBlock")
 def get_public_access_block(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """``PublicAccessBlockConfiguration`` (four booleans) or None when none is set."""
     resp = _optional(aws.s3.get_public_access_block, ("NoSuchPublicAccessBlockConfiguration",), Bucket=bucket)
     return None if resp is None else resp.get("PublicAccessBlockConfiguration")
 
 
-@gateway("s3")
+@gateway("s3", "PutBucketOwnershipControls")
 def enforce_bucket_owner(aws: AccountAws, bucket: str) -> None:
     """Object ownership BucketOwnerEnforced (ACLs disabled): AWS's default, explicit because moto has none."""
     aws.s3.put_bucket_ownership_controls(
@@ -195,7 +195,7 @@ def enforce_bucket_owner(aws: AccountAws, bucket: str) -> None:
     )
 
 
-@gateway("s3")
+@gateway("s3", "PutBucketLogging")
 def put_logging(aws: AccountAws, bucket: str, target_bucket: str, target_prefix: str) -> None:
     """Server access logging into ``target_bucket`` under ``target_prefix``.
 
@@ -207,7 +207,7 @@ def put_logging(aws: AccountAws, bucket: str, target_bucket: str, target_prefix:
     )
 
 
-@gateway("s3")
+@gateway("s3", "GetBucketLogging")
 def get_logging(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """``LoggingEnabled`` (``TargetBucket``, ``TargetPrefix`` ...) or None when logging is off."""
     resp = aws.s3.get_bucket_logging(Bucket=bucket)
@@ -215,21 +215,21 @@ def get_logging(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     return enabled
 
 
-@gateway("s3")
+@gateway("s3", "GetBucketVersioning")
 def get_versioning(aws: AccountAws, bucket: str) -> str:
     """``Enabled``, ``Suspended`` or ``Disabled`` (never enabled: AWS answers without a Status)."""
     status: str = aws.s3.get_bucket_versioning(Bucket=bucket).get("Status") or "Disabled"
     return status
 
 
-@gateway("s3")
+@gateway("s3", "GetBucketWebsite")
 def get_website(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     """The website configuration (IndexDocument, ErrorDocument, RoutingRules ...) or None."""
     resp = _optional(aws.s3.get_bucket_website, ("NoSuchWebsiteConfiguration",), Bucket=bucket)
     return None if resp is None else {k: v for k, v in resp.items() if k != "ResponseMetadata"}
 
 
-@gateway("s3")
+@gateway("s3", "PutBucketPolicy")
 def put_bucket_policy(aws: AccountAws, bucket: str, policy: str) -> None:
     """PutBucketPolicy with a JSON document (validate it first: moto accepts anything)."""
     aws.s3.put_bucket_policy(Bucket=bucket, Policy=policy)
@@ -257,7 +257,7 @@ def _etag_parts(etag: str) -> int | None:
     return int(tail) if "-" in etag and tail.isdigit() else None
 
 
-@gateway("s3")
+@gateway("s3", "ListObjectsV2")
 def list_objects_page(
     aws: AccountAws,
     bucket: str,
@@ -326,7 +326,7 @@ def _object_tags(aws: AccountAws, bucket: str, key: str) -> list[Tag] | None:
     return None if resp is None else _tag_set(resp)
 
 
-@gateway("s3")
+@gateway("s3", "HeadObject", "GetObjectTagging")
 def object_details(aws: AccountAws, bucket: str, key: str) -> dict[str, Any]:
     """HeadObject and GetObjectTagging, overlapped (two threads, one round trip of latency).
 
@@ -356,7 +356,7 @@ def object_details(aws: AccountAws, bucket: str, key: str) -> dict[str, Any]:
     }
 
 
-@gateway("s3")
+@gateway("s3", "HeadObject", "DeleteObject")
 def delete_object(aws: AccountAws, bucket: str, key: str) -> None:
     """HeadObject, then DeleteObject: S3's DeleteObject answers 204 for a missing key, we answer 404.
 
@@ -369,7 +369,7 @@ def delete_object(aws: AccountAws, bucket: str, key: str) -> None:
 MAX_DELETE_BATCH = 1000  # DeleteObjects' limit per call
 
 
-@gateway("s3")
+@gateway("s3", "DeleteObjects")
 def delete_objects(aws: AccountAws, bucket: str, keys: list[str]) -> dict[str, list[Any]]:
     """One DeleteObjects call (``Quiet=False``) for at most 1,000 keys: ``{"Deleted": [keys], "Errors": [...]}``.
 
@@ -389,7 +389,7 @@ def delete_objects(aws: AccountAws, bucket: str, keys: list[str]) -> dict[str, l
     }
 
 
-@gateway("s3")
+@gateway("s3", "ListMultipartUploads")
 def list_uploads_page(
     aws: AccountAws,
     bucket: str,
@@ -443,7 +443,7 @@ def list_uploads_page(
 MAX_PART_PAGES = 10  # S3 allows 10,000 parts per upload; ListParts answers up to 1,000 per page
 
 
-@gateway("s3")
+@gateway("s3", "ListParts")
 def upload_parts(aws: AccountAws, bucket: str, key: str, upload_id: str) -> tuple[int, int] | None:
     """``(parts, bytes)`` uploaded so far (ListParts, at most 10 pages); None when the upload is gone."""
     count = size = 0
@@ -462,7 +462,7 @@ def upload_parts(aws: AccountAws, bucket: str, key: str, upload_id: str) -> tupl
     return count, size
 
 
-@gateway("s3")
+@gateway("s3", "AbortMultipartUpload")
 def abort_upload(aws: AccountAws, bucket: str, key: str, upload_id: str, missing_ok: bool = False) -> bool:
     """AbortMultipartUpload. NoSuchUpload → 404, or False with ``missing_ok``."""
     try:
@@ -495,7 +495,7 @@ def _presign_sigv4(signature_version: Any = None, context: Any = None, **_: Any)
     return None
 
 
-@gateway("s3")
+@gateway("s3", "GetObject", "PutObject")  # signed, not sent: the URL acts with the role's permissions
 def presign(aws: AccountAws, bucket: str, key: str, method: str, expires_in: int) -> dict[str, Any]:
     """A SigV4 presigned GET or PUT URL for ``key``, signed by the account's S3 client for its endpoint.
 
@@ -519,7 +519,7 @@ def presign(aws: AccountAws, bucket: str, key: str, method: str, expires_in: int
     return {"Url": url, "Method": method, "ExpiresAt": expires_at}
 
 
-@gateway("s3")
+@gateway("s3", "ListObjectsV2")
 def usage_by_listing(aws: AccountAws, bucket: str, budget: int) -> dict[str, Any]:
     """Sum sizes and count current objects with ListObjectsV2, reading at most ``budget`` keys.
 
@@ -547,19 +547,19 @@ def usage_by_listing(aws: AccountAws, bucket: str, budget: int) -> dict[str, Any
 # versions are read so that a versioned bucket's history counts as content.
 
 
-@gateway("s3")
+@gateway("s3", "PutBucketWebsite")
 def put_website(aws: AccountAws, bucket: str, configuration: dict[str, Any]) -> None:
     """PutBucketWebsite with S3's WebsiteConfiguration (IndexDocument, ErrorDocument, RoutingRules ...)."""
     aws.s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=configuration)
 
 
-@gateway("s3")
+@gateway("s3", "PutPublicAccessBlock")
 def put_public_access_block(aws: AccountAws, bucket: str, configuration: dict[str, bool]) -> None:
     """PutPublicAccessBlock with the four flags given (see :func:`block_public_access` for all on)."""
     aws.s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=configuration)
 
 
-@gateway("s3")
+@gateway("s3", "HeadObject")
 def object_exists(aws: AccountAws, bucket: str, key: str) -> bool:
     """HeadObject: True when ``key`` exists, False on 404 (Yale used GetObject and treated every error as
     "missing"; here 403 and every other error stay errors)."""
@@ -572,7 +572,7 @@ def object_exists(aws: AccountAws, bucket: str, key: str) -> bool:
     return True
 
 
-@gateway("s3")
+@gateway("s3", "PutObject", actions=("s3:PutObjectTagging",))
 def put_tagged_object(
     aws: AccountAws, bucket: str, key: str, body: bytes, content_type: str, tags: list[Tag]
 ) -> str | None:
@@ -585,7 +585,7 @@ def put_tagged_object(
     return version if version and version != "null" else None
 
 
-@gateway("s3")
+@gateway("s3", "ListObjectVersions")
 def list_versions_page(
     aws: AccountAws, bucket: str, max_keys: int, key_marker: str | None = None, version_marker: str | None = None
 ) -> dict[str, Any]:
@@ -611,7 +611,7 @@ def list_versions_page(
     }
 
 
-@gateway("s3")
+@gateway("s3", "GetObjectTagging", actions=("s3:GetObjectVersionTagging",))
 def object_version_tags(aws: AccountAws, bucket: str, key: str, version_id: str | None = None) -> list[Tag]:
     """GetObjectTagging of one version (the current one when ``version_id`` is None); ``[]`` when the backend
     has no object tagging."""
@@ -621,7 +621,7 @@ def object_version_tags(aws: AccountAws, bucket: str, key: str, version_id: str 
     return _tag_set(_optional(aws.s3.get_object_tagging, NO_OBJECT_TAGGING, **kwargs))
 
 
-@gateway("s3")
+@gateway("s3", "DeleteObject", actions=("s3:DeleteObjectVersion",))
 def delete_object_version(aws: AccountAws, bucket: str, key: str, version_id: str | None = None) -> None:
     """DeleteObject of one version (for good: no delete marker), or of the key when ``version_id`` is None.
     S3 answers 204 for a missing key or version: retry-safe."""

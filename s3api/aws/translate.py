@@ -5,12 +5,17 @@ botocore's own retries (standard mode) run first; whatever throttling survives t
 then. AWS's message text is passed on only for 4xx input errors. 5xx bodies never carry AWS internals, and
 neither do denials (403): AWS's AccessDenied text names the service identity's ARNs (role, session, account),
 so the client gets the AWS code and a generic message, and the AWS text goes to the log.
+
+The wrapper also records what each gateway function calls (``@gateway("s3", "HeadBucket")``): the
+service role's policy comes from these declarations (:mod:`s3api.aws.permissions`), and while a gateway
+function runs, :func:`current_gateway` names it (one context variable; tests check every call against it).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from contextvars import ContextVar
 from typing import Any, Callable, TypeVar, cast
 
 from botocore.exceptions import (
@@ -23,6 +28,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from s3api.aws.permissions import Declaration, declare
 from s3api.errors import (
     ApiError,
     BadRequest,
@@ -191,20 +197,37 @@ def translate(exc: Exception, service: str = "aws") -> ApiError:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_current: ContextVar[Declaration | None] = ContextVar("s3api_gateway", default=None)
 
-def gateway(service: str) -> Callable[[F], F]:
-    """Decorate a gateway function: botocore errors leave it as our errors."""
+
+def current_gateway() -> Declaration | None:
+    """The declaration of the innermost gateway function running in this context (tests check calls with it)."""
+    return _current.get()
+
+
+def gateway(service: str, *operations: str, actions: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Decorate a gateway function: botocore errors leave it as our errors.
+
+    ``operations``: the botocore operations the function makes itself (``"HeadBucket"``); ``actions``: IAM
+    actions it needs beyond theirs (see :mod:`s3api.aws.permissions`). Both are recorded once, here.
+    """
 
     def wrap(fn: F) -> F:
+        declaration = declare(f"{fn.__module__}.{fn.__qualname__}", service, operations, actions)
+
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
+            token = _current.set(declaration)
             try:
                 return fn(*args, **kwargs)
             except ApiError:
                 raise
             except (ClientError, BotoCoreError) as exc:
                 raise translate(exc, service) from exc
+            finally:
+                _current.reset(token)
 
+        inner.declaration = declaration  # type: ignore[attr-defined]
         return cast(F, inner)
 
     return wrap
