@@ -69,6 +69,9 @@ class Caps:
     delete_keys: int = 10_000
     delete_rounds: int = 4  # alternating API / direct, while keys last
     delete_seconds: float = 60.0
+    group_counts: tuple[int, ...] = (100, 5000)  # groups: unrelated IAM groups in the account at each level
+    group_seed_seconds: float = 150.0  # groups: CreateGroup seeding cap per level
+    group_threads: int = 8
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
