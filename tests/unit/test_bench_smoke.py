@@ -16,6 +16,7 @@ from bench.__main__ import _parse
 from bench.awsproxy import RecordingProxy, aws_pages, group_paths, list_groups_request
 from bench.direct import Target, method_name, plan
 from bench.groups import aws_equivalent, growth
+from bench.sections import route_coverage
 from bench.stats import Budget, percentile, ratio, run_load, summarize
 
 
@@ -316,3 +317,17 @@ def test_recording_proxy_forwards_and_records_list_groups() -> None:
     finally:
         upstream.shutdown()
         upstream.server_close()
+
+
+def test_route_coverage_lists_every_operation_no_request_reached() -> None:
+    spec = {
+        "paths": {
+            "/v1/s3/ping": {"get": {}},
+            "/v1/s3/metrics": {"get": {}},
+            "/v1/s3/{account}/websites/{website}": {"get": {}, "delete": {}, "parameters": []},
+        }
+    }
+    requested = {("GET", "/v1/s3/ping"), ("GET", "/v1/s3/metrics"), ("GET", "/v1/s3/{account}/websites/{website}")}
+    rows = route_coverage(spec, requested)
+    assert [r[0] for r in rows] == ["GET /v1/s3/metrics", "DELETE /v1/s3/{account}/websites/{website}"]
+    assert "scrape" in rows[0][1] and "not reached" in rows[1][1]
