@@ -368,6 +368,20 @@ def overhead(run: Run) -> dict[str, Any]:
         + [None, None, f.get("n"), None]
     )
     sec["data"]["ping_floor"] = f
+    # the same floor with the lightest client (one keep-alive http.client connection): the difference is the
+    # cost of requests itself, which the API side pays and the direct side (boto3) does not
+    pool = HttpPool(srv.port)
+    light: list[float] = []
+    for _ in Budget(run.caps.read_pairs, run.seconds(5.0)):
+        t0 = time.perf_counter()
+        pool.get("/v1/s3/ping")
+        light.append(time.perf_counter() - t0)
+    fl = summarize(light)
+    rows.append(
+        ["ping, http.client instead of requests", 0, fl.get("median_ms"), None, None, None, fl.get("p99_ms")]
+        + [None, None, fl.get("n"), None]
+    )
+    sec["data"]["ping_floor_http_client"] = fl
     sec["data"]["probes"] = results
     sec["tables"].append(
         report.table(
@@ -400,6 +414,42 @@ def overhead(run: Run) -> dict[str, Any]:
         "GET bucket ≤ 0.9 of its 3 calls made one after the other.",
         "create-then-delete: POST then DELETE of a new bucket each pair (API and direct use different names).",
     ]
+    split_rows = [
+        [
+            key.replace("_", " "),
+            sp.get("api_mean_ms"),
+            sp.get("outside_app_ms"),
+            sp.get("app_own_ms"),
+            sp.get("aws_calls_in_worker_ms"),
+            sp.get("direct_mean_ms"),
+            sp.get("aws_in_worker_minus_direct_ms"),
+        ]
+        for key, res in results.items()
+        if (sp := res.get("time_split"))
+    ]
+    if split_rows:
+        sec["tables"].append(
+            report.table(
+                "Where the API's time goes (means over the loop, from the service's own histograms)",
+                [
+                    "operation",
+                    "API mean ms (client)",
+                    "outside the app ms (gunicorn, HTTP hop, requests)",
+                    "in the app, not AWS ms (auth, routing, schema, log, metrics)",
+                    "AWS calls seen by the worker ms (summed)",
+                    "direct mean ms",
+                    "worker's AWS calls − direct ms",
+                ],
+                split_rows,
+            )
+        )
+        sec["notes"].append(
+            "Time split: 'outside the app' = client mean − mean of s3api_http_request_duration_seconds; 'in the "
+            "app, not AWS' = that mean − the summed s3api_aws_call_duration_seconds per request (negative for "
+            "routes whose calls run concurrently); the last column compares the AWS calls as the worker timed "
+            "them with the same calls made by the bench's own process (it swings both ways with the machine's "
+            "load: one more process to schedule, not code). Means include the tails, medians are above."
+        )
     head = results.get("head_bucket", {}).get("summary", {})
     if f.get("median_ms") is not None and head:
         extra = _minus(head["api"].get("median_ms"), head["direct"].get("median_ms"))
@@ -416,6 +466,44 @@ def overhead(run: Run) -> dict[str, Any]:
         if res.get("errors"):
             sec["notes"].append(f"{key}: {res['errors']} failed samples; first: {res.get('first_error')}")
     return sec
+
+
+def _delta(before: promtext.Samples, after: promtext.Samples, name: str, **match: str) -> float:
+    return promtext.total(after, name, **match) - promtext.total(before, name, **match)
+
+
+def time_split(
+    before: promtext.Samples,
+    after: promtext.Samples,
+    routes: list[tuple[str, str]],
+    api_mean_ms: float | None,
+    direct_mean_ms: float | None,
+) -> dict[str, float | None]:
+    """Where an API request's mean time went during a probe loop, from the service's own histograms: inside
+    the app (``s3api_http_request_duration_seconds``: before_request to after_request), of which in AWS calls
+    (``s3api_aws_call_duration_seconds``, summed: concurrent calls overlap), and outside the app (gunicorn,
+    the HTTP hop, the client: the client's mean minus the in-app mean). Only the API side calls through the
+    service during the loop, so every AWS call counted is the API's."""
+    reqs = app_s = 0.0
+    for method, path in routes:
+        rule = "/v1/s3" + path
+        reqs += _delta(before, after, "s3api_http_request_duration_seconds_count", method=method, route=rule)
+        app_s += _delta(before, after, "s3api_http_request_duration_seconds_sum", method=method, route=rule)
+    if not reqs:
+        return {}
+    per = len(routes)  # one operation of the probe is one request per route
+    aws_s = _delta(before, after, "s3api_aws_call_duration_seconds_sum")
+    in_app = round(app_s / reqs * per * 1000, 2)
+    aws = round(aws_s / reqs * per * 1000, 2)
+    return {
+        "api_mean_ms": api_mean_ms,
+        "in_app_ms": in_app,
+        "aws_calls_in_worker_ms": aws,
+        "app_own_ms": round(in_app - aws, 2),
+        "outside_app_ms": None if api_mean_ms is None else round(api_mean_ms - in_app, 2),
+        "direct_mean_ms": direct_mean_ms,
+        "aws_in_worker_minus_direct_ms": None if direct_mean_ms is None else round(aws - direct_mean_ms, 2),
+    }
 
 
 def _overhead_probe(run: Run, probe: Probe) -> dict[str, Any]:
@@ -498,6 +586,7 @@ def _overhead_probe(run: Run, probe: Probe) -> dict[str, Any]:
     summary = {k: summarize(v) for k, v in samples.items()}
     api, dir_ = summary["api"], summary["direct"]
     n_calls = sum(route_ops.values())
+    split = time_split(metrics_before, metrics_after, probe.routes, api.get("mean_ms"), dir_.get("mean_ms"))
     against = summary.get(probe.goal_vs, dir_)
     goal_ratio = ratio(api.get("median_ms"), against.get("median_ms"))
     goal_met = None if probe.goal is None else (goal_ratio or 99) <= probe.goal
@@ -540,6 +629,7 @@ def _overhead_probe(run: Run, probe: Probe) -> dict[str, Any]:
         "errors": errors,
         "first_error": first_error,
         "rows": rows,
+        "time_split": split,
     }
 
 

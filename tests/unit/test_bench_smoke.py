@@ -16,7 +16,7 @@ from bench.__main__ import _parse
 from bench.awsproxy import RecordingProxy, aws_pages, group_paths, list_groups_request
 from bench.direct import Target, method_name, plan
 from bench.groups import aws_equivalent, growth
-from bench.sections import route_coverage
+from bench.sections import route_coverage, time_split
 from bench.stats import Budget, percentile, ratio, run_load, summarize
 
 
@@ -331,3 +331,28 @@ def test_route_coverage_lists_every_operation_no_request_reached() -> None:
     rows = route_coverage(spec, requested)
     assert [r[0] for r in rows] == ["GET /v1/s3/metrics", "DELETE /v1/s3/{account}/websites/{website}"]
     assert "scrape" in rows[0][1] and "not reached" in rows[1][1]
+
+
+def test_time_split_from_the_service_histograms() -> None:
+    route = "/v1/s3/{account}/buckets/{bucket}"
+    before = promtext.parse(
+        f's3api_http_request_duration_seconds_count{{method="HEAD",route="{route}"}} 10\n'
+        f's3api_http_request_duration_seconds_sum{{method="HEAD",route="{route}"}} 0.05\n'
+        's3api_aws_call_duration_seconds_sum{service="s3",operation="HeadBucket"} 0.04\n'
+    )
+    after = promtext.parse(
+        f's3api_http_request_duration_seconds_count{{method="HEAD",route="{route}"}} 110\n'
+        f's3api_http_request_duration_seconds_sum{{method="HEAD",route="{route}"}} 0.55\n'
+        's3api_aws_call_duration_seconds_sum{service="s3",operation="HeadBucket"} 0.44\n'
+    )
+    split = time_split(before, after, [("HEAD", "/{account}/buckets/{bucket}")], 6.0, 3.5)
+    assert split == {
+        "api_mean_ms": 6.0,
+        "in_app_ms": 5.0,
+        "aws_calls_in_worker_ms": 4.0,
+        "app_own_ms": 1.0,
+        "outside_app_ms": 1.0,
+        "direct_mean_ms": 3.5,
+        "aws_in_worker_minus_direct_ms": 0.5,
+    }
+    assert time_split(before, before, [("HEAD", "/{account}/buckets/{bucket}")], 6.0, 3.5) == {}
