@@ -1,4 +1,5 @@
-"""The six benchmark sections. Each takes the shared :class:`Run` and returns a report section (bench.report).
+"""The benchmark sections (the groups section is in bench.groups). Each takes the shared :class:`Run` and
+returns a report section (bench.report).
 
 Every loop is bounded by a count AND a time (``stats.Budget`` / ``stats.run_load``); every section first checks
 that its routes exist in the running service's OpenAPI document and reports "skipped: route missing" if not.
