@@ -20,14 +20,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import report, sections
+from bench import groups, report, sections
 from bench.direct import Direct
 from bench.server import Server, ServerError
 from bench.stats import ratio
 
 HERE = Path(__file__).resolve().parent
-PRESENT = ["overhead", "calls", "throughput", "listing", "delete", "startup", "bcrypt"]  # the order
-RUN_ORDER = ["overhead", "throughput", "listing", "delete", "calls", "startup", "bcrypt"]  # calls and memory last
+PRESENT = ["overhead", "calls", "groups", "throughput", "listing", "delete", "startup", "bcrypt"]  # the order
+# calls, groups (it adds thousands of IAM groups) and memory last
+RUN_ORDER = ["overhead", "throughput", "listing", "delete", "calls", "groups", "startup", "bcrypt"]
 FUNCS = {
     "overhead": sections.overhead,
     "calls": sections.aws_calls,
@@ -36,6 +37,7 @@ FUNCS = {
     "delete": sections.batch_delete,
     "startup": sections.start_memory,
     "bcrypt": sections.bcrypt_flood,
+    "groups": groups.many_groups,
 }
 
 
@@ -97,6 +99,16 @@ def _summary(secs: dict[str, dict[str, Any]]) -> list[str]:
         miscounted = calls["data"].get("miscounted") or []
         if miscounted:
             lines.append("Route AWS-call metric undercounts: " + "; ".join(miscounted) + ".")
+    gr = secs.get("groups", {})
+    if gr.get("status") == "ok":
+        levels = gr["data"].get("levels") or []
+        grows = gr["data"].get("grows") or []
+        span = " vs ".join(f"{n:,}" for n in levels)
+        lines.append(
+            f"AWS calls per request with {span} unrelated IAM groups: "
+            + ("grows: " + "; ".join(grows) if grows else "flat for every route measured")
+            + "."
+        )
     tp = secs.get("throughput", {})
     if tp.get("status") == "ok":
         runs = tp["data"]["runs"]

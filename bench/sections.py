@@ -1,4 +1,5 @@
-"""The six benchmark sections. Each takes the shared :class:`Run` and returns a report section (bench.report).
+"""The benchmark sections (the groups section is in bench.groups). Each takes the shared :class:`Run` and
+returns a report section (bench.report).
 
 Every loop is bounded by a count AND a time (``stats.Budget`` / ``stats.run_load``); every section first checks
 that its routes exist in the running service's OpenAPI document and reports "skipped: route missing" if not.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.client
+import json
 import random
 import shutil
 import threading
@@ -69,6 +71,9 @@ class Caps:
     delete_keys: int = 10_000
     delete_rounds: int = 4  # alternating API / direct, while keys last
     delete_seconds: float = 60.0
+    group_counts: tuple[int, ...] = (100, 5000)  # groups: unrelated IAM groups in the account at each level
+    group_seed_seconds: float = 150.0  # groups: CreateGroup seeding cap per level
+    group_threads: int = 8
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -364,6 +369,20 @@ def overhead(run: Run) -> dict[str, Any]:
         + [None, None, f.get("n"), None]
     )
     sec["data"]["ping_floor"] = f
+    # the same floor with the lightest client (one keep-alive http.client connection): the difference is the
+    # cost of requests itself, which the API side pays and the direct side (boto3) does not
+    pool = HttpPool(srv.port)
+    light: list[float] = []
+    for _ in Budget(run.caps.read_pairs, run.seconds(5.0)):
+        t0 = time.perf_counter()
+        pool.get("/v1/s3/ping")
+        light.append(time.perf_counter() - t0)
+    fl = summarize(light)
+    rows.append(
+        ["ping, http.client instead of requests", 0, fl.get("median_ms"), None, None, None, fl.get("p99_ms")]
+        + [None, None, fl.get("n"), None]
+    )
+    sec["data"]["ping_floor_http_client"] = fl
     sec["data"]["probes"] = results
     sec["tables"].append(
         report.table(
@@ -396,6 +415,42 @@ def overhead(run: Run) -> dict[str, Any]:
         "GET bucket ≤ 0.9 of its 3 calls made one after the other.",
         "create-then-delete: POST then DELETE of a new bucket each pair (API and direct use different names).",
     ]
+    split_rows = [
+        [
+            key.replace("_", " "),
+            sp.get("api_mean_ms"),
+            sp.get("outside_app_ms"),
+            sp.get("app_own_ms"),
+            sp.get("aws_calls_in_worker_ms"),
+            sp.get("direct_mean_ms"),
+            sp.get("aws_in_worker_minus_direct_ms"),
+        ]
+        for key, res in results.items()
+        if (sp := res.get("time_split"))
+    ]
+    if split_rows:
+        sec["tables"].append(
+            report.table(
+                "Where the API's time goes (means over the loop, from the service's own histograms)",
+                [
+                    "operation",
+                    "API mean ms (client)",
+                    "outside the app ms (gunicorn, HTTP hop, requests)",
+                    "in the app, not AWS ms (auth, routing, schema, log, metrics)",
+                    "AWS calls seen by the worker ms (summed)",
+                    "direct mean ms",
+                    "worker's AWS calls − direct ms",
+                ],
+                split_rows,
+            )
+        )
+        sec["notes"].append(
+            "Time split: 'outside the app' = client mean − mean of s3api_http_request_duration_seconds; 'in the "
+            "app, not AWS' = that mean − the summed s3api_aws_call_duration_seconds per request (negative for "
+            "routes whose calls run concurrently); the last column compares the AWS calls as the worker timed "
+            "them with the same calls made by the bench's own process (it swings both ways with the machine's "
+            "load: one more process to schedule, not code). Means include the tails, medians are above."
+        )
     head = results.get("head_bucket", {}).get("summary", {})
     if f.get("median_ms") is not None and head:
         extra = _minus(head["api"].get("median_ms"), head["direct"].get("median_ms"))
@@ -412,6 +467,44 @@ def overhead(run: Run) -> dict[str, Any]:
         if res.get("errors"):
             sec["notes"].append(f"{key}: {res['errors']} failed samples; first: {res.get('first_error')}")
     return sec
+
+
+def _delta(before: promtext.Samples, after: promtext.Samples, name: str, **match: str) -> float:
+    return promtext.total(after, name, **match) - promtext.total(before, name, **match)
+
+
+def time_split(
+    before: promtext.Samples,
+    after: promtext.Samples,
+    routes: list[tuple[str, str]],
+    api_mean_ms: float | None,
+    direct_mean_ms: float | None,
+) -> dict[str, float | None]:
+    """Where an API request's mean time went during a probe loop, from the service's own histograms: inside
+    the app (``s3api_http_request_duration_seconds``: before_request to after_request), of which in AWS calls
+    (``s3api_aws_call_duration_seconds``, summed: concurrent calls overlap), and outside the app (gunicorn,
+    the HTTP hop, the client: the client's mean minus the in-app mean). Only the API side calls through the
+    service during the loop, so every AWS call counted is the API's."""
+    reqs = app_s = 0.0
+    for method, path in routes:
+        rule = "/v1/s3" + path
+        reqs += _delta(before, after, "s3api_http_request_duration_seconds_count", method=method, route=rule)
+        app_s += _delta(before, after, "s3api_http_request_duration_seconds_sum", method=method, route=rule)
+    if not reqs:
+        return {}
+    per = len(routes)  # one operation of the probe is one request per route
+    aws_s = _delta(before, after, "s3api_aws_call_duration_seconds_sum")
+    in_app = round(app_s / reqs * per * 1000, 2)
+    aws = round(aws_s / reqs * per * 1000, 2)
+    return {
+        "api_mean_ms": api_mean_ms,
+        "in_app_ms": in_app,
+        "aws_calls_in_worker_ms": aws,
+        "app_own_ms": round(in_app - aws, 2),
+        "outside_app_ms": None if api_mean_ms is None else round(api_mean_ms - in_app, 2),
+        "direct_mean_ms": direct_mean_ms,
+        "aws_in_worker_minus_direct_ms": None if direct_mean_ms is None else round(aws - direct_mean_ms, 2),
+    }
 
 
 def _overhead_probe(run: Run, probe: Probe) -> dict[str, Any]:
@@ -494,6 +587,7 @@ def _overhead_probe(run: Run, probe: Probe) -> dict[str, Any]:
     summary = {k: summarize(v) for k, v in samples.items()}
     api, dir_ = summary["api"], summary["direct"]
     n_calls = sum(route_ops.values())
+    split = time_split(metrics_before, metrics_after, probe.routes, api.get("mean_ms"), dir_.get("mean_ms"))
     against = summary.get(probe.goal_vs, dir_)
     goal_ratio = ratio(api.get("median_ms"), against.get("median_ms"))
     goal_met = None if probe.goal is None else (goal_ratio or 99) <= probe.goal
@@ -536,6 +630,7 @@ def _overhead_probe(run: Run, probe: Probe) -> dict[str, Any]:
         "errors": errors,
         "first_error": first_error,
         "rows": rows,
+        "time_split": split,
     }
 
 
@@ -1080,7 +1175,158 @@ NEEDED: dict[str, tuple[int | None, str]] = {
     "Abort old uploads (1 open)": (2, "ListMultipartUploads + AbortMultipartUpload per upload (1 here)"),
     "Usage": (1, "a listing: one ListObjectsV2 per 1,000 keys (1 object here)"),
     "Account stats": (4, "one list call per count (buckets, groups, users, distributions), paged"),
+    "Ping": (0, "no AWS call by contract"),
+    "Version": (0, "no AWS call by contract"),
+    "List accounts": (0, "configuration only"),
+    "Abort one upload": (1, "AbortMultipartUpload (NoSuchUpload gives the 404)"),
+    "Website bookmark": (0, "no AWS call by contract"),
+    "HEAD website": (1, "HeadBucket"),
 }
+
+WEBSITE_PATH = "/{account}/websites/{website}"
+#: Routes of the OpenAPI document the calls section does not drive, and why.
+NOT_EXERCISED: dict[str, str] = {
+    "GET /v1/s3/metrics": "requested only by the bench's own scrapes (no AWS call); left out of the per-route table",
+}
+Probe4 = tuple[str, str, str, Callable[[], Any]]
+
+
+def _fallback_probes(run: Run) -> list[Probe4]:
+    """Routes other sections measure (overhead, listing, delete), exercised here only when those did not run,
+    so that ``--only calls`` still covers every route."""
+    s = run.api
+    b = f"{A}/buckets/{OVERHEAD_BUCKET}"
+    tmp = f"bench-calls-tmp-{int(time.time()) % 100000}"
+    keys = ["bench/batch-1.txt", "bench/batch-2.txt"]
+
+    def batch() -> Any:
+        for k in keys:
+            run.d.s3.put_object(Bucket=OVERHEAD_BUCKET, Key=k, Body=b"x")  # direct: not counted by the service
+        return expect(s.post(run.url(f"{b}/objects/delete"), json={"Keys": keys}))
+
+    return [
+        ("HEAD bucket", "HEAD", BUCKET_PATH, lambda: expect(s.head(run.url(b)))),
+        ("GET bucket", "GET", BUCKET_PATH, lambda: expect(s.get(run.url(b)))),
+        ("GET users", "GET", BUCKET_PATH + "/users", lambda: expect(s.get(run.url(f"{b}/users")))),
+        (
+            "List objects, page of 1,000",
+            "GET",
+            BUCKET_PATH + "/objects",
+            lambda: expect(s.get(run.url(f"{b}/objects"), params={"max_keys": 1000})),
+        ),
+        (f"Batch delete {len(keys)} keys", "POST", BUCKET_PATH + "/objects/delete", batch),
+        (
+            "Create bucket",
+            "POST",
+            "/{account}/buckets",
+            lambda: expect(s.post(run.url(f"{A}/buckets"), json={"BucketInput": {"Bucket": tmp}})),
+        ),
+        (
+            "Delete bucket (no users, empty)",
+            "DELETE",
+            BUCKET_PATH,
+            lambda: expect(s.delete(run.url(f"{A}/buckets/{tmp}"))),
+        ),
+    ]
+
+
+def _system_and_website_probes(run: Run) -> list[Probe4]:
+    """Every other route of the document: system routes, one multipart upload aborted by id, and a website's
+    whole life on the embedded default's seeded domain (create, read, tag, invalidate, users, delete)."""
+    s = run.api
+    b = f"{A}/buckets/{OVERHEAD_BUCKET}"
+    domain = json.loads((run.emulator or {}).get("seed", "{}")).get("domain") or "example.test"
+    site = f"bench-calls-{int(time.time()) % 100000}.{domain}"
+    w = f"{A}/websites/{site}"
+    root, scoped = f"bench-web-root-{int(time.time()) % 100000}", f"bench-web-docs-{int(time.time()) % 100000}"
+    state: dict[str, str] = {}
+    upload_key = "bench/abort-one.bin"
+
+    def abort_one() -> Any:
+        made = run.d.s3.create_multipart_upload(Bucket=OVERHEAD_BUCKET, Key=upload_key)  # direct: not counted
+        url = run.url(f"{b}/uploads/{made['UploadId']}")
+        return expect(s.delete(url, params={"key": upload_key}))
+
+    def invalidate() -> Any:
+        r = expect(s.patch(run.url(w), json={"CacheInvalidation": ["/*"]}))
+        state["invalidation"] = r.json()["Invalidation"]["Id"]
+        return r
+
+    return [
+        ("Ping", "GET", "/ping", lambda: expect(s.get(run.url("/ping")))),
+        ("Version", "GET", "/version", lambda: expect(s.get(run.url("/version")))),
+        ("List accounts", "GET", "/accounts", lambda: expect(s.get(run.url("/accounts")))),
+        ("Abort one upload", "DELETE", BUCKET_PATH + "/uploads/{upload_id}", abort_one),
+        (
+            "Create website",
+            "POST",
+            "/{account}/websites",
+            lambda: expect(s.post(run.url(f"{A}/websites"), json={"BucketInput": {"Bucket": site}})),
+        ),
+        ("HEAD website", "HEAD", WEBSITE_PATH, lambda: expect(s.head(run.url(w)))),
+        ("GET website", "GET", WEBSITE_PATH, lambda: expect(s.get(run.url(w)))),
+        (
+            "Update website tags",
+            "PUT",
+            WEBSITE_PATH,
+            lambda: expect(s.put(run.url(w), json={"Tags": [{"Key": "team", "Value": "bench"}]})),
+        ),
+        ("Invalidate website paths", "PATCH", WEBSITE_PATH, invalidate),
+        (
+            "GET invalidation",
+            "GET",
+            WEBSITE_PATH + "/invalidations/{invalidation}",
+            lambda: expect(s.get(run.url(f"{w}/invalidations/{state.get('invalidation', 'none')}"))),
+        ),
+        ("Website bookmark", "GET", WEBSITE_PATH + "/duck", lambda: expect(s.get(run.url(f"{w}/duck")))),
+        (
+            "Create website user (root)",
+            "POST",
+            WEBSITE_PATH + "/users",
+            lambda: expect(s.post(run.url(f"{w}/users"), json={"User": {"UserName": root}})),
+        ),
+        (
+            "Create website user (Path /docs/)",
+            "POST",
+            WEBSITE_PATH + "/users",
+            lambda: expect(s.post(run.url(f"{w}/users"), json={"User": {"UserName": scoped, "Path": "/docs/"}})),
+        ),
+        ("GET website users", "GET", WEBSITE_PATH + "/users", lambda: expect(s.get(run.url(f"{w}/users")))),
+        (
+            "GET website user",
+            "GET",
+            WEBSITE_PATH + "/users/{user}",
+            lambda: expect(s.get(run.url(f"{w}/users/{root}"))),
+        ),
+        (
+            "Rotate website user keys",
+            "PUT",
+            WEBSITE_PATH + "/users/{user}",
+            lambda: expect(s.put(run.url(f"{w}/users/{root}"))),
+        ),
+        (
+            "Delete website user (Path /docs/)",
+            "DELETE",
+            WEBSITE_PATH + "/users/{user}",
+            lambda: expect(s.delete(run.url(f"{w}/users/{scoped}"))),
+        ),
+        ("Delete website (1 root user left)", "DELETE", WEBSITE_PATH, lambda: expect(s.delete(run.url(w)))),
+    ]
+
+
+def route_coverage(spec: dict[str, Any], requested: set[tuple[str, str]]) -> list[list[str]]:
+    """``[route, reason]`` for every operation of the OpenAPI document no request reached (``requested``: the
+    ``(METHOD, /v1/s3/openapi/path)`` pairs seen in s3api_http_requests_total)."""
+    rows = []
+    for path, ops in sorted(spec.get("paths", {}).items()):
+        for method in ops:
+            if method not in ("get", "post", "put", "patch", "delete", "head"):
+                continue
+            route = f"{method.upper()} {path}"
+            if (method.upper(), path) in requested and route not in NOT_EXERCISED:
+                continue
+            rows.append([route, NOT_EXERCISED.get(route, "not reached in this run (see the notes: a failed request)")])
+    return rows
 
 
 def _extra_probes(run: Run) -> list[tuple[str, str, str, Callable[[], Any]]]:
@@ -1163,7 +1409,9 @@ def aws_calls(run: Run) -> dict[str, Any]:
         )
         time.sleep(1.1)  # "older than 0 s" by a clear margin, whatever the timestamp resolution
     skipped = []
-    for label, method, path, fn in _extra_probes(run):
+    recorded = {(e["method"], e["path"]) for e in run.calls}
+    fallback = [p for p in _fallback_probes(run) if (p[1], f"/v1/s3{p[2]}") not in recorded]
+    for label, method, path, fn in _extra_probes(run) + fallback + _system_and_website_probes(run):
         if srv.missing((method, path)):
             skipped.append(f"{method} /v1/s3{path}")
             continue
@@ -1184,6 +1432,8 @@ def aws_calls(run: Run) -> dict[str, Any]:
             continue
         c = calls.get((method, rule), 0.0)
         per_route.append([f"{method} {promtext.openapi_path(rule)}", int(n), int(c), round(c / n, 2) if n else None])
+    requested = {(method, promtext.openapi_path(rule)) for (method, rule), n in reqs.items() if n}
+    not_exercised = route_coverage(srv.spec(), requested)
     sec["tables"].append(
         report.table(
             "Per route over the whole run (main server): s3api_route_aws_calls_total / s3api_http_requests_total",
@@ -1237,13 +1487,26 @@ def aws_calls(run: Run) -> dict[str, Any]:
             "s3api_route_aws_calls_total misses calls made in a worker thread that did not copy the request's "
             "context: " + "; ".join(miscounted) + "."
         )
+    sec["tables"].append(
+        report.table(
+            "Routes of the OpenAPI document not exercised, and why",
+            ["route", "reason"],
+            not_exercised or [["none", "every route of the document was requested at least once"]],
+        )
+    )
     if skipped:
         sec["notes"].append("Not exercised (route missing): " + ", ".join(skipped))
     sec["notes"].append(
         "'needed' is the fewest calls that can answer the request by its contract (our estimate, reasons in the last "
         "column); '—' where it depends on the data."
     )
-    sec["data"] = {"per_route": per_route, "per_operation": run.calls, "flagged": flagged, "miscounted": miscounted}
+    sec["data"] = {
+        "per_route": per_route,
+        "per_operation": run.calls,
+        "flagged": flagged,
+        "miscounted": miscounted,
+        "not_exercised": not_exercised,
+    }
     return sec
 
 

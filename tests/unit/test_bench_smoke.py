@@ -3,15 +3,20 @@ metrics and /proc parsing, the direct-replay plan. No server, no emulator, nothi
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from bench import procs, promtext, report
 from bench.__main__ import _parse
+from bench.awsproxy import RecordingProxy, aws_pages, group_paths, list_groups_request
 from bench.direct import Target, method_name, plan
+from bench.groups import aws_equivalent, growth
+from bench.sections import route_coverage, time_split
 from bench.stats import Budget, percentile, ratio, run_load, summarize
 
 
@@ -221,3 +226,133 @@ def test_cli_options() -> None:
     assert args.only == "overhead,listing" and args.keys == 1000 and args.workers == (1, 2)
     with pytest.raises(SystemExit):
         _parse(["--only", "nope"])
+    args = _parse(["--only", "groups", "--group-counts", "10,200", "--group-seed-seconds", "5"])
+    assert args.group_counts == (10, 200) and args.group_seed_seconds == 5.0
+
+
+# --- groups section (issue 12): growth verdicts and what AWS would page ------------------------------------
+
+
+def test_growth_verdicts_compare_the_first_and_last_level() -> None:
+    calls = {
+        "website_users": {100: 6.0, 5000: 11.0},
+        "bucket_users": {100: 5.0, 5000: 5.0},
+        "website_create": {100: 30.0, 5000: 29.0},
+        "website_delete": {100: 61.0, 5000: None},
+    }
+    out = {v["key"]: v for v in growth([100, 5000], calls)}
+    assert out["website_users"]["verdict"] == "grows (+5)" and out["website_users"]["delta"] == 5
+    assert out["bucket_users"]["verdict"] == "flat"
+    assert out["website_create"]["verdict"] == "fewer (-1)"
+    assert out["website_delete"]["verdict"] == "not measured"
+    assert [v["key"] for v in growth([100, 5000], calls)] == [  # in the section's route order
+        "website_create",
+        "website_users",
+        "website_delete",
+        "bucket_users",
+    ]
+
+
+def test_aws_pages_counts_the_groups_under_the_prefix() -> None:
+    paths = ["/"] * 10 + ["/bench/unrelated/"] * 4990 + ["/docs/"] * 2
+    assert aws_pages("/", 1000, paths) == 6  # 5,002 groups, 1,000 a page
+    assert aws_pages("/docs/", 1000, paths) == 1
+    assert aws_pages("/none/", 1000, paths) == 1  # an empty answer is one page too
+    assert aws_pages("/", None, paths[:250]) == 3  # IAM's default MaxItems is 100
+    assert aws_pages("/", 5000, paths) == 6  # at most 1,000 a page
+
+
+def test_list_groups_request_and_answer_parsing() -> None:
+    body = b"Action=ListGroups&Version=2010-05-08&PathPrefix=%2Fdocs%2F&MaxItems=1000"
+    assert list_groups_request(body) == {"path_prefix": "/docs/", "max_items": 1000, "marker": False}
+    assert list_groups_request(b"Action=ListGroups&Marker=abc")["marker"] is True  # type: ignore[index]
+    assert list_groups_request(b"Action=ListGroups") == {"path_prefix": "/", "max_items": None, "marker": False}
+    assert list_groups_request(b"Action=GetGroup&GroupName=x") is None
+    assert list_groups_request(b"\xff\xfe") is None
+    xml = b"<Groups><member><Path>/</Path><GroupName>a</GroupName></member><member><Path>/x/</Path></member></Groups>"
+    assert group_paths(xml) == ["/", "/x/"]
+
+
+def test_aws_equivalent_replaces_moto_list_groups_by_aws_pages() -> None:
+    ops = {"iam:ListGroups": 1, "iam:GetGroup": 3, "s3:HeadBucket": 1}
+    records = [{"path_prefix": "/", "max_items": 1000, "marker": False, "paths": ["/"] * 4500}]
+    eq = aws_equivalent(ops, records)
+    assert (eq["calls"], eq["list_groups"], eq["aws_list_groups_pages"], eq["aws_calls"]) == (5, 1, 5, 9)
+    assert eq["path_prefixes"] == ["/"]
+    assert aws_equivalent({"iam:GetGroup": 2}, [])["aws_calls"] == 2
+
+
+def test_recording_proxy_forwards_and_records_list_groups() -> None:
+    class Upstream(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            data = b"<Groups><member><Path>/</Path></member><member><Path>/p/</Path></member></Groups>"
+            if b"ListGroups" not in body:
+                data = b"echo:" + body
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    thread = threading.Thread(target=upstream.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with RecordingProxy(f"http://127.0.0.1:{upstream.server_address[1]}") as proxy:
+            conn = http.client.HTTPConnection("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]), timeout=10)
+            conn.request("POST", "/", body=b"Action=GetUser&UserName=u")
+            assert conn.getresponse().read() == b"echo:Action=GetUser&UserName=u"
+            conn.request("POST", "/", body=b"Action=ListGroups&PathPrefix=%2Fp%2F&MaxItems=1000")
+            resp = conn.getresponse()
+            assert resp.status == 200 and b"<Path>/p/</Path>" in resp.read()
+            conn.close()
+            records = proxy.take()
+            assert records == [{"path_prefix": "/p/", "max_items": 1000, "marker": False, "paths": ["/", "/p/"]}]
+            assert proxy.take() == []
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+
+
+def test_route_coverage_lists_every_operation_no_request_reached() -> None:
+    spec = {
+        "paths": {
+            "/v1/s3/ping": {"get": {}},
+            "/v1/s3/metrics": {"get": {}},
+            "/v1/s3/{account}/websites/{website}": {"get": {}, "delete": {}, "parameters": []},
+        }
+    }
+    requested = {("GET", "/v1/s3/ping"), ("GET", "/v1/s3/metrics"), ("GET", "/v1/s3/{account}/websites/{website}")}
+    rows = route_coverage(spec, requested)
+    assert [r[0] for r in rows] == ["GET /v1/s3/metrics", "DELETE /v1/s3/{account}/websites/{website}"]
+    assert "scrape" in rows[0][1] and "not reached" in rows[1][1]
+
+
+def test_time_split_from_the_service_histograms() -> None:
+    route = "/v1/s3/{account}/buckets/{bucket}"
+    before = promtext.parse(
+        f's3api_http_request_duration_seconds_count{{method="HEAD",route="{route}"}} 10\n'
+        f's3api_http_request_duration_seconds_sum{{method="HEAD",route="{route}"}} 0.05\n'
+        's3api_aws_call_duration_seconds_sum{service="s3",operation="HeadBucket"} 0.04\n'
+    )
+    after = promtext.parse(
+        f's3api_http_request_duration_seconds_count{{method="HEAD",route="{route}"}} 110\n'
+        f's3api_http_request_duration_seconds_sum{{method="HEAD",route="{route}"}} 0.55\n'
+        's3api_aws_call_duration_seconds_sum{service="s3",operation="HeadBucket"} 0.44\n'
+    )
+    split = time_split(before, after, [("HEAD", "/{account}/buckets/{bucket}")], 6.0, 3.5)
+    assert split == {
+        "api_mean_ms": 6.0,
+        "in_app_ms": 5.0,
+        "aws_calls_in_worker_ms": 4.0,
+        "app_own_ms": 1.0,
+        "outside_app_ms": 1.0,
+        "direct_mean_ms": 3.5,
+        "aws_in_worker_minus_direct_ms": 0.5,
+    }
+    assert time_split(before, before, [("HEAD", "/{account}/buckets/{bucket}")], 6.0, 3.5) == {}
