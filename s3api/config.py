@@ -123,6 +123,11 @@ class Settings:
     sweep_interval: float = 300.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
+    @property
+    def org_tag(self) -> names.Tag:
+        """The tag marking what this deployment made: ``{"Key": org_tag_key, "Value": org}``."""
+        return {"Key": self.org_tag_key, "Value": self.org}
+
     def account(self, name: str) -> Account | None:
         return self.accounts.get(name)
 

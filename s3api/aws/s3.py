@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,6 +51,21 @@ def head_bucket(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
             return None
         raise
     return resp
+
+
+@gateway("s3")
+def require_bucket(aws: AccountAws, bucket: str, what: str = "bucket") -> dict[str, Any]:
+    """:func:`head_bucket`, or 404 naming the bucket (``what``: "website" for a site's bucket)."""
+    head = head_bucket(aws, bucket)
+    if head is None:
+        raise NotFound(f"{what} '{bucket}' does not exist")
+    return head
+
+
+def region_of(aws: AccountAws, head: Mapping[str, Any]) -> str:
+    """The bucket's region from its HeadBucket answer (the account's region when AWS does not say)."""
+    headers = head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return str(head.get("BucketRegion") or headers.get("x-amz-bucket-region") or aws.account.region)
 
 
 @gateway("s3", "CreateBucket")

@@ -97,7 +97,7 @@ def check_tags(aws: AccountAws, bucket: str, tags: Iterable[s3.Tag]) -> None:
     """403 unless ``tags`` (the bucket's tag set, just read by the caller) carry the organisation tag, or when
     ``bucket`` is the log bucket. Stores nothing in the cache."""
     _refuse_log_bucket(aws, bucket)
-    org = {"Key": aws.settings.org_tag_key, "Value": aws.settings.org}
+    org = aws.settings.org_tag
     if not any(t["Key"] == org["Key"] and t.get("Value", "") == org["Value"] for t in tags):
         raise Forbidden(
             f"bucket '{bucket}' is not managed by this service (it has no {org['Key']}={org['Value']} tag)"

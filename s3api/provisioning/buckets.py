@@ -68,10 +68,6 @@ ADMIN = "BktAdmGrp"
 log = logging.getLogger("s3api.buckets")
 
 
-def _org_tag(aws: AccountAws) -> list[validation.Tag]:
-    return [{"Key": aws.settings.org_tag_key, "Value": aws.settings.org}]
-
-
 def _caller_tags(aws: AccountAws, tags: Any) -> list[validation.Tag]:
     """The caller's tags checked (validation.validate_tags) plus: the distribution tag is the server's.
     Returned with the organisation tag appended."""
@@ -80,14 +76,6 @@ def _caller_tags(aws: AccountAws, tags: Any) -> list[validation.Tag]:
         problem = f"the tag {s3.DISTRIBUTION_TAG!r} is set by the server and may not be given"
         raise BadRequest(problem, errors={"Tags": [problem]})
     return validation.with_org_tag(checked, aws.settings.org_tag_key, aws.settings.org)
-
-
-def _require(aws: AccountAws, bucket: str) -> dict[str, Any]:
-    """HeadBucket: the response, or 404 naming the bucket."""
-    head = s3.head_bucket(aws, bucket)
-    if head is None:
-        raise NotFound(f"bucket '{bucket}' does not exist")
-    return head
 
 
 # --- create ------------------------------------------------------------------------------------------------
@@ -241,7 +229,7 @@ def own_claim(aws: AccountAws, name: str) -> dict[str, Any] | None:
     if policy is None or policy.get("Path", "/") != "/":
         return None
     tags = [{"Key": t.get("Key", ""), "Value": t.get("Value", "")} for t in policy.get("Tags", [])]
-    if _org_tag(aws)[0] not in tags:
+    if aws.settings.org_tag not in tags:
         return None
     policy.pop("Description", None)  # GetPolicy has it, CreatePolicy's answer not: keep the create's shape
     return policy
@@ -261,7 +249,7 @@ def claim(
     A younger claim answers 409 "being created": its request may still be running.
     """
     try:
-        return iam.create_policy(aws, name, document, description, [*_org_tag(aws), *tags])
+        return iam.create_policy(aws, name, document, description, [aws.settings.org_tag, *tags])
     except Conflict as exc:
         if not translate.is_code(exc.__cause__ or exc, "EntityAlreadyExists"):
             raise
@@ -377,7 +365,7 @@ def _attach(aws: AccountAws, group: str, arn: str) -> str:
 
 def head(aws: AccountAws, bucket: str) -> None:
     """Nothing when the bucket exists and is ours; 404 when missing; 403 when it is not ours to see."""
-    _require(aws, bucket)
+    s3.require_bucket(aws, bucket)
 
 
 #: ``?include=`` names → the field each adds to GET bucket (each costs exactly its own AWS call).
@@ -386,7 +374,7 @@ _FIELD_READS: dict[str, Callable[[AccountAws, str], Any]] = {
     "Tags": s3.get_tags,
     "Logging": s3.get_logging,
     "Empty": s3.is_empty,
-    "Region": lambda aws, bucket: _require(aws, bucket).get("BucketRegion") or aws.account.region,
+    "Region": lambda aws, bucket: s3.region_of(aws, s3.require_bucket(aws, bucket)),
     "Encryption": s3.get_encryption,
     "Versioning": s3.get_versioning,
     "PublicAccessBlock": s3.get_public_access_block,

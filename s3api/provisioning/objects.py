@@ -21,7 +21,7 @@ from typing import Any
 from s3api import concurrency
 from s3api.aws import cloudfront, cloudwatch, iam, s3
 from s3api.aws.clients import AccountAws
-from s3api.errors import ApiError, BadRequest, NotFound
+from s3api.errors import ApiError, BadRequest
 from s3api.provisioning import boundary
 
 SEARCH_BUDGET = 10_000  # keys (and folders) read by one search request
@@ -32,17 +32,6 @@ ABORT_LIST_BUDGET = 10_000  # uploads examined by one abort-older request
 ABORT_LIMIT = 1_000  # uploads aborted by one abort-older request
 TOKEN_VERSION = 1
 MAX_TOKEN = 12_288  # a 1,024-byte key of control characters is ~8.4 KB once JSON-escaped and base64-encoded
-
-def require_bucket(aws: AccountAws, bucket: str) -> str:
-    """HeadBucket: the bucket's region, or 404 when the account has no such bucket."""
-    head = s3.head_bucket(aws, bucket)
-    if head is None:
-        raise NotFound(f"bucket {bucket!r} not found")
-    region = head.get("BucketRegion") or head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(
-        "x-amz-bucket-region"
-    )
-    return str(region or aws.account.region)
-
 
 def managed_bucket(aws: AccountAws, bucket: str) -> str:
     """``bucket`` once it names a bucket this service manages (404 missing, 403 not ours:
@@ -352,7 +341,7 @@ def usage(aws: AccountAws, bucket: str) -> dict[str, Any]:
     """
     managed_bucket(aws, bucket)
     if aws.account.usage_source == "cloudwatch" and not aws.account.endpoint_url:
-        region = require_bucket(aws, bucket)
+        region = s3.region_of(aws, s3.require_bucket(aws, bucket))
         metrics = cloudwatch.bucket_storage(aws, bucket, region)
         if metrics is not None:
             return {**metrics, "Source": "cloudwatch", "Complete": True}

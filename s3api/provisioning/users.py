@@ -146,7 +146,7 @@ def _member_groups(
         return groups, mine
     if leftover_ok and all(g["GroupName"] == RETIRING_GROUP for g in groups):
         tags = iam.user_tags(aws, user)
-        if _org_tag(aws) in tags and {"Key": scope.tag_key, "Value": scope.name} in tags:
+        if aws.settings.org_tag in tags and {"Key": scope.tag_key, "Value": scope.name} in tags:
             return groups, []
     raise missing
 
@@ -235,7 +235,7 @@ def _interrupted(aws: AccountAws, scope: Scope, name: str) -> bool:
     to say how to recover; best effort (any error: False, the plain 409)."""
     try:
         tags = iam.user_tags(aws, name)
-        if _org_tag(aws) not in tags or {"Key": scope.tag_key, "Value": scope.name} not in tags:
+        if aws.settings.org_tag not in tags or {"Key": scope.tag_key, "Value": scope.name} not in tags:
             return False
         return not iam.list_access_keys(aws, name)
     except ApiError:
@@ -263,11 +263,7 @@ def _user_tags(aws: AccountAws, scope: Scope, caller: Sequence[Mapping[str, str]
         problem = f"tag keys beginning with {RESERVED_TAG_PREFIX!r} are reserved: {', '.join(reserved)}"
     if problem:
         raise BadRequest(problem, errors={"User.Tags": [problem]})
-    return [*checked, _org_tag(aws), {"Key": scope.tag_key, "Value": scope.name}]
-
-
-def _org_tag(aws: AccountAws) -> Tag:
-    return {"Key": aws.settings.org_tag_key, "Value": aws.settings.org}
+    return [*checked, aws.settings.org_tag, {"Key": scope.tag_key, "Value": scope.name}]
 
 
 def _ensure_group(aws: AccountAws, tx: Transaction, spec: GroupSpec) -> None:
@@ -283,7 +279,7 @@ def _ensure_group(aws: AccountAws, tx: Transaction, spec: GroupSpec) -> None:
         return
     try:
         arn = iam.create_policy(
-            aws, spec.policy, spec.document(), spec.description, [_org_tag(aws)], path=spec.policy_path
+            aws, spec.policy, spec.document(), spec.description, [aws.settings.org_tag], path=spec.policy_path
         )["Arn"]
         tx.on_undo(f"policy:{spec.policy}", functools.partial(_undo_policy, aws, arn))
     except Conflict as exc:
@@ -437,7 +433,7 @@ def rotate_keys(
             schedule.update({k: deadline for k in changed})
             new_tags = [{"Key": _retire_tag(k), "Value": _format(deadline)} for k in changed]
             if not any(t["Key"] == aws.settings.org_tag_key for t in tags):
-                new_tags.append(_org_tag(aws))  # a user made elsewhere: the sweeper only scans ours
+                new_tags.append(aws.settings.org_tag)  # a user made elsewhere: the sweeper only scans ours
             if new_tags:  # the last step (no old key is left to drop), so it needs no undo
                 tx.step(
                     "retiring_group",
@@ -644,11 +640,6 @@ def remove_user(aws: AccountAws, user: str, access: Access) -> None:
 # --- bucket entry points (what the views call) -------------------------------------------------------------
 
 
-def _require_bucket(aws: AccountAws, bucket: str) -> None:
-    if s3.head_bucket(aws, bucket) is None:
-        raise NotFound(f"bucket '{bucket}' does not exist")
-
-
 def create_bucket_user(
     aws: AccountAws, bucket: str, new: NewUser, kinds: Sequence[str] | None = None
 ) -> dict[str, Any]:
@@ -659,17 +650,17 @@ def create_bucket_user(
     instead of leaving a keyed user in groups made anew for a bucket that is gone (a later bucket of the
     same name would then be readable by that key)."""
     request = check_new_user(aws, bucket_scope(aws, bucket), new, kinds)
-    _require_bucket(aws, bucket)
+    s3.require_bucket(aws, bucket)
     user = claim_user(aws, request)
     with user_transaction(aws, request) as tx:
-        tx.step("recheck_bucket", functools.partial(_require_bucket, aws, bucket))
+        tx.step("recheck_bucket", functools.partial(s3.require_bucket, aws, bucket))
         return grant(aws, tx, request, user)
 
 
 def list_bucket_users(aws: AccountAws, bucket: str) -> list[dict[str, Any]]:
     """GET .../buckets/<b>/users: 404 for an unknown bucket, then :func:`list_users`."""
     scope = bucket_scope(aws, bucket)
-    _require_bucket(aws, bucket)
+    s3.require_bucket(aws, bucket)
     return list_users(aws, scope)
 
 
@@ -702,7 +693,7 @@ def sweep_retiring_keys(aws: AccountAws, *, now: datetime | None = None, batch: 
     """
     now = now or clock()
     members = iam.group_members(aws, RETIRING_GROUP) or []
-    org = _org_tag(aws)
+    org = aws.settings.org_tag
     retired = 0
     for name in members[: max(batch, 1)]:
         try:

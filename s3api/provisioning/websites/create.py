@@ -42,7 +42,7 @@ from s3api.provisioning.websites.distribution import (
     website_configuration,
 )
 from s3api.provisioning.websites.groups import GROUPS_MARKER
-from s3api.provisioning.websites.naming import ADMIN, INDEX, WEB_ADMIN, Site, caller_tags, org_tag, resolve
+from s3api.provisioning.websites.naming import ADMIN, INDEX, WEB_ADMIN, Site, caller_tags, resolve
 from s3api.provisioning.websites.pages import content_check, delete_pages, ensure_page, page_body, undo_page
 
 log = logging.getLogger("s3api.websites")
@@ -124,7 +124,7 @@ def create(
     admin_doc = policies.default_bucket_admin(
         name, settings.bucket_actions, settings.object_actions, settings.protected_actions
     )
-    org = [org_tag(aws)]
+    org = [aws.settings.org_tag]
     _check_certificate(aws, site)
     try:
         _check_free(aws, site)

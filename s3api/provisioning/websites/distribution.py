@@ -26,7 +26,7 @@ from s3api.aws import cloudfront, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, NotFound
 from s3api.provisioning import policies
-from s3api.provisioning.websites.naming import INDEX, Site, require_bucket
+from s3api.provisioning.websites.naming import INDEX, Site
 
 log = logging.getLogger("s3api.websites")
 
@@ -187,7 +187,7 @@ def find_by_alias(aws: AccountAws, site: str) -> dict[str, Any] | None:
 
 
 def distribution_or_404(aws: AccountAws, site: str) -> dict[str, Any]:
-    require_bucket(aws, site)
+    s3.require_bucket(aws, site, "website")
     found, why = find_distribution(aws, site, s3.get_tags(aws, site))
     if found is None:
         raise NotFound(why)

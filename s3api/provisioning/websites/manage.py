@@ -14,7 +14,7 @@ from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, NotFound
 from s3api.provisioning.steps import Transaction
 from s3api.provisioning.websites.distribution import distribution_or_404, find_distribution
-from s3api.provisioning.websites.naming import Site, caller_tags, require_bucket, resolve
+from s3api.provisioning.websites.naming import Site, caller_tags, resolve
 from s3api.provisioning.websites.pages import content_check
 
 MAX_INVALIDATION_PATHS = 3000  # CloudFront's limit per invalidation
@@ -25,7 +25,7 @@ _INVALIDATION_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 def head(aws: AccountAws, site: str) -> None:
     """Nothing when the site's bucket exists and is ours; 404 when missing; 403 when it is not ours."""
-    require_bucket(aws, site)
+    s3.require_bucket(aws, site, "website")
 
 
 def _dns_record(aws: AccountAws, site: Site | None) -> dict[str, Any] | None:
@@ -63,7 +63,7 @@ def show(aws: AccountAws, site: str) -> dict[str, Any]:
     Calls: HeadBucket; then together GetBucketTagging, GetBucketLogging, ListObjectVersions (+ tags of default
     pages), ListResourceRecordSets (from the name, 2 items); then GetDistribution by the tagged id.
     """
-    require_bucket(aws, site)
+    s3.require_bucket(aws, site, "website")
     try:
         where: Site | None = resolve(aws, site)
     except BadRequest:
@@ -92,7 +92,7 @@ def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     named one that does not serve the site). If tagging the distribution fails, the
     bucket's previous tags are put back (Yale left the two different)."""
     new_tags = caller_tags(aws, tags or [])
-    require_bucket(aws, site)
+    s3.require_bucket(aws, site, "website")
     old = s3.get_tags(aws, site)
     distribution, _ = find_distribution(aws, site, old)
     keep = [t for t in old if t["Key"] == s3.DISTRIBUTION_TAG]

@@ -14,7 +14,7 @@ from typing import Any
 from s3api import validation
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
-from s3api.errors import BadRequest, NotFound
+from s3api.errors import BadRequest
 from s3api.provisioning import policies
 
 Tag = dict[str, str]
@@ -60,10 +60,6 @@ def resolve(aws: AccountAws, site: str, field_name: str = "website") -> Site:
     return Site(site, parent, domain.hosted_zone_id, domain.certificate_arn)
 
 
-def org_tag(aws: AccountAws) -> Tag:
-    return {"Key": aws.settings.org_tag_key, "Value": aws.settings.org}
-
-
 def caller_tags(aws: AccountAws, tags: Any) -> list[Tag]:
     """Caller tags checked as for buckets, at most :data:`MAX_WEBSITE_CALLER_TAGS`, not the distribution tag."""
     checked = validation.validate_tags(tags, aws.settings.org_tag_key, "Tags")
@@ -77,6 +73,3 @@ def caller_tags(aws: AccountAws, tags: Any) -> list[Tag]:
     return validation.with_org_tag(checked, aws.settings.org_tag_key, aws.settings.org)
 
 
-def require_bucket(aws: AccountAws, site: str) -> None:
-    if s3.head_bucket(aws, site) is None:
-        raise NotFound(f"website '{site}' does not exist")

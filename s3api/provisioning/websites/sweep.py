@@ -15,7 +15,6 @@ from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError
 from s3api.provisioning import sweeper
 from s3api.provisioning.websites.distribution import SWEPT_COMMENT
-from s3api.provisioning.websites.naming import org_tag
 
 log = logging.getLogger("s3api.websites")
 
@@ -30,7 +29,7 @@ def _failed(task: str, summary: Mapping[str, Any], exc: ApiError) -> None:
 def _orphans(aws: AccountAws, task: str) -> Iterator[dict[str, Any]]:
     """Disabled distributions tagged with this deployment's organisation whose bucket (the default cache
     behaviour's origin id, as Yale's cleaner) is gone. A bucket that answers 403 is skipped, not aborted on."""
-    org = org_tag(aws)
+    org = aws.settings.org_tag
     for summary in cloudfront.list_distributions(aws):
         if summary.get("Enabled"):
             continue

@@ -21,7 +21,6 @@ from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import policies, users
 from s3api.provisioning.scope import Scope
 from s3api.provisioning.websites.groups import SiteGroup, site_group, site_groups, user_scope
-from s3api.provisioning.websites.naming import require_bucket
 from s3api.provisioning.websites.pages import ensure_page, page_body, page_key, undo_page
 
 
@@ -56,7 +55,7 @@ def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[
     except BadRequest as exc:
         raise BadRequest(exc.message, errors={"User.Path": [exc.message]}) from None
     request = users.check_new_user(aws, user_scope(aws, site, path), replace(new, path=path), kinds)
-    require_bucket(aws, site)
+    s3.require_bucket(aws, site, "website")
     _check_path_names(aws, site, path)
     key = page_key(path)
     user = users.claim_user(aws, request)
@@ -93,7 +92,7 @@ def _check_path_names(aws: AccountAws, site: str, path: str) -> None:
 
 def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:
     """GET .../websites/<site>/users: the members of every group of the site (all paths), ``[]`` when none."""
-    require_bucket(aws, site)
+    s3.require_bucket(aws, site, "website")
     names = [sg.name for sg in site_groups(aws, site, roots_checked=False)]  # list_users reads each group
     if not names:
         return []
