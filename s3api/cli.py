@@ -60,18 +60,25 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_config(args: argparse.Namespace) -> int:
+def _load_config(args: argparse.Namespace, missing: str) -> Any:
+    """The settings of ``--config`` (or ``S3API_CONFIG``), or the exit code after saying what is wrong."""
     from s3api import config
 
     path = args.config or os.environ.get("S3API_CONFIG")
     if not path:
-        print("s3api: no config file given (--config or S3API_CONFIG)", file=sys.stderr)
+        print(f"s3api: {missing} (--config or S3API_CONFIG)", file=sys.stderr)
         return 2
     try:
-        settings = config.load(path)
+        return config.load(path)
     except config.ConfigError as exc:
         print(f"s3api: configuration error: {exc}", file=sys.stderr)
         return 1
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = _load_config(args, "no config file given")
+    if isinstance(settings, int):
+        return settings
     print(json.dumps({"ok": True, "accounts": sorted(settings.accounts), "tokens": [t.name for t in settings.tokens]}))
     return 0
 
@@ -96,17 +103,9 @@ def _permissions(args: argparse.Namespace) -> int:
 
     account = None
     if args.account:
-        from s3api import config
-
-        path = args.config or os.environ.get("S3API_CONFIG")
-        if not path:
-            print("s3api: --account needs a config file (--config or S3API_CONFIG)", file=sys.stderr)
-            return 2
-        try:
-            settings = config.load(path)
-        except config.ConfigError as exc:
-            print(f"s3api: configuration error: {exc}", file=sys.stderr)
-            return 1
+        settings = _load_config(args, "--account needs a config file")
+        if isinstance(settings, int):
+            return settings
         account = settings.accounts.get(args.account)
         if account is None:
             print(

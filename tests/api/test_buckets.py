@@ -15,7 +15,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from s3api import create_app
@@ -49,16 +48,6 @@ CREATE_CALLS = [
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
 
 
 class Recorder:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import Client
@@ -38,11 +36,6 @@ CALL_OF = {
     "lifecycle": "GetBucketLifecycleConfiguration",
     "website": "GetBucketWebsite",
 }
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
 
 
 class Calls:
@@ -190,11 +183,6 @@ def _user(client: Client, name: str) -> None:
 
 def _members(iam: Any, group: str) -> list[str]:
     return sorted(u["UserName"] for u in iam.get_group(GroupName=group)["Users"])
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
 
 
 def test_sweeper_reads_only_users_with_a_pending_retirement(client, app, calls, iam):

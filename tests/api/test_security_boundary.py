@@ -16,7 +16,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from s3api import concurrency, create_app, embedded
 from s3api.provisioning import boundary, policies
@@ -62,11 +61,6 @@ class Calls:
 
     def __call__(self, model: Any, **_: Any) -> None:
         self.names.append(model.name)
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
 
 
 def _app(**account: Any) -> Any:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
@@ -55,11 +54,6 @@ SSH_KEY = (
     "nixTdP8UPLWkZaTzG4lmh5kfU5yCjzHHFmq6oJnfNqTTMhxiOENPnSLwKnzVvFUKlzVY+IAuwh6UX9gRuCIbWWAgjGKzC2y5k6k4XaO2"
     "xz9xxUm2mdVUxkQ7YR9kL8vFK5sG/ClMDX3C6oYgwOpfhX0I1N/dJ4P2b2pE/4k/aCr5 test@example"
 )
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
 
 
 def give(iam: Any, user: str, kind: str) -> str:

@@ -13,7 +13,6 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
-from botocore.config import Config
 from moto.core import disable_iam_authentication, enable_iam_authentication
 
 from s3api import create_app
@@ -26,16 +25,6 @@ from tests.conftest import Client, make_settings
 SITE = "www.example.test"
 API = "/v1/s3/local"
 LOGS = ["s3api-access-logs-123456789012"]  # moto delivers access logs there as requests go by
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
 
 
 @pytest.fixture

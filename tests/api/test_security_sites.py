@@ -16,7 +16,6 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from botocore.config import Config
 from flask import Flask
 from moto.core import enable_iam_authentication
 
@@ -37,18 +36,8 @@ ORG = {"Key": "s3api:org", "Value": "test"}
 
 
 @pytest.fixture
-def s3(aws: None) -> Any:
-    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
-@pytest.fixture
 def cf(aws: None) -> Any:
     return boto3.client("cloudfront", region_name="us-east-1")
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture

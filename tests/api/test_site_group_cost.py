@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import boto3
 import pytest
 
 from s3api.provisioning import policies
@@ -22,11 +21,6 @@ from tests.conftest import Client
 
 POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}'
 ADMIN_POLICY = f"arn:aws:iam::123456789012:policy/{SITE}-BktAdmPlc"
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture

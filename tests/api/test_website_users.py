@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from tests import faults
 from tests.conftest import Client
@@ -19,16 +17,6 @@ from tests.conftest import Client
 SITE = "www.example.test"
 OTHER = "mywww.example.test"
 USERS = f"/v1/s3/local/websites/{SITE}/users"
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from flask import Flask
 from moto.moto_api import state_manager
 
@@ -32,16 +31,6 @@ LOG_BUCKET = "s3api-access-logs-123456789012"
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
-@pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture

@@ -64,11 +64,6 @@ def ok(response: Any) -> Any:
 
 
 @pytest.fixture
-def iam(aws: None) -> Any:
-    return boto3.client("iam", region_name="us-east-1")
-
-
-@pytest.fixture
 def site(client: Client) -> str:
     ok(client.post(WEBSITES, json={"BucketInput": {"Bucket": SITE}}))
     return f"{WEBSITES}/{SITE}"
