@@ -53,9 +53,9 @@ def head_bucket(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     return resp
 
 
-@gateway("s3")
 def require_bucket(aws: AccountAws, bucket: str, what: str = "bucket") -> dict[str, Any]:
-    """:func:`head_bucket`, or 404 naming the bucket (``what``: "website" for a site's bucket)."""
+    """:func:`head_bucket`, or 404 naming the bucket (``what``: "website" for a site's bucket). Not a gateway
+    function of its own: the one call is :func:`head_bucket`'s."""
     head = head_bucket(aws, bucket)
     if head is None:
         raise NotFound(f"{what} '{bucket}' does not exist")
