@@ -133,6 +133,9 @@ class Scope:
     #: Whether ``members_of`` were already proven this scope's by the caller (the website routes find them
     #: with :meth:`GroupSpec.owns` themselves); otherwise each is checked against its spec in ``grants``.
     members_proven: bool = False
+    #: When given, decides alone which of a user's groups are member groups (a website: any group provably
+    #: the site's, at any path; see ``websites.groups.site_group``) instead of ``members_of``.
+    member_test: Callable[[AccountAws, Mapping[str, Any]], bool] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -152,7 +155,10 @@ class Scope:
 
     def is_member_group(self, aws: AccountAws, group: Mapping[str, Any]) -> bool:
         """Whether an IAM ``group`` (as GetGroup/ListGroupsForUser answer it) is one of this scope's member
-        groups: by name (case-insensitively), then proven by :meth:`GroupSpec.owns` (one more call)."""
+        groups: by name (case-insensitively), then proven by :meth:`GroupSpec.owns` (one more call); or by
+        ``member_test`` when the scope has one."""
+        if self.member_test is not None:
+            return self.member_test(aws, group)
         name = str(group["GroupName"]).lower()
         if name not in {m.lower() for m in self.members_of}:
             return False

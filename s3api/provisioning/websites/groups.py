@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,9 +175,15 @@ def _root_group_names(site: str) -> tuple[str, ...]:
     return tuple(policies.group_name(site, kind) for kind in SITE_KINDS)
 
 
-def user_scope(aws: AccountAws, site: str, path: str = "/", members_of: Sequence[str] = ()) -> Scope:
+def user_scope(
+    aws: AccountAws,
+    site: str,
+    path: str = "/",
+    members_of: Sequence[str] = (),
+    member_test: Callable[[AccountAws, Mapping[str, Any]], bool] | None = None,
+) -> Scope:
     """The website's user scope for creating users at ``path`` (root admins also join WebAdmGrp), checking
-    membership in ``members_of`` (default: the site's root groups)."""
+    membership in ``members_of`` (default: the site's root groups), or with ``member_test``."""
     grants = {}
     for kind in policies.GROUP_KINDS:
         specs = [group_spec(aws, site, kind, path)]
@@ -190,4 +196,5 @@ def user_scope(aws: AccountAws, site: str, path: str = "/", members_of: Sequence
         members_of=tuple(members_of) or _root_group_names(site),
         grants=grants,
         members_proven=True,  # root names are the site bucket's own; others come from site_group
+        member_test=member_test,
     )

@@ -10,36 +10,33 @@ gave only the policies that path; its groups at ``/`` are recognised by their po
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from s3api import validation
-from s3api.aws import iam, s3
+from s3api.aws import s3
 from s3api.aws.clients import AccountAws
-from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
+from s3api.errors import BadRequest, Conflict, Forbidden
 from s3api.provisioning import policies, users
 from s3api.provisioning.scope import Scope
 from s3api.provisioning.websites.groups import SiteGroup, site_group, site_groups, user_scope
 from s3api.provisioning.websites.pages import ensure_page, page_body, page_key, undo_page
 
 
-def _user_site_groups(aws: AccountAws, site: str, user: str) -> list[SiteGroup]:
-    """The site's groups ``user`` belongs to (ListGroupsForUser + exact pattern); 404 when none."""
-    missing = NotFound(f"user '{user}' is not a user of website '{site}'")
-    try:
-        groups = iam.user_group_details(aws, user)
-    except NotFound:
-        raise missing from None
-    found = [sg for g in groups if (sg := site_group(aws, site, g)) is not None]
-    if not found:
-        raise missing
-    return found
+def _member_scope(aws: AccountAws, site: str) -> tuple[Scope, dict[str, SiteGroup]]:
+    """The site's scope for an existing user: any of the user's groups that is provably the site's, at any path
+    (:func:`site_group`), is a member group; the users workflow asks (one ListGroupsForUser) and answers 404
+    as for a bucket. The groups proven on the way are kept (by name) for the answer's ``Path``."""
+    proven: dict[str, SiteGroup] = {}
 
+    def member(aws: AccountAws, group: Mapping[str, Any]) -> bool:
+        found = site_group(aws, site, group)
+        if found is not None:
+            proven[found.name] = found
+        return found is not None
 
-def _member_scope(aws: AccountAws, site: str, user: str) -> tuple[Scope, list[SiteGroup]]:
-    found = _user_site_groups(aws, site, user)
-    return user_scope(aws, site, members_of=[sg.name for sg in found]), found
+    return user_scope(aws, site, member_test=member), proven
 
 
 def create_user(aws: AccountAws, site: str, new: users.NewUser, kinds: Sequence[str] | None = None) -> dict[str, Any]:
@@ -100,21 +97,23 @@ def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:
 
 
 def show_user(aws: AccountAws, site: str, user: str) -> dict[str, Any]:
-    """The users workflow's show, plus ``"Path"``: the scoping path read from the user's groups (the policy's
-    IAM path), never guessed from the user name (Yale's guess broke on dashes and nested paths)."""
-    scope, found = _member_scope(aws, site, user)
-    result = users.show_user(aws, scope, user)
-    result["Path"] = min((sg.path for sg in found), key=len)
+    """The users workflow's show, plus ``"Path"``: the shortest scoping path of the user's site groups (read from
+    the groups: a path group's IAM path or its policy's), never guessed from the user name (Yale's guess broke
+    on dashes and nested paths)."""
+    scope, proven = _member_scope(aws, site)
+    result = users.show_user(aws, scope, user)  # stops at the first member group: prove the others
+    for group in result["Groups"]:
+        if group["GroupName"] not in proven:
+            scope.is_member_group(aws, group)
+    result["Path"] = min((sg.path for sg in proven.values()), key=len)
     return result
 
 
 def rotate_user_keys(aws: AccountAws, site: str, user: str, grace_seconds: int = 0) -> dict[str, Any]:
     """PUT .../websites/<site>/users/<user>: 404 unless the user is in one of the site's groups."""
-    scope, _ = _member_scope(aws, site, user)
-    return users.rotate_keys(aws, scope, user, grace_seconds=grace_seconds)
+    return users.rotate_keys(aws, _member_scope(aws, site)[0], user, grace_seconds=grace_seconds)
 
 
 def delete_user(aws: AccountAws, site: str, user: str) -> None:
     """DELETE .../websites/<site>/users/<user>: 404 unless the user is in one of the site's groups."""
-    scope, _ = _member_scope(aws, site, user)
-    users.delete_user(aws, scope, user)
+    users.delete_user(aws, _member_scope(aws, site)[0], user)
