@@ -197,6 +197,17 @@ def ensure_bucket(run: Run, bucket: str) -> str:
     return "direct"
 
 
+def org_tag(run: Run) -> dict[str, str]:
+    """The organisation tag the service puts on its buckets, read from a bucket made through the API (with no
+    caller tags, the organisation tag is its only tag)."""
+    ensure_bucket(run, OVERHEAD_BUCKET)
+    tags = run.d.s3.get_bucket_tagging(Bucket=OVERHEAD_BUCKET)["TagSet"]
+    org = [t for t in tags if t["Key"] == "s3api:org"] or tags  # the default key, else the only tag
+    if len(org) != 1:
+        raise RuntimeError(f"cannot tell the organisation tag on {OVERHEAD_BUCKET} from {tags}")
+    return {"Key": org[0]["Key"], "Value": org[0].get("Value", "")}
+
+
 def _exists(run: Run, bucket: str) -> bool:
     try:
         run.d.s3.head_bucket(Bucket=bucket)
@@ -796,6 +807,8 @@ def _seed_listing(run: Run) -> dict[str, Any]:
     d = run.d
     if not _exists(run, LISTING_BUCKET):
         d.s3.create_bucket(Bucket=LISTING_BUCKET)  # directly: no access logging, so seeding stays fast
+        # ... and tagged as the service tags its buckets: the API acts only on managed buckets
+        d.s3.put_bucket_tagging(Bucket=LISTING_BUCKET, Tagging={"TagSet": [org_tag(run)]})
     names = [listing_key(i) for i in range(run.caps.keys)]
     keys, info = seed_keys(run, LISTING_BUCKET, names, run.seconds(run.caps.seed_seconds, 120))
     run.state["listing"] = {"keys": keys, "seed": info}
