@@ -232,6 +232,8 @@ def parse_token(name: str, value: Any) -> Token:
         return Token(name=name, sha256=digest)
     if len(value) < 16:
         raise ConfigError(f"tokens.{name} is shorter than 16 characters")
+    if value.startswith("s3k_"):  # checked as an API key, never as a token
+        raise ConfigError(f"tokens.{name} must not start with s3k_ (the prefix of API keys)")
     return Token(name=name, plain=value)
 
 

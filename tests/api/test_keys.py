@@ -141,6 +141,27 @@ def test_revoked_expired_and_wrong_keys_answer_like_a_wrong_token(db_client: Cli
     assert db_client.get("/v1/s3/whoami", auth=False, headers=as_key(db_client, good["Key"])).status_code == 200
 
 
+def test_every_refusal_compares_a_digest(db_client: Client, db_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unknown id, wrong secret, revoked: the same work (one digest comparison), so timing does not tell them
+    apart by the secret check."""
+    good, revoked = create(db_client), create(db_client)
+    db_client.delete(f"/v1/s3/keys/{revoked['Id']}")
+    compared: list[int] = []
+    real = keys_module.hmac.compare_digest
+    monkeypatch.setattr(keys_module.hmac, "compare_digest", lambda a, b: compared.append(1) or real(a, b))
+    secret = good["Key"].split("_", 2)[2]
+    for header in (f"s3k_0123456789abcdef_{secret}", good["Key"][:-1] + "_", revoked["Key"], good["Key"]):
+        db_client.get("/v1/s3/whoami", auth=False, headers={"X-Auth-Token": header})
+    assert len(compared) == 4
+
+
+def test_a_config_token_cannot_take_the_key_prefix() -> None:
+    from s3api.config import ConfigError, parse_token
+
+    with pytest.raises(ConfigError, match="s3k_"):
+        parse_token("t", "s3k_" + "x" * 40)
+
+
 @pytest.mark.parametrize(
     "header",
     [
