@@ -1,6 +1,7 @@
 """What one process holds of the database: one engine, created lazily on first use (so after gunicorn forks the
 workers; a process that finds an engine made by its parent makes its own) and cached, never one per request;
-sessions per unit of work (one per request).
+a session per unit of work (a view's one call; the key check's lookup, when its cache misses), never shared
+between requests or threads.
 
 ``read()`` opens a session whose transaction begins on first use; ``write()`` one that commits at the end (or
 rolls back on error) and begins with ``BEGIN IMMEDIATE`` on SQLite. An in-memory SQLite database (``sqlite://``,
