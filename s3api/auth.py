@@ -1,6 +1,8 @@
-"""``X-Auth-Token`` check, public endpoints and CORS preflight.
+"""``X-Auth-Token`` check, the one authorization decision, public endpoints and CORS preflight.
 
 Accepted forms of the header:
+- an API key ``s3k_<id>_<secret>`` (:mod:`s3api.db.keys`: one lookup by id at most, cached 2 s per process); a
+  value of that prefix but not that shape is refused without touching the database;
 - the plain token, compared in constant time with each configured token (plain, or ``sha256:<hex>``);
 - for the Yale service's clients, a bcrypt hash of a plain token, and only for tokens configured with
   ``bcrypt: true`` (default off: with no such token a bcrypt-shaped header is refused without hashing).
@@ -13,7 +15,12 @@ Accepted forms of the header:
 "Public" is decided by the matched endpoint (Flask's ``request.endpoint``), never by a path prefix: a path
 such as ``/v1/s3/docs-prod/...`` matches the account routes and needs a token like any other.
 
-Failures answer 403 with the JSON error; the submitted header is never logged.
+Every caller has a role: config-file tokens are ``admin`` (bootstrap), API keys carry theirs. :func:`authorize`
+decides for the whole URL map, at the edge, before any view runs: ``admin`` may do everything, ``reader`` every
+GET (and HEAD), nothing else. Views never check roles.
+
+Failures answer 403 with the JSON error, the same for a wrong, expired or revoked key; the submitted header is
+never logged.
 """
 
 from __future__ import annotations
@@ -23,11 +30,15 @@ import hmac
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import bcrypt
 from flask import Flask, Response, g, request
 
 from s3api.config import Token
+from s3api.db.keys import KeyStore
 from s3api.errors import Forbidden, TooManyRequests
 
 PREFIX = "/v1/s3"
@@ -38,18 +49,49 @@ BCRYPT = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 MAX_BCRYPT_COST = 12
 CACHE_SIZE = 1024
 BCRYPT_SLOTS = 1  # per process: one core at most spent on uncached bcrypt checks
+KEY_PREFIX = "s3k_"
+READ_METHODS = frozenset({"GET", "HEAD"})
+INVALID = "missing or invalid X-Auth-Token"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: a config-file token (``kind="token"``, role admin) or an API key (``kind="key"``)."""
+
+    kind: str
+    name: str
+    role: str
+    id: str | None = None
+    tenant: str | None = None
+
+    @property
+    def log_name(self) -> str:
+        """What the request log names: the token's name, or ``key:<id>`` (a key's name is the caller's choice)."""
+        return self.name if self.id is None else f"key:{self.id}"
 
 
 class TokenChecker:
     """Answers which configured token (by name) a header value proves, or None."""
 
-    def __init__(self, tokens: tuple[Token, ...]) -> None:
+    def __init__(self, tokens: tuple[Token, ...], keys: KeyStore | None = None) -> None:
         self._tokens = tokens
+        self._keys = keys
         self._verified: OrderedDict[str, str] = OrderedDict()
         self._refused: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._bcrypt_tokens = tuple(t for t in tokens if t.bcrypt and t.plain is not None)
         self._slots = threading.BoundedSemaphore(BCRYPT_SLOTS)
+
+    def caller(self, header: str | None) -> Caller | None:
+        """The caller a header value proves, or None. API keys need the key store; raises TooManyRequests (bcrypt
+        slots busy) or ServiceUnavailable (the database cannot be read)."""
+        if header and header.startswith(KEY_PREFIX) and self._keys is not None:
+            view = self._keys.verifier.verify(header)
+            if view is None:
+                return None
+            return Caller(kind="key", name=view.name, role=view.role, id=view.id, tenant=view.tenant)
+        name = self.check(header)
+        return None if name is None else Caller(kind="token", name=name, role="admin")
 
     def check(self, header: str | None) -> str | None:
         """The token name, or None. Raises TooManyRequests when an uncached bcrypt check finds no free slot."""
@@ -118,6 +160,17 @@ def is_public(endpoint: str | None) -> bool:
     return endpoint in PUBLIC_ENDPOINTS
 
 
+def authorize(caller: Caller, method: str, endpoint: str | None, resource: Mapping[str, Any] | None = None) -> None:
+    """The one authorization decision, for every route: may ``caller`` do ``method`` on ``endpoint`` (its path
+    values in ``resource``)? Raises Forbidden. ``tenant`` keys arrive with the tenancy issue: until then the role
+    is refused everywhere (no key can be created with it)."""
+    if caller.role == "admin":
+        return
+    if caller.role == "reader" and method in READ_METHODS:
+        return
+    raise Forbidden(f"the {caller.role} role may not {method} this route")
+
+
 def init_app(app: Flask, checker: TokenChecker) -> None:
     @app.before_request
     def _authenticate() -> Response | None:
@@ -125,11 +178,14 @@ def init_app(app: Flask, checker: TokenChecker) -> None:
             return cors_preflight()
         if is_public(request.endpoint):
             g.token_name = None
+            g.caller = None
             return None
-        name = checker.check(request.headers.get("X-Auth-Token"))
-        if name is None:
-            raise Forbidden("missing or invalid X-Auth-Token")
-        g.token_name = name
+        caller = checker.caller(request.headers.get("X-Auth-Token"))
+        if caller is None:
+            raise Forbidden(INVALID)
+        g.token_name = caller.log_name
+        g.caller = caller
+        authorize(caller, request.method, request.endpoint, request.view_args)
         return None
 
     @app.after_request

@@ -1,4 +1,4 @@
-"""``s3api serve | openapi | check-config | hash-token | permissions``."""
+"""``s3api serve | openapi | check-config | hash-token | permissions | db | keys``."""
 
 from __future__ import annotations
 
@@ -117,6 +117,88 @@ def _permissions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database(args: argparse.Namespace) -> Any:
+    """The database settings: ``database_url`` / ``data_dir`` of ``--config`` (or ``S3API_CONFIG``) when given,
+    overridden by ``S3API_DATABASE_URL`` / ``S3API_DATA_DIR``; otherwise the environment's or the default SQLite
+    file. Only the database keys of the file are read (the file's accounts need not be reachable)."""
+    from s3api import config
+
+    path = getattr(args, "config", None) or os.environ.get("S3API_CONFIG")
+    try:
+        raw = config.read_file(path) if path else {}
+        return config.database_settings(raw, os.environ)
+    except config.ConfigError as exc:
+        print(f"s3api: configuration error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _database_error(exc: Exception) -> int:
+    """One line naming the failure; never the URL (it can hold a password)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    print(f"s3api: database error: {type(exc).__name__}: {reason[0] if reason else ''}", file=sys.stderr)
+    return 1
+
+
+def _db(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from s3api.db import migrate
+
+    database = _database(args)
+    if isinstance(database, int):
+        return database
+    try:
+        revision = migrate.upgrade(database) if args.action == "upgrade" else migrate.current(database)
+    except SQLAlchemyError as exc:
+        return _database_error(exc)
+    head = migrate.head()
+    state = "(head)" if revision == head else f"(head is {head})"
+    print(f"{revision or 'none'} {state}")
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from s3api.db import migrate
+    from s3api.db.keys import KeyStore
+    from s3api.db.session import Database
+    from s3api.errors import ApiError
+    from s3api.schemas.keys import KeySchema
+
+    database = _database(args)
+    if isinstance(database, int):
+        return database
+    try:
+        migrate.upgrade(database)  # the first admin key comes before the first `s3api serve`
+        store = KeyStore(Database(database))
+        if args.action == "create":
+            expires = datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+            created = store.create(args.name, args.role, args.tenant, expires)
+            print(json.dumps({**KeySchema().dump(created), "Key": created["Key"]}, indent=2))
+            print("s3api: the Key is shown only now: keep it (send it as X-Auth-Token)", file=sys.stderr)
+        elif args.action == "list":
+            rows: list[dict[str, Any]] = []
+            token = None
+            while True:
+                page = store.list(role=args.role, page_size=1000, page_token=token)
+                rows += page["Keys"]
+                token = page["NextPageToken"]
+                if not token:
+                    break
+            print(json.dumps(KeySchema(many=True).dump(rows), indent=2))
+        else:
+            print(json.dumps(KeySchema().dump(store.revoke(args.id)), indent=2))
+    except ApiError as exc:
+        print(f"s3api: {exc.message}", file=sys.stderr)
+        return 2 if exc.status < 500 else 1
+    except SQLAlchemyError as exc:
+        return _database_error(exc)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3api", description="Self-service S3 provisioning API")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +225,24 @@ def main(argv: list[str] | None = None) -> int:
     perms.add_argument("--account", help="narrow zones and certificates to this configured account's domains")
     perms.add_argument("--config", help="config file for --account (default S3API_CONFIG)")
     perms.set_defaults(func=_permissions)
+    db = sub.add_parser("db", help="the service's database: upgrade (migrate to the newest schema) or current")
+    db.add_argument("action", choices=("upgrade", "current"))
+    db.add_argument("--config", help="config file whose database_url / data_dir to use (default S3API_CONFIG)")
+    db.set_defaults(func=_db)
+    keys = sub.add_parser("keys", help="API keys: create (the secret is printed once), list, revoke")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=("admin", "reader"))
+    create.add_argument("--tenant")
+    create.add_argument("--expires-in-days", type=int, help="expire after this many days (default: never)")
+    listing = keys_sub.add_parser("list", help="every key, newest first (never a secret)")
+    listing.add_argument("--role", choices=("admin", "reader"))
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("id")
+    for p in (create, listing, revoke):
+        p.add_argument("--config", help="config file whose database_url / data_dir to use (default S3API_CONFIG)")
+        p.set_defaults(func=_keys)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

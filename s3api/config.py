@@ -11,6 +11,8 @@ File shape (all keys optional except ``accounts`` when a file is given)::
     log_level: info
     tokens: {portal: "sha256:<hex>", ci: "plain-token", yale: {token: "plain-token", bcrypt: true}}
     policy_actions: {bucket: [...], object: [...], website: [...]}
+    data_dir: .s3api-data              # the embedded SQLite database (S3API_DATA_DIR)
+    database_url: postgresql+psycopg://user@host/db   # instead of SQLite: several replicas (S3API_DATABASE_URL)
     accounts:
       prod:
         account_id: "123456789012"
@@ -49,8 +51,23 @@ RESERVED_ACCOUNT_NAMES: Mapping[str, str] = {
     "metrics": "/v1/s3/metrics",
     "docs": "/v1/s3/docs",
     "openapi.json": "/v1/s3/openapi.json",
+    "keys": "/v1/s3/keys",
+    "whoami": "/v1/s3/whoami",
+    # routes of the control plane's later issues (design note control-plane.md), reserved now so that no
+    # account configured today is shadowed when they arrive
+    "audit": "/v1/s3/audit",
+    "operations": "/v1/s3/operations",
+    "tenants": "/v1/s3/tenants",
+    "plans": "/v1/s3/plans",
+    "orders": "/v1/s3/orders",
+    "ready": "/v1/s3/ready",
 }
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a 10,000-key batch delete of 1,024-byte ASCII keys fits
+#: where the embedded SQLite database lives without ``data_dir`` / ``S3API_DATA_DIR``: relative to the working
+#: directory of ``s3api serve`` (``make serve``: the repository, where ``.gitignore`` names it)
+DEFAULT_DATA_DIR = ".s3api-data"
+SQLITE_FILE = "s3api.db"
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
 
 
 class ConfigError(ValueError):
@@ -108,6 +125,46 @@ class Token:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the control plane's own state lives. ``url`` is a SQLAlchemy URL (it can hold a password: never in
+    ``repr`` or a log); ``data_dir`` is the embedded SQLite file's directory (created when first used)."""
+
+    url: str = field(repr=False)
+    data_dir: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite:")
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file, or None (in memory, or not SQLite)."""
+        if not self.is_sqlite:
+            return None
+        path = self.url[len("sqlite:///") :] if self.url.startswith("sqlite:///") else ""
+        return path if path and path != ":memory:" else None
+
+
+def database_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> DatabaseSettings:
+    """``database_url`` / ``S3API_DATABASE_URL`` (``postgresql+psycopg://...``; ``postgresql://`` means the same),
+    else SQLite in ``data_dir`` / ``S3API_DATA_DIR`` (default :data:`DEFAULT_DATA_DIR`). No I/O here."""
+    data_dir = env.get("S3API_DATA_DIR") or raw.get("data_dir") or DEFAULT_DATA_DIR
+    if not isinstance(data_dir, str):
+        raise ConfigError("data_dir must be a directory path")
+    url = env.get("S3API_DATABASE_URL") or raw.get("database_url")
+    if url is None or url == "":
+        url = "sqlite:///" + os.path.join(data_dir, SQLITE_FILE)
+    if not isinstance(url, str):
+        raise ConfigError("database_url must be a string")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    scheme = url.partition("://")[0]
+    if scheme not in DATABASE_SCHEMES:  # the message never quotes the URL: it can hold a password
+        raise ConfigError("database_url must start with sqlite:// or postgresql+psycopg://")
+    return DatabaseSettings(url=url, data_dir=data_dir)
+
+
+@dataclass(frozen=True)
 class Settings:
     accounts: Mapping[str, Account]
     tokens: tuple[Token, ...]
@@ -122,6 +179,7 @@ class Settings:
     embedded: bool = False
     sweep_interval: float = 300.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    database: DatabaseSettings = field(default_factory=lambda: database_settings({}, {}))
 
     @property
     def org_tag(self) -> names.Tag:
@@ -174,6 +232,8 @@ def parse_token(name: str, value: Any) -> Token:
         return Token(name=name, sha256=digest)
     if len(value) < 16:
         raise ConfigError(f"tokens.{name} is shorter than 16 characters")
+    if value.startswith("s3k_"):  # checked as an API key, never as a token
+        raise ConfigError(f"tokens.{name} must not start with s3k_ (the prefix of API keys)")
     return Token(name=name, plain=value)
 
 
@@ -302,6 +362,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         embedded=bool(raw.get("embedded", False)),
         sweep_interval=float(sweep),
         max_body_bytes=max_body,
+        database=database_settings(raw, env),
     )
 
 

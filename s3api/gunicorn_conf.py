@@ -2,7 +2,8 @@
 
 Workers, threads and timeouts come from the environment. The master prepares the prometheus
 multiprocess directory (empty at start, dead workers marked), starts the embedded AWS emulator when no
-configuration is given, and runs the sweeper thread: one per deployment, whatever the worker count.
+configuration is given, migrates the database (under its lock, before any worker forks), and runs the sweeper
+thread: one per deployment, whatever the worker count.
 No control socket is written under ``$HOME``.
 """
 
@@ -49,10 +50,21 @@ def on_starting(server: Any) -> None:
     if not os.environ.get("S3API_CONFIG") and not os.environ.get(embedded.ENV_ENDPOINT):
         _state["emulator"] = embedded.boot(os.environ)
     try:
-        embedded.load()  # fail fast, in the master, with the field named
+        settings = embedded.load()  # fail fast, in the master, with the field named
     except config.ConfigError as exc:
         on_exit(server)
         raise SystemExit(f"s3api: configuration error: {exc}") from None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from s3api.db import migrate
+
+    try:  # replicas starting together: the lock makes one migrate while the others wait, then find it done
+        migrate.upgrade(settings.database)
+    except SQLAlchemyError as exc:
+        on_exit(server)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()  # never the URL: it can hold a password
+        why = f"{type(exc).__name__}: {reason[0] if reason else ''}"
+        raise SystemExit(f"s3api: database migration failed: {why}") from None
 
 
 def when_ready(server: Any) -> None:

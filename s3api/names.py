@@ -64,6 +64,15 @@ IAM_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
 #: The longest grace period an access key rotation may keep the old key alive: 7 days.
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 
+# --- callers: API keys -------------------------------------------------------------------------------------
+
+#: Roles an API key can have today (``tenant`` arrives with the tenancy issue).
+KEY_ROLES = ("admin", "reader")
+#: An API key's id: 16 hex digits (opaque to clients).
+KEY_ID = re.compile(r"[0-9a-f]{16}")
+#: An API key as sent in ``X-Auth-Token``: ``s3k_<id>_<secret>``, the secret 43 URL-safe characters (32 bytes).
+API_KEY = re.compile(r"s3k_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+
 # --- buckets ----------------------------------------------------------------------------------------------
 
 #: Named lifecycle rules a bucket can be given (``Lifecycle`` on create); any other name is a 400.

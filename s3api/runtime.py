@@ -1,4 +1,4 @@
-"""What one process holds for the app: settings, the client cache and the token checker."""
+"""What one process holds for the app: settings, the client cache, the database and the token checker."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from flask import current_app
 from s3api.auth import TokenChecker
 from s3api.aws.clients import AccountAws, Clients
 from s3api.config import Settings
+from s3api.db.keys import KeyStore
+from s3api.db.session import Database
 from s3api.errors import NotFound
 
 
@@ -14,7 +16,9 @@ class Runtime:
     def __init__(self, settings: Settings, clients: Clients | None = None) -> None:
         self.settings = settings
         self.clients = clients or Clients()
-        self.checker = TokenChecker(settings.tokens)
+        self.db = Database(settings.database)  # no I/O until a request needs it
+        self.keys = KeyStore(self.db)
+        self.checker = TokenChecker(settings.tokens, self.keys)
 
     def aws(self, account_name: str) -> AccountAws:
         """The account's AWS access; 404 for a name that is not configured."""
@@ -27,6 +31,10 @@ class Runtime:
 def current() -> Runtime:
     runtime: Runtime = current_app.extensions["s3api"]
     return runtime
+
+
+def keys() -> KeyStore:
+    return current().keys
 
 
 def aws(account_name: str) -> AccountAws:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import uuid
 from typing import Any, Iterator
 
 import pytest
@@ -16,7 +18,7 @@ import s3api
 from s3api import create_app, embedded
 from s3api.aws import clients as aws_clients
 from s3api.aws import permissions, translate
-from s3api.config import Settings, from_mapping
+from s3api.config import DatabaseSettings, Settings, from_mapping
 from s3api.logs import JsonFormatter
 
 TOKEN = "test-token-0123456789abcdef"
@@ -114,7 +116,8 @@ def make_settings(seed: dict[str, str] | None = None, **account: Any) -> Setting
             DOMAIN: {"certificate_arn": seed["certificate_arn"], "hosted_zone_id": seed["hosted_zone_id"]}
         }
     acct.update(account)
-    return from_mapping({"org": "test", "accounts": {"local": acct}, "tokens": {"test": TOKEN}}, env={})
+    raw = {"org": "test", "accounts": {"local": acct}, "tokens": {"test": TOKEN}, "database_url": "sqlite://"}
+    return from_mapping(raw, env={})  # the database: in memory, made (and migrated) only if a request needs it
 
 
 @pytest.fixture
@@ -133,7 +136,7 @@ SECRETS_SEEN: set[str] = set()
 def _collect_secrets(value: Any) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
-            if k in ("SecretAccessKey", "SessionToken") and isinstance(v, str):
+            if isinstance(v, str) and (k in ("SecretAccessKey", "SessionToken") or v.startswith("s3k_")):
                 SECRETS_SEEN.add(v)
             else:
                 _collect_secrets(v)
@@ -166,7 +169,7 @@ def no_secrets_in_logs() -> Iterator[None]:
     assert TOKEN not in text, "the API token reached a log line"
     assert "$2b$" not in text and "$2a$" not in text, "a bcrypt header reached a log line"
     for secret in SECRETS_SEEN:
-        assert secret not in text, "an issued secret access key reached a log line"
+        assert secret not in text, "an issued secret (access key or API key) reached a log line"
 
 
 class Client:
@@ -209,3 +212,106 @@ class Client:
 @pytest.fixture
 def client(app: Flask) -> Client:
     return Client(app.test_client())
+
+
+# --- databases: SQLite always, PostgreSQL where it answers (under CI=true it must) ----------------------------
+
+PG_URL = os.environ.get("S3API_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_SKIP = "PostgreSQL tests skipped"
+_PG: dict[str, Any] = {}
+
+
+def _pg_problem() -> str | None:
+    """Why the test PostgreSQL cannot be used (probed once per session), or None."""
+    if "problem" not in _PG:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            _PG["problem"] = None
+        except Exception as exc:  # any failure to reach it: the reason, without the URL's password
+            _PG["problem"] = type(exc).__name__
+        finally:
+            engine.dispose()
+    return _PG["problem"]
+
+
+def _pg_where() -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(PG_URL).render_as_string(hide_password=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _PG.get("problem"):
+        outcome = "FAILED (CI=true: they must run)" if os.environ.get("CI") == "true" else "skipped"
+        terminalreporter.write_line(
+            f"PostgreSQL tests {outcome}: no server at {_pg_where()} ({_PG['problem']}); set S3API_TEST_DATABASE_URL"
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """Under ``CI=true`` a PostgreSQL test that was skipped is a failure: CI must run them."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get("CI") == "true" and PG_SKIP in str(report.longrepr):
+        report.outcome = "failed"
+
+
+@contextlib.contextmanager
+def _postgres_schema() -> Iterator[DatabaseSettings]:
+    """A fresh schema of the test database, first in the search path of every connection of the URL."""
+    import sqlalchemy as sa
+
+    problem = _pg_problem()
+    if problem:
+        pytest.skip(f"{PG_SKIP}: no server at {_pg_where()} ({problem})")
+    schema = "t_" + uuid.uuid4().hex[:16]
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield DatabaseSettings(url=url.render_as_string(hide_password=False), data_dir="")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres() -> Iterator[DatabaseSettings]:
+    with _postgres_schema() as database:
+        yield database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[DatabaseSettings]:
+    """An empty database (not migrated): a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield DatabaseSettings(url=f"sqlite:///{tmp_path}/data/s3api.db", data_dir=str(tmp_path / "data"))
+    else:
+        with _postgres_schema() as database:
+            yield database
+
+
+@pytest.fixture
+def migrated(database: DatabaseSettings) -> DatabaseSettings:
+    from s3api.db import migrate
+
+    migrate.upgrade(database)
+    return database
+
+
+@pytest.fixture
+def db_app(seed: dict[str, str], migrated: DatabaseSettings) -> Flask:
+    """The app on a migrated database of each kind (the ``app`` fixture's is in memory, made on first use)."""
+    return create_app(make_settings(seed).with_overrides(database=migrated))
+
+
+@pytest.fixture
+def db_client(db_app: Flask) -> Client:
+    return Client(db_app.test_client())

@@ -47,6 +47,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("s3api.config", ("s3api.names",)),
     # request/response schemas: only the bottom, the input rules and each other
     ("s3api.schemas.", ("s3api.names", "s3api.validation", "s3api.schemas.")),
+    # the control plane's own state (SQLAlchemy, Alembic): beside the gateways, never above the edge
+    ("s3api.db.", ("s3api.names", "s3api.errors", "s3api.config", "s3api.db.")),
     # gateways: one AWS service each; never workflows, views or schemas, never the embedded emulator
     ("s3api.aws.", (*BASE, "s3api.config", "s3api.aws.")),
     # workflows and the pure helpers they share with the views
@@ -57,8 +59,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # the web application: auth, per-process runtime, logging, the API object and its spec
     ("s3api.logs", ("s3api.metrics",)),
-    ("s3api.auth", ("s3api.config", "s3api.errors")),
-    ("s3api.runtime", ("s3api.auth", "s3api.aws.clients", "s3api.config", "s3api.errors")),
+    ("s3api.auth", ("s3api.config", "s3api.errors", "s3api.db.keys")),
+    ("s3api.runtime", ("s3api.auth", "s3api.aws.clients", "s3api.config", "s3api.errors", "s3api.db.")),
     ("s3api.api", ("s3api.names", "s3api.errors", "s3api.validation", "s3api.schemas.", "s3api.openapi")),  # converters
     ("s3api.openapi", ("s3api", "s3api.config")),
     # views: validate -> one call -> respond. The one gateway a view calls directly is aws.s3 (the bucket
