@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,10 @@ TOKEN = "e2e-token-0123456789abcdef"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a process a test starts: none of ours, and its own data directory (the embedded
+    SQLite database) in a fresh temporary directory, never the repository, unless the test gives one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("S3API_", "AWS_", "PROMETHEUS_"))}
+    env["S3API_DATA_DIR"] = tempfile.mkdtemp(prefix="s3api-e2e-data-")
     env.update(extra)
     return env
 
