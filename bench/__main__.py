@@ -20,15 +20,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import groups, report, sections
+from bench import apikeys, groups, report, sections
 from bench.direct import Direct
 from bench.server import Server, ServerError
 from bench.stats import ratio
 
 HERE = Path(__file__).resolve().parent
-PRESENT = ["overhead", "calls", "groups", "throughput", "listing", "delete", "startup", "bcrypt"]  # the issue's order
-# calls, groups (it adds thousands of IAM groups) and memory last
-RUN_ORDER = ["overhead", "throughput", "listing", "delete", "calls", "groups", "startup", "bcrypt"]
+PRESENT = ["overhead", "calls", "groups", "throughput", "listing", "delete", "startup", "bcrypt", "keys"]  # by issue
+# keys beside overhead (a quiet main server); calls, groups (it adds thousands of IAM groups) and memory last
+RUN_ORDER = ["overhead", "keys", "throughput", "listing", "delete", "calls", "groups", "startup", "bcrypt"]
 FUNCS = {
     "overhead": sections.overhead,
     "calls": sections.aws_calls,
@@ -38,6 +38,7 @@ FUNCS = {
     "startup": sections.start_memory,
     "bcrypt": sections.bcrypt_flood,
     "groups": groups.many_groups,
+    "keys": apikeys.key_overhead,
 }
 
 
@@ -144,6 +145,9 @@ def _summary(secs: dict[str, dict[str, Any]]) -> list[str]:
                 f"API {api[0]['seconds']} s vs direct {dr[0]['seconds']} s "
                 f"(ratio {ratio(api[0]['seconds'], dr[0]['seconds'])})."
             )
+    ky = secs.get("keys", {})
+    if ky.get("status") == "ok":
+        lines.append(apikeys.summary_line(ky["data"]))
     st = secs.get("startup", {})
     if st.get("status") == "ok":
         main = st["data"]["main"]

@@ -74,6 +74,10 @@ class Caps:
     group_counts: tuple[int, ...] = (100, 5000)  # groups: unrelated IAM groups in the account at each level
     group_seed_seconds: float = 150.0  # groups: CreateGroup seeding cap per level
     group_threads: int = 8
+    key_pairs: int = 1000  # keys: interleaved token/key pairs per request
+    key_seconds: float = 15.0
+    key_expiry_rounds: int = 6  # keys: requests after a pause past the key cache (key and token in turn)
+    key_expiry_seconds: float = 20.0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -656,11 +660,14 @@ class HttpPool:
         self.local = threading.local()
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> int:
+        return self.request("GET", path, headers)
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None) -> int:
         conn = getattr(self.local, "conn", None)
         if conn is None:
             conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
-            conn.request("GET", path, headers=headers or {})
+            conn.request(method, path, headers=headers or {})
             resp = conn.getresponse()
             resp.read()
             if resp.will_close:

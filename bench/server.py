@@ -64,23 +64,32 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/v1/s3"
         self.log_path = workdir / f"{name}.log"
+        # the embedded SQLite database (API keys, audit): in the run's scratch dir, never the repository's
+        # .s3api-data (the default, relative to the working directory)
+        self.data_dir = workdir / f"{name}-data"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start_seconds: float | None = None
         self._spec: dict[str, Any] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------------------
 
-    def start(self, timeout: float = 60.0) -> float:
+    def server_env(self) -> dict[str, str]:
+        """The S3API_* settings of this server (its command-line tools get the same: the same database)."""
         extra = {
             "S3API_TOKEN": TOKEN,
             "S3API_LISTEN": f"127.0.0.1:{self.port}",
             "S3API_SWEEPER": "off",  # no background AWS calls during measurements
+            "S3API_DATA_DIR": str(self.data_dir),
             "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / f"{self.name}-metrics"),
         }
         extra.update(self.env)
         if self.emulator:
             extra["S3API_EMBEDDED_ENDPOINT"] = self.emulator["endpoint"]
             extra["S3API_EMBEDDED_SEED"] = self.emulator["seed"]
+        return extra
+
+    def start(self, timeout: float = 60.0) -> float:
+        extra = self.server_env()
         log = open(self.log_path, "wb")  # noqa: SIM115 - the child owns it; closed below
         started = time.perf_counter()
         try:
@@ -118,6 +127,18 @@ class Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+    def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """``python -m s3api.cli <args>`` with this server's settings (its database), output captured: the caller
+        decides what of it may be shown (``keys create`` prints a secret)."""
+        return subprocess.run(
+            [sys.executable, "-m", "s3api.cli", *args],
+            env=clean_env(**self.server_env()),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def __enter__(self) -> Server:
         return self

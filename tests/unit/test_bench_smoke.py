@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench import procs, promtext, report
-from bench.__main__ import _parse
+from bench import apikeys, procs, promtext, report, server
+from bench.__main__ import FUNCS, PRESENT, RUN_ORDER, _parse, _summary
 from bench.awsproxy import RecordingProxy, aws_pages, group_paths, list_groups_request
 from bench.direct import Target, method_name, plan
 from bench.groups import aws_equivalent, growth
@@ -356,3 +356,65 @@ def test_time_split_from_the_service_histograms() -> None:
         "aws_in_worker_minus_direct_ms": 0.5,
     }
     assert time_split(before, before, [("HEAD", "/{account}/buckets/{bucket}")], 6.0, 3.5) == {}
+
+
+# --- keys section (issue 14): a database API key against the config token ---------------------------------
+
+KEY = "s3k_0123456789abcdef_" + "S" * 43
+
+
+def test_parse_created_key_reads_id_and_key_and_never_echoes_the_output() -> None:
+    out = json.dumps({"Id": "0123456789abcdef", "Name": "bench-keys", "Role": "admin", "Key": KEY})
+    assert apikeys.parse_created_key(out) == ("0123456789abcdef", KEY)
+    for bad in (
+        "not json " + KEY,
+        json.dumps([KEY]),
+        json.dumps({"Key": KEY}),
+        json.dumps({"Id": "other", "Key": KEY}),
+    ):
+        with pytest.raises(ValueError) as exc:
+            apikeys.parse_created_key(bad)
+        assert "s3k_" not in str(exc.value) and "S" * 10 not in str(exc.value)
+
+
+def test_redact_hides_anything_shaped_like_a_key() -> None:
+    text = apikeys.redact(f"token {KEY} refused; again {KEY}.")
+    assert "S" * 10 not in text and text.count("s3k_<redacted>") == 2 and text.endswith(".")
+
+
+def test_compare_gives_the_key_s_extra_median_p99_and_the_goal() -> None:
+    pairs = [(0.001, 0.0012), (0.002, 0.0021), (0.003, 0.0034)]  # (token, key) in seconds
+    res = apikeys.compare(pairs, goal_ms=0.5)
+    assert res["pairs"] == 3 and res["token"]["median_ms"] == 2.0 and res["key"]["median_ms"] == 2.1
+    assert res["median_diff_ms"] == pytest.approx(0.1) and res["paired_median_diff_ms"] == pytest.approx(0.2)
+    assert res["p99_diff_ms"] == pytest.approx(3.37 - 2.98, abs=0.01) and res["goal_met"] is True
+    slow = apikeys.compare([(0.001, 0.0016)], goal_ms=0.5)
+    assert slow["median_diff_ms"] == pytest.approx(0.6) and slow["goal_met"] is False
+    assert apikeys.compare([], goal_ms=0.5)["goal_met"] is None
+
+
+def test_keys_summary_line_and_section_wiring() -> None:
+    data = {
+        "goal_ms": 0.5,
+        "goal_met": True,
+        "requests": {"accounts": apikeys.compare([(0.001, 0.0011)]), "head_bucket": apikeys.compare([])},
+        "after_expiry": {"cache_seconds": 2.0, "key": {"n": 1, "median_ms": 3.0}, "median_diff_ms": 1.25},
+    }
+    line = apikeys.summary_line(data)
+    assert line.startswith("Database API key over the config token: GET accounts +0.1 ms median")
+    assert "HEAD bucket" not in line and "goal < 0.5 ms median: met" in line
+    assert "after the 2 s key cache expired: 3.0 ms (+1.25 ms over the token" in line
+    assert _summary({"keys": {"status": "ok", "data": data}}) == [line]
+    assert "keys" in PRESENT and "keys" in RUN_ORDER and FUNCS["keys"] is apikeys.key_overhead
+    args = _parse(["--only", "keys", "--key-pairs", "50", "--key-expiry-rounds", "2"])
+    assert args.key_pairs == 50 and args.key_expiry_rounds == 2 and args.keys == 50_000
+
+
+def test_every_bench_server_gets_a_scratch_database(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(server, "free_port", lambda: 1)
+    srv = server.Server(tmp_path, "main", 1)
+    env = srv.server_env()
+    assert env["S3API_DATA_DIR"] == str(tmp_path / "main-data") == str(srv.data_dir)
+    assert env["S3API_TOKEN"] == server.TOKEN and env["S3API_LISTEN"] == "127.0.0.1:1"
+    monkeypatch.setenv("S3API_DATA_DIR", "/repository/.s3api-data")  # the caller's own setting never leaks in
+    assert server.clean_env(**env)["S3API_DATA_DIR"] == str(tmp_path / "main-data")
