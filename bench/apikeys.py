@@ -174,6 +174,10 @@ def key_overhead(run: Run) -> dict[str, Any]:
     if not srv.missing(("DELETE", "/keys/{key_id}")):
         revoked = run.api.delete(run.url(f"/keys/{key_id}"), timeout=30).status_code
         refused = run.api.get(run.url("/whoami"), headers=headers["key"], timeout=30).status_code
+    try:  # the server's log (access lines, warnings) names the key by its id only
+        leaked = key in srv.log_path.read_text(errors="replace")
+    except OSError:
+        leaked = None
 
     rows = []
     for name, (label, _, _) in requests_.items():
@@ -254,7 +258,8 @@ def key_overhead(run: Run) -> dict[str, Any]:
         "The key: one admin key made by `s3api keys create --role admin` (the server's CLI) against the main "
         "server's database, SQLite in the run's scratch directory (S3API_DATA_DIR), checked with GET /whoami "
         f"(Kind key); revoked at the end through DELETE /v1/s3/keys/{{id}} (answered {revoked}), then refused at "
-        f"once by the same worker (answered {refused}).",
+        f"once by the same worker (answered {refused}). The key in the server's log: "
+        f"{ {True: 'FOUND', False: 'no', None: 'log not readable'}[leaked] }.",
         "Pairs: the same request with the token and with the key, one after the other on one http.client "
         "keep-alive connection to the main server (1 worker), the order alternating; 20 warm-up pairs first. "
         f"accounts: {results['accounts']['budget']}; HEAD bucket: {results['head_bucket']['budget']}.",
@@ -276,6 +281,7 @@ def key_overhead(run: Run) -> dict[str, Any]:
         "key_id": key_id,
         "revoked_status": revoked,
         "after_revoke_status": refused,
+        "key_in_server_log": leaked,
     }
     return sec
 
