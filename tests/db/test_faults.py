@@ -208,7 +208,9 @@ def test_sqlite_write_lock_beyond_the_busy_timeout_is_503_for_writes_and_reads_g
     app.extensions["s3api"].db.dispose()
 
 
-def test_sqlite_exclusive_lock_is_503_for_an_api_key_not_403(seed: dict[str, str], sqlite_file: DatabaseSettings) -> None:
+def test_sqlite_exclusive_lock_is_503_for_an_api_key_not_403(
+    seed: dict[str, str], sqlite_file: DatabaseSettings
+) -> None:
     """Another process holding the file exclusively (``locking_mode=EXCLUSIVE``: a backup, the sqlite3 shell) blocks
     readers too: an API key that cannot be looked up is 503; config tokens keep working."""
     holder = sqlite3.connect(str(sqlite_file.sqlite_path), isolation_level=None)
