@@ -187,7 +187,8 @@ class Clients:
     @staticmethod
     def _config(account: Account, service: str, probe: bool = False) -> Config:
         options: dict[str, Any] = {
-            "retries": {"mode": "standard", "max_attempts": 1 if probe else 3},
+            # botocore's max_attempts counts retries (3: four attempts); the probe makes one attempt in all
+            "retries": {"mode": "standard", **({"total_max_attempts": 1} if probe else {"max_attempts": 3})},
             "connect_timeout": PROBE_CONNECT_TIMEOUT if probe else 5,
             "read_timeout": PROBE_READ_TIMEOUT if probe else 30,
             "max_pool_connections": 2 if probe else 32,

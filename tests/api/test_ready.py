@@ -104,9 +104,12 @@ def test_concurrent_ready_requests_share_one_check(app: Flask) -> None:
 def test_ready_is_503_when_the_backend_is_unreachable(seed: dict[str, str]) -> None:
     app = create_app(make_settings(seed, endpoint_url=f"http://127.0.0.1:{closed_port()}"))
     client = Client(app.test_client())
+    attempts: list[str] = []  # before-send: once per HTTP attempt (before-call is once per call, retries inside)
+    app.extensions["s3api"].clients.add_hook("before-send", lambda request, **_: attempts.append(request.url))
     started = time.perf_counter()
     r = client.get(READY, auth=False)
-    assert time.perf_counter() - started < 3  # the probe client: short timeouts, no retries
+    assert time.perf_counter() - started < 3  # the probe client: short timeouts,
+    assert len(attempts) == 1  # and no retries
     assert assert_not_ready(r, "not ready: account local") == {
         "Database": check(True),
         "local": check(False, "ServiceUnavailable: s3 is unreachable, retry later"),
