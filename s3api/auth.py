@@ -20,7 +20,8 @@ decides for the whole URL map, at the edge, before any view runs: ``admin`` may 
 GET (and HEAD), nothing else. Views never check roles.
 
 Failures answer 403 with the JSON error, the same for a wrong, expired or revoked key; the submitted header is
-never logged.
+never logged. A key that cannot be checked because the database is down or locked answers 503 (``Retry-After``),
+not 403: the key may be valid, and a client should retry rather than give up.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ from s3api.errors import Forbidden, TooManyRequests
 
 PREFIX = "/v1/s3"
 # endpoints answered without a token; CORS "*" is added to the first group (not to the docs page)
-PUBLIC_API_ENDPOINTS = frozenset({"system.Ping", "system.Version", "system.Metrics", "api-docs.openapi_json"})
+PUBLIC_API_ENDPOINTS = frozenset(
+    {"system.Ping", "system.Ready", "system.Version", "system.Metrics", "api-docs.openapi_json"}
+)
 PUBLIC_ENDPOINTS = PUBLIC_API_ENDPOINTS | {"api-docs.openapi_swagger_ui", "swagger_assets"}
 BCRYPT = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 MAX_BCRYPT_COST = 12

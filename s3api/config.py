@@ -13,6 +13,7 @@ File shape (all keys optional except ``accounts`` when a file is given)::
     policy_actions: {bucket: [...], object: [...], website: [...]}
     data_dir: .s3api-data              # the embedded SQLite database (S3API_DATA_DIR)
     database_url: postgresql+psycopg://user@host/db   # instead of SQLite: several replicas (S3API_DATABASE_URL)
+    database_timeout: 5                # seconds a request waits for the database: then 503 (S3API_DATABASE_TIMEOUT)
     accounts:
       prod:
         account_id: "123456789012"
@@ -68,6 +69,7 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a 10,000-key batch delete of 1,024-
 DEFAULT_DATA_DIR = ".s3api-data"
 SQLITE_FILE = "s3api.db"
 DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
+DEFAULT_DATABASE_TIMEOUT = 5.0
 
 
 class ConfigError(ValueError):
@@ -131,6 +133,8 @@ class DatabaseSettings:
 
     url: str = field(repr=False)
     data_dir: str
+    #: seconds a request waits for the database (SQLite's busy timeout, PostgreSQL's connect and pool timeouts)
+    timeout: float = DEFAULT_DATABASE_TIMEOUT
 
     @property
     def is_sqlite(self) -> bool:
@@ -161,7 +165,14 @@ def database_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Databas
     scheme = url.partition("://")[0]
     if scheme not in DATABASE_SCHEMES:  # the message never quotes the URL: it can hold a password
         raise ConfigError("database_url must start with sqlite:// or postgresql+psycopg://")
-    return DatabaseSettings(url=url, data_dir=data_dir)
+    timeout = env.get("S3API_DATABASE_TIMEOUT") or raw.get("database_timeout", DEFAULT_DATABASE_TIMEOUT)
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if isinstance(raw.get("database_timeout"), bool) or not 0.01 <= timeout <= 300:
+        raise ConfigError("database_timeout must be a number of seconds from 0.01 to 300")
+    return DatabaseSettings(url=url, data_dir=data_dir, timeout=timeout)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@
 Every failure a client can see is an :class:`ApiError` (or becomes one here):
 ``{"code", "message", "status", "request_id"}`` plus ``"errors"`` with per-field
 messages for validation failures. Unknown exceptions never leak their text.
+
+A database that is down, locked or too slow is a 503 with ``Retry-After``, never a 500:
+:func:`database_unavailable` is the one mapping of SQLAlchemy's errors to ours. ``s3api.db.session`` applies it
+where sessions are opened; the handler here applies it to anything that escaped another way. Neither the URL
+(it can hold a password) nor the driver's text (it names hosts, users, paths) reaches the answer or the log.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("s3api.errors")
@@ -63,6 +69,11 @@ class TooManyRequests(ApiError):
 class ServiceUnavailable(ApiError):
     status, code, default_message = 503, "ServiceUnavailable", "backend unavailable, retry later"
 
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        if retry_after is not None:
+            self.headers.setdefault("Retry-After", str(retry_after))
+
 
 class InternalError(ApiError):
     status, code, default_message = 500, "InternalError", "internal error"
@@ -78,7 +89,66 @@ def error_for_status(status: int, message: str | None = None) -> ApiError:
     return _BY_STATUS.get(status, InternalError)(message)
 
 
-def render(status: int, code: str, message: str, errors: Any = None, headers: dict[str, str] | None = None) -> Response:
+#: seconds a client is told to wait after a database failure
+DATABASE_RETRY_AFTER = 2
+#: SQLite result codes (the primary code: ``sqlite_errorcode & 0xFF``) of a busy or locked database
+_SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+_SQLITE_CANTOPEN = 14
+#: PostgreSQL SQLSTATEs of a busy database: lock wait or statement timeout, deadlock, serialization, no slots
+_PG_BUSY = frozenset({"55P03", "57014", "40P01", "40001", "53300"})
+_DATABASE_MESSAGES = {
+    "busy": "the database is busy (locked or timed out), retry later",
+    "unreachable": "the database is unreachable, retry later",
+    "unavailable": "the database is unavailable, retry later",
+}
+
+
+def _database_kind(exc: sa_exc.SQLAlchemyError) -> str:
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection free within the pool timeout
+        return "busy"
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, OSError):  # the SQLite file's directory cannot be made (s3api.db.engine)
+        return "unreachable"
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        if sqlite_code & 0xFF in _SQLITE_BUSY:
+            return "busy"
+        return "unreachable" if sqlite_code & 0xFF == _SQLITE_CANTOPEN else "unavailable"
+    if orig is not None and type(orig).__module__.startswith("psycopg"):
+        state = getattr(orig, "sqlstate", None)
+        if state is None or str(state).startswith(("08", "57P")):  # no connection, or the server shutting down
+            return "unreachable"
+        return "busy" if state in _PG_BUSY else "unavailable"
+    return "unreachable" if isinstance(exc, (sa_exc.InterfaceError, sa_exc.DisconnectionError)) else "unavailable"
+
+
+def database_unavailable(exc: BaseException) -> ServiceUnavailable | None:
+    """The one mapping of a database failure a retry can cure (down, unreachable, locked, timed out: SQLAlchemy's
+    ``OperationalError``, ``InterfaceError``, ``DisconnectionError`` and pool ``TimeoutError``) to our 503 with
+    ``Retry-After``; None for anything else (an ``IntegrityError`` or a ``ProgrammingError`` is a bug or a
+    conflict, not an outage). Logs the kind and the driver's error class, never the error's text."""
+    if not isinstance(
+        exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+    ):
+        return None
+    kind = _database_kind(exc)
+    orig = getattr(exc, "orig", None)
+    detail = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None) or ""
+    driver = type(orig).__qualname__ if orig is not None else type(exc).__qualname__
+    log.warning("database %s: %s %s", kind, driver, detail)
+    return ServiceUnavailable(_DATABASE_MESSAGES[kind], retry_after=DATABASE_RETRY_AFTER)
+
+
+def render(
+    status: int,
+    code: str,
+    message: str,
+    errors: Any = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """The JSON envelope; ``extra`` adds fields of a route's own beside it (``/v1/s3/ready``: ``Ready``,
+    ``Checks``)."""
     body: dict[str, Any] = {
         "code": code,
         "message": message,
@@ -87,6 +157,7 @@ def render(status: int, code: str, message: str, errors: Any = None, headers: di
     }
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     resp = jsonify(body)
     resp.status_code = status
     for k, v in (headers or {}).items():
@@ -121,5 +192,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        database = database_unavailable(exc)  # a database failure outside s3api.db.session's sessions
+        if database is not None:
+            return _api_error(database)
         log.exception("unhandled error")
         return render(500, "InternalError", "internal error")

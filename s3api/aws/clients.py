@@ -7,6 +7,10 @@ creation is locked; the clients themselves are thread-safe.
 
 Every client gets the same event hooks: call counting and latency for metrics, and whatever extra
 hooks tests register (fault injection uses ``before-call``).
+
+Readiness probes (``/v1/s3/ready``) use clients of their own (``probe=True``, cached the same way): short
+timeouts and no retries, so a backend that is down answers the probe within :data:`PROBE_CONNECT_TIMEOUT` +
+:data:`PROBE_READ_TIMEOUT` instead of after the request clients' retries.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from s3api.config import Account, Settings
 USER_AGENT = "s3api/0.1"
 GLOBAL_SERVICES = {"iam": "us-east-1", "cloudfront": "us-east-1", "route53": "us-east-1"}
 Hook = tuple[str, Callable[..., Any]]
+PROBE_CONNECT_TIMEOUT = 1  # seconds
+PROBE_READ_TIMEOUT = 2
 
 
 def _before_call(model: Any, context: dict[str, Any], **_: Any) -> None:
@@ -91,7 +97,7 @@ class Clients:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._sessions: dict[str, boto3.session.Session] = {}
-        self._clients: dict[tuple[str, str, str], BaseClient] = {}
+        self._clients: dict[tuple[str, str, str, bool], BaseClient] = {}
         self._hooks: list[Hook] = list(BASE_HOOKS)
 
     def _check_fork(self) -> None:
@@ -100,9 +106,10 @@ class Clients:
             self._sessions.clear()
             self._clients.clear()
 
-    def get(self, account: Account, service: str, region: str | None = None) -> BaseClient:
+    def get(self, account: Account, service: str, region: str | None = None, *, probe: bool = False) -> BaseClient:
+        """The cached client; ``probe``: the readiness probe's (short timeouts, one attempt)."""
         region = region or GLOBAL_SERVICES.get(service) or account.region
-        key = (account.name, service, region)
+        key = (account.name, service, region, probe)
         client = self._clients.get(key)
         if client is not None and self._pid == os.getpid():
             return client
@@ -110,7 +117,7 @@ class Clients:
             self._check_fork()
             client = self._clients.get(key)
             if client is None:
-                client = self._new_client(account, service, region)
+                client = self._new_client(account, service, region, probe)
                 self._clients[key] = client
             return client
 
@@ -178,25 +185,26 @@ class Clients:
         return boto3.session.Session(botocore_session=core)
 
     @staticmethod
-    def _config(account: Account, service: str) -> Config:
+    def _config(account: Account, service: str, probe: bool = False) -> Config:
         options: dict[str, Any] = {
-            "retries": {"mode": "standard", "max_attempts": 3},
-            "connect_timeout": 5,
-            "read_timeout": 30,
-            "max_pool_connections": 32,
+            # botocore's max_attempts counts retries (3: four attempts); the probe makes one attempt in all
+            "retries": {"mode": "standard", **({"total_max_attempts": 1} if probe else {"max_attempts": 3})},
+            "connect_timeout": PROBE_CONNECT_TIMEOUT if probe else 5,
+            "read_timeout": PROBE_READ_TIMEOUT if probe else 30,
+            "max_pool_connections": 2 if probe else 32,
             "user_agent_extra": USER_AGENT,
         }
         if service == "s3":
             options["s3"] = {"addressing_style": account.s3_addressing_style}
         return Config(**options)
 
-    def _new_client(self, account: Account, service: str, region: str) -> BaseClient:
+    def _new_client(self, account: Account, service: str, region: str, probe: bool = False) -> BaseClient:
         session = self._session(account)
         client = session.client(
             service,  # type: ignore[call-overload]
             region_name=region,
             endpoint_url=account.endpoint_url,
-            config=self._config(account, service),
+            config=self._config(account, service, probe),
         )
         for event, handler in self._hooks:
             client.meta.events.register(event, handler)
@@ -231,6 +239,10 @@ class AccountAws:
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
         return self._clients.get(self.account, service, region)
+
+    def probe_client(self, service: str) -> BaseClient:
+        """The readiness probe's client: short timeouts, no retries (:data:`PROBE_CONNECT_TIMEOUT`)."""
+        return self._clients.get(self.account, service, probe=True)
 
     @property
     def s3(self) -> BaseClient:

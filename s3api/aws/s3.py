@@ -108,6 +108,13 @@ def list_buckets(aws: AccountAws) -> list[str]:
     return names
 
 
+@gateway("s3", "ListBuckets")
+def probe(aws: AccountAws) -> None:
+    """Readiness: one cheap call proving the backend answers and accepts the service's credentials (ListBuckets
+    of at most one bucket, on the probe client: short timeouts, no retries). Raises our error when it does not."""
+    aws.probe_client("s3").list_buckets(MaxBuckets=1)
+
+
 @gateway("s3", "ListObjectVersions")
 def is_empty(aws: AccountAws, bucket: str) -> bool:
     """True when the bucket holds no object versions and no delete markers (what DeleteBucket requires)."""

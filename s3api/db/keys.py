@@ -189,7 +189,7 @@ class KeyVerifier:
                     .where(ApiKey.id == view.id, or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < cutoff))
                     .values(last_used_at=when)
                 )
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ServiceUnavailable) as exc:  # locked or down: the request goes on
             log.warning("LastUsedAt of key %s not written: %s", view.id, type(exc).__name__)
 
 
