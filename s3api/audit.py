@@ -165,7 +165,7 @@ def build(status: int, error_code: str | None, resource_name: str | None = None)
     caller = g.get("caller")
     body = _body()
     name = resource()
-    if resource_name is not None:
+    if resource_name is not None and not name.endswith(f"/{resource_name}"):
         name = f"{name}/{resource_name}"
     elif request.method == "POST" and (created := _created_name(body)) is not None:
         name = f"{name}/{created}"
