@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -9,8 +11,13 @@ from s3api.schemas.fields import FullMatch
 from s3api.schemas.keys import KEY_NAME, MAX_PAGE_SIZE, TENANT, UtcTime
 
 OUTCOMES = ("ok", "refused", "failed", "rolled_back")
-OUTCOME = "ok|refused|failed|rolled_back|[1-5][0-9][0-9]"
+STATUS = re.compile(r"[1-5][0-9][0-9]")
 ACTION_PREFIX = "[a-z_.]{1,64}"
+
+
+def _outcome(value: str) -> None:
+    if value not in OUTCOMES and not STATUS.fullmatch(value):
+        raise ma.ValidationError(f"outcome: one of {', '.join(OUTCOMES)}, or an HTTP status")
 
 
 class AuditQuerySchema(ma.Schema):
@@ -25,7 +32,9 @@ class AuditQuerySchema(ma.Schema):
     tenant = fields.String(validate=FullMatch(TENANT))
     action = fields.String(validate=FullMatch(ACTION_PREFIX, error="action: a prefix of lowercase letters, . and _"))
     resource = fields.String(validate=validate.Length(min=1, max=1400))
-    outcome = fields.String(validate=FullMatch(OUTCOME, error=f"outcome: one of {', '.join(OUTCOMES)} or a status"))
+    outcome = fields.String(
+        validate=lambda v: _outcome(v), metadata={"description": f"one of {', '.join(OUTCOMES)}, or an HTTP status"}
+    )
     since = UtcTime(metadata={"description": "ISO 8601 with offset; events at or after"})
     until = UtcTime(metadata={"description": "ISO 8601 with offset; events before"})
     page_size = fields.Integer(load_default=50, strict=False, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))

@@ -18,6 +18,14 @@ blp = Blueprint("audit", __name__, url_prefix="/v1/s3", description="The audit t
 
 NDJSON = "application/x-ndjson"
 _EVENT = AuditEventSchema()
+#: the JSON page, or (``Accept: application/x-ndjson``) one AuditEvent per line
+ANSWER = {
+    "description": "OK",
+    "content": {
+        "application/json": {"schema": AuditPageSchema},
+        NDJSON: {"schema": {"type": "string", "description": "one AuditEvent as JSON per line"}},
+    },
+}
 
 
 def _lines(events: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -29,7 +37,7 @@ def _lines(events: Iterator[dict[str, Any]]) -> Iterator[str]:
 class Audit(MethodView):
     @blp.arguments(AuditQuerySchema, location="query", unknown=ma.RAISE)
     @blp.response(200, AuditPageSchema)
-    @blp.doc(responses={"200": {"content": {NDJSON: {"schema": {"type": "string"}}}}})
+    @blp.doc(responses={"200": ANSWER})
     def get(self, query: dict[str, Any]) -> Any:
         """Audit events, newest first (filters: caller, tenant, action prefix, resource, outcome, since, until);
         with Accept: application/x-ndjson, every matching event as one JSON line each (page_size ignored)"""
