@@ -31,6 +31,13 @@ log = logging.getLogger("s3api.rollback")
 
 
 @dataclass
+class UndoOutcome:
+    step: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass
 class Rollback:
     """What one rolled-back workflow undid, for whoever records the request (the audit trail)."""
 
@@ -47,13 +54,6 @@ def start_journal() -> list[Rollback]:
     journal: list[Rollback] = []
     _journal.set(journal)
     return journal
-
-
-@dataclass
-class UndoOutcome:
-    step: str
-    ok: bool
-    error: str | None = None
 
 
 class Transaction:
