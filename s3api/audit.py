@@ -234,7 +234,7 @@ def init_app(app: Flask, db: Database) -> None:
         event = build(response.status_code, str(code)[:64] if code else None)
         try:
             trail.write(event)
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # SQLAlchemyError above all; whatever it is, the answer stands
             _count(event, "failed")
             log.error(
                 "audit event not written",
