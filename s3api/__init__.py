@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     """Build the WSGI app. ``settings`` defaults to :func:`s3api.embedded.load` (the config file, otherwise the
     embedded emulator's settings)."""
-    from s3api import auth, embedded, errors, logs
+    from s3api import audit, auth, embedded, errors, logs
     from s3api.api import Api
     from s3api.runtime import Runtime
     from s3api.views import register, system
@@ -51,6 +51,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     runtime = Runtime(settings, clients)
     app.extensions["s3api"] = runtime
     logs.init_app(app)
+    audit.init_app(app, runtime.db)  # before auth: refused requests are audited too
     auth.init_app(app, runtime.checker)
     api = Api(app)
     register(api)

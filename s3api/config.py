@@ -190,6 +190,7 @@ class Settings:
     embedded: bool = False
     sweep_interval: float = 300.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    audit_retention_days: int = 90  # audit events older than this are purged by the sweeper
     database: DatabaseSettings = field(default_factory=lambda: database_settings({}, {}))
 
     @property
@@ -356,6 +357,9 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
     sweep = raw.get("sweep_interval", 300)
     if not isinstance(sweep, (int, float)) or sweep < 1:
         raise ConfigError("sweep_interval must be a number of seconds >= 1")
+    retention = raw.get("audit_retention_days", 90)
+    if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 36500:
+        raise ConfigError("audit_retention_days must be a whole number of days from 1 to 36500")
     max_body = raw.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
     if not isinstance(max_body, int) or isinstance(max_body, bool) or not 1024 <= max_body <= 1024**3:
         raise ConfigError("max_body_bytes must be a whole number of bytes from 1024 to 1073741824")
@@ -373,6 +377,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         embedded=bool(raw.get("embedded", False)),
         sweep_interval=float(sweep),
         max_body_bytes=max_body,
+        audit_retention_days=retention,
         database=database_settings(raw, env),
     )
 

@@ -47,6 +47,11 @@ ROUTE_AWS_CALLS = Counter(
 )
 ROLLBACKS = Counter("s3api_rollbacks_total", "Workflows rolled back", ["workflow", "outcome"])
 UNDO_STEPS = Counter("s3api_rollback_steps_total", "Undo steps run", ["workflow", "step", "outcome"])
+AUDIT_EVENTS = Counter(
+    "s3api_audit_events_total",
+    "Audit events by action and outcome; result written, or failed (the database refused it, logged)",
+    ["action", "outcome", "result"],
+)
 SWEEPER = Counter("s3api_sweeper_actions_total", "What the sweeper did", ["action", "outcome"])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -13,12 +14,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from moto import mock_aws
+from sqlalchemy import event as sa_event
 
 import s3api
 from s3api import create_app, embedded
 from s3api.aws import clients as aws_clients
 from s3api.aws import permissions, translate
 from s3api.config import DatabaseSettings, Settings, from_mapping
+from s3api.db.models import AuditEvent
 from s3api.logs import JsonFormatter
 
 TOKEN = "test-token-0123456789abcdef"
@@ -154,22 +157,46 @@ class _Capture(logging.Handler):
         self.lines.append(JsonFormatter().format(record))
 
 
+#: every audit event any test's app inserts (on any database), as text: scanned for secrets after each test
+AUDIT_INSERTED: list[str] = []
+
+
+@sa_event.listens_for(AuditEvent, "before_insert", propagate=True)
+def _audit_inserted(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    AUDIT_INSERTED.append(json.dumps({c.key: getattr(target, c.key) for c in mapper.column_attrs}, default=str))
+
+
+def secret_problems(lines: list[str], secrets: set[str], what: str) -> list[str]:
+    """What in ``lines`` is a secret: the config token, a bcrypt header, an issued secret (access key or API key,
+    or an API key's secret part)."""
+    text = "\n".join(lines)
+    problems = []
+    if TOKEN in text:
+        problems.append(f"the API token reached {what}")
+    if "$2b$" in text or "$2a$" in text:
+        problems.append(f"a bcrypt header reached {what}")
+    for secret in secrets:
+        parts = [secret, secret.split("_", 2)[2]] if secret.startswith("s3k_") and secret.count("_") >= 2 else [secret]
+        if any(p in text for p in parts):
+            problems.append(f"an issued secret (access key or API key) reached {what}")
+    return problems
+
+
 @pytest.fixture(autouse=True)
 def no_secrets_in_logs() -> Iterator[None]:
-    """Every test runs with log capture: no token, bcrypt header or issued secret key may reach a log line."""
+    """Every test runs with log capture: no token, bcrypt header or issued secret key may reach a log line, nor
+    any audit event the test's apps write."""
     capture = _Capture()
     root = logging.getLogger()
     root.addHandler(capture)
     SECRETS_SEEN.clear()
+    AUDIT_INSERTED.clear()
     try:
         yield
     finally:
         root.removeHandler(capture)
-    text = "\n".join(capture.lines)
-    assert TOKEN not in text, "the API token reached a log line"
-    assert "$2b$" not in text and "$2a$" not in text, "a bcrypt header reached a log line"
-    for secret in SECRETS_SEEN:
-        assert secret not in text, "an issued secret (access key or API key) reached a log line"
+    assert not secret_problems(capture.lines, SECRETS_SEEN, "a log line")
+    assert not secret_problems(AUDIT_INSERTED, SECRETS_SEEN, "an audit event")
 
 
 class Client:

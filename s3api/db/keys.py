@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from s3api.db.models import ApiKey
 from s3api.db.session import Database
@@ -44,6 +45,7 @@ CACHE_SIZE = 4096
 LAST_USED_EVERY = 60.0
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+Audit = Callable[[Session, str], None]  # adds an audit event to the change's transaction
 _DUMMY_DIGEST = hashlib.sha256(b"no such key").hexdigest()
 
 
@@ -201,9 +203,15 @@ class KeyStore:
         self.verifier = KeyVerifier(db)
 
     def create(
-        self, name: str, role: str, tenant: str | None = None, expires_at: datetime | None = None
+        self,
+        name: str,
+        role: str,
+        tenant: str | None = None,
+        expires_at: datetime | None = None,
+        audit: Audit | None = None,
     ) -> dict[str, Any]:
-        """A new key: its record plus ``Key``, the secret, which is never shown again."""
+        """A new key: its record plus ``Key``, the secret, which is never shown again. ``audit(session, key_id)``
+        adds the audit event to the same transaction."""
         if role not in KEY_ROLES:
             raise BadRequest(f"Role must be one of {', '.join(KEY_ROLES)}", errors={"json": {"Role": ["invalid"]}})
         created = now()
@@ -222,6 +230,8 @@ class KeyStore:
         try:
             with self.db.write() as session:
                 session.add(row)
+                if audit is not None:
+                    audit(session, key_id)
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
         self.verifier.forget(key_id)
@@ -237,8 +247,9 @@ class KeyStore:
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
 
-    def revoke(self, key_id: str) -> dict[str, Any]:
-        """Revoke (idempotent: a revoked key keeps its first ``RevokedAt``); refused by this process at once."""
+    def revoke(self, key_id: str, audit: Audit | None = None) -> dict[str, Any]:
+        """Revoke (idempotent: a revoked key keeps its first ``RevokedAt``); refused by this process at once.
+        ``audit(session, key_id)`` adds the audit event to the same transaction."""
         try:
             with self.db.write() as session:
                 row = session.get(ApiKey, key_id) if KEY_ID.fullmatch(key_id) else None
@@ -247,6 +258,8 @@ class KeyStore:
                 if row.revoked_at is None:
                     row.revoked_at = now()
                 result = record(row)
+                if audit is not None:
+                    audit(session, key_id)
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
         self.verifier.forget(key_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Dialect, Index, MetaData, String
+from sqlalchemy import CheckConstraint, DateTime, Dialect, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -67,4 +67,39 @@ class ApiKey(Base):
         CheckConstraint("role IN ('admin', 'reader', 'tenant')", name="role"),
         Index(None, "created_at", "id"),  # the list's order and its page tokens
         Index(None, "tenant"),
+    )
+
+
+class AuditEvent(Base):
+    """One audited request: who (key id and name, role, tenant, address, user agent), what (action, resource,
+    a redacted summary of the input, the reason given), how it ended (status, error code, outcome: ``ok``,
+    ``refused``, ``failed`` or ``rolled_back`` with the undone steps in ``detail``). Append-only; never a secret."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    caller_id: Mapped[str | None] = mapped_column(String(16))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(16))
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(1400))
+    status: Mapped[int] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    operation_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(512))
+    input: Mapped[str | None] = mapped_column(Text)  # JSON: whitelisted fields only
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON: the workflow's rollback, when there was one
+
+    __table_args__ = (
+        Index(None, "time", "id"),  # newest first, page tokens, retention
+        Index(None, "action", "time"),
+        Index(None, "caller_id", "time"),
+        Index(None, "resource", "time"),
+        Index(None, "tenant", "time"),
     )

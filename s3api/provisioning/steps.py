@@ -17,6 +17,7 @@ request.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from dataclasses import dataclass
 from types import TracebackType
@@ -34,6 +35,25 @@ class UndoOutcome:
     step: str
     ok: bool
     error: str | None = None
+
+
+@dataclass
+class Rollback:
+    """What one rolled-back workflow undid, for whoever records the request (the audit trail)."""
+
+    workflow: str
+    outcomes: list[UndoOutcome]
+
+
+_journal: contextvars.ContextVar[list[Rollback] | None] = contextvars.ContextVar("s3api_rollbacks", default=None)
+
+
+def start_journal() -> list[Rollback]:
+    """From now on in this context, every rollback is appended to the returned list (no Flask here: the web
+    layer starts one per request and reads it when the request ends)."""
+    journal: list[Rollback] = []
+    _journal.set(journal)
+    return journal
 
 
 class Transaction:
@@ -74,6 +94,9 @@ class Transaction:
             extra={"workflow": self.workflow, "undone": [o.step for o in outcomes], "undo_failed": failed},
         )
         self.outcomes = outcomes
+        journal = _journal.get()
+        if journal is not None:
+            journal.append(Rollback(self.workflow, outcomes))
         return outcomes
 
     def __enter__(self) -> Transaction:

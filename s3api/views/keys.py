@@ -1,5 +1,6 @@
 """API keys (admin creates and revokes; every role may list and show) and ``whoami``. Roles are decided at the
-edge (:func:`s3api.auth.authorize`), never here."""
+edge (:func:`s3api.auth.authorize`), never here. A create or revoke writes its audit event in the same
+transaction as the key (:func:`s3api.audit.in_transaction`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
-from s3api import runtime
+from s3api import audit, runtime
 from s3api.api import Blueprint
 from s3api.schemas.keys import CreatedKeySchema, KeyCreateSchema, KeyPageSchema, KeyQuerySchema, KeySchema, WhoamiSchema
 
@@ -28,7 +29,8 @@ class Keys(MethodView):
     @blp.response(201, CreatedKeySchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create an API key (admin); its secret Key is shown in this answer only"""
-        return runtime.keys().create(body["Name"], body["Role"], body["Tenant"], body["ExpiresAt"])
+        event = audit.in_transaction(201)
+        return runtime.keys().create(body["Name"], body["Role"], body["Tenant"], body["ExpiresAt"], audit=event)
 
 
 @blp.route("/keys/<key_id>")
@@ -41,7 +43,7 @@ class Key(MethodView):
     @blp.response(200, KeySchema)
     def delete(self, key_id: str) -> dict[str, Any]:
         """Revoke an API key (admin): refused at once here, within 2 s on every other worker and replica"""
-        return runtime.keys().revoke(key_id)
+        return runtime.keys().revoke(key_id, audit=audit.in_transaction(200))
 
 
 @blp.route("/whoami")

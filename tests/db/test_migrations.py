@@ -29,7 +29,7 @@ def test_models_and_migrations_agree(migrated: DatabaseSettings) -> None:
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
             assert migrate.current_revision(conn) == migrate.head()
-            assert sa.inspect(conn).get_table_names() == ["alembic_version", "api_keys"]
+            assert sorted(sa.inspect(conn).get_table_names()) == ["alembic_version", "api_keys", "audit_events"]
     finally:
         engine.dispose()
     assert diff == []

@@ -60,6 +60,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the web application: auth, per-process runtime, logging, the API object and its spec
     ("s3api.logs", ("s3api.metrics",)),
     ("s3api.auth", ("s3api.config", "s3api.errors", "s3api.db.keys")),
+    # the audit trail's writer (request hooks) and its retention task
+    ("s3api.audit", (*BASE, "s3api.db.", "s3api.provisioning.steps", "s3api.provisioning.sweeper")),
     ("s3api.runtime", ("s3api.auth", "s3api.aws.clients", "s3api.config", "s3api.errors", "s3api.db.")),
     ("s3api.api", ("s3api.names", "s3api.errors", "s3api.validation", "s3api.schemas.", "s3api.openapi")),  # converters
     ("s3api.openapi", ("s3api", "s3api.config")),
@@ -78,6 +80,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.provisioning.",
             "s3api.views.",
             "s3api.aws.s3",
+            "s3api.audit",  # views whose change is database state add its event in the same transaction
         ),
     ),
     # start-up code: decides between the config file and the embedded emulator, boots it, builds the app
