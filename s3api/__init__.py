@@ -53,6 +53,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     logs.init_app(app)
     audit.init_app(app, runtime.db)  # before auth: refused requests are audited too
     auth.init_app(app, runtime.checker)
+    audit.init_start(app)  # after auth: the started event of AWS work names its caller
     api = Api(app)
     register(api)
     system.register_docs_assets(app)

@@ -9,10 +9,14 @@ and proves every mutating rule has one. The ``after_request`` hook runs for answ
 - Database state (API keys): the view passes :func:`in_transaction` to the key store, which adds the event in
   the same transaction as the change; the hook then knows it was written and adds nothing. Such a route
   whose database is down answers 503 (its own state could not be written either).
-- AWS workflows: :func:`s3api.provisioning.steps.start_journal` collects the rollbacks of the request; the event
-  says ``rolled_back`` and names the steps undone (and any undo that failed). An event that cannot be written
-  (the database is down) never changes the answer of a request whose AWS work is done: it is logged and
-  counted (``s3api_audit_events_total{result="failed"}``).
+- AWS workflows: the event is written **before** the work, once authentication and authorization passed, with
+  outcome ``started`` (status 0); the same row takes the final status, outcome and detail when the request ends
+  (:meth:`AuditLog.finish`). So a database that is down when the request arrives answers 503 before anything
+  changes in AWS, and one that fails at the end leaves the event saying ``started``: it still records who
+  began what, when, with which request id (the failure is logged and counted,
+  ``s3api_audit_events_total{result="failed"}``); the request's answer stands. Refusals before a view runs
+  (403) are written once, at the end. :func:`s3api.provisioning.steps.start_journal` collects the rollbacks of
+  the request; the event says ``rolled_back`` and names the steps undone (and any undo that failed).
 - The input summary keeps :data:`SAFE_FIELDS` only (names and sizes, never a secret, token, key or policy
   text); headers never. The reason comes from ``X-Reason`` or a ``Reason`` field of a DELETE's body.
 """
@@ -33,7 +37,7 @@ from s3api import metrics
 from s3api.db.audit import AuditLog, Filters, new_event
 from s3api.db.models import AuditEvent
 from s3api.db.session import Database
-from s3api.errors import ServiceUnavailable
+from s3api.errors import DATABASE_RETRY_AFTER, ServiceUnavailable
 from s3api.provisioning import steps, sweeper
 
 log = logging.getLogger("s3api.audit")
@@ -204,6 +208,36 @@ def in_transaction(status: int) -> Callable[[Session, str], None]:
     return add
 
 
+def init_start(app: Flask) -> None:
+    """Register the hook that writes the ``started`` event of AWS work (see the module docstring). Call after
+    ``auth.init_app``: it runs once the caller is authenticated and authorized. Routes whose own state is in the
+    database (keys) write their event with that state instead (:func:`in_transaction`)."""
+    trail: AuditLog = app.extensions["s3api.audit"]
+
+    @app.before_request
+    def _claim() -> None:
+        g.audit_started = None
+        action = ACTIONS.get((request.endpoint or "", request.method))
+        if action is None or action.startswith(DATABASE_STATE):
+            return
+        event = build(0, None)
+        event.outcome = "started"
+        try:
+            trail.write(event)
+        except Exception as exc:
+            _count(event, "failed")
+            log.error("audit event not written: refused", extra={"action": action, "error": type(exc).__name__})
+            raise ServiceUnavailable(
+                "the audit trail cannot be written now; nothing was changed: retry later",
+                retry_after=DATABASE_RETRY_AFTER,
+            ) from exc
+        g.audit_started = event
+
+
+#: Actions whose change is database state: their event is written in the change's own transaction.
+DATABASE_STATE = ("key.",)
+
+
 def _count(event: AuditEvent, result: str) -> None:
     metrics.AUDIT_EVENTS.labels(event.action, event.outcome, result).inc()
 
@@ -232,8 +266,13 @@ def init_app(app: Flask, db: Database) -> None:
             payload = response.get_json(silent=True)
             code = payload.get("code") if isinstance(payload, dict) else None
         event = build(response.status_code, str(code)[:64] if code else None)
+        started: AuditEvent | None = g.get("audit_started")
         try:
-            trail.write(event)
+            if started is not None:
+                event.id, event.time = started.id, started.time
+                trail.finish(event)
+            else:
+                trail.write(event)
         except Exception as exc:  # SQLAlchemyError above all; whatever it is, the answer stands
             _count(event, "failed")
             log.error(

@@ -24,7 +24,8 @@ from s3api.db.models import AuditEvent
 from s3api.db.session import Database
 from s3api.errors import BadRequest, ServiceUnavailable
 
-OUTCOMES = ("ok", "refused", "failed", "rolled_back")
+#: ``started``: the event of a request whose AWS work began and whose end could not be recorded (status 0).
+OUTCOMES = ("ok", "refused", "failed", "rolled_back", "started")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 STREAM_BATCH = 500
@@ -140,6 +141,12 @@ class AuditLog:
         means (the web layer logs and counts it; the request's answer stands)."""
         with self.db.write() as session:
             session.add(event)
+
+    def finish(self, event: AuditEvent) -> None:
+        """The end of a request whose event :meth:`write` recorded as ``started``: the same row takes the final
+        fields (one event per request). Raises SQLAlchemyError, as :meth:`write`."""
+        with self.db.write() as session:
+            session.merge(event)
 
     def page(
         self, filters: Filters, page_size: int = DEFAULT_PAGE_SIZE, page_token: str | None = None

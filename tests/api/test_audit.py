@@ -1,7 +1,8 @@
 """The audit trail (issue 14), on SQLite and PostgreSQL: one event per mutating request, written from one place
 (every mutating rule of the URL map has an action); successes, rollbacks (what was undone), refusals (403 reader,
 403 without a token, 400 bad input, 404) and reasons; key events in the key's own transaction; a database that is
-down never changes the answer of AWS work; filters, pages and NDJSON; retention; no secret in any event."""
+down refuses AWS work before it starts, and a failure at its end leaves the started event; filters, pages and
+NDJSON; retention; no secret in any event."""
 
 from __future__ import annotations
 
@@ -193,21 +194,70 @@ def test_a_key_whose_event_cannot_be_written_is_not_created(
     assert db_client.get("/v1/s3/keys?name=doomed").json["Keys"] == []
 
 
-# --- the database down never undoes AWS work ---------------------------------------------------------------------
+# --- a database failure at each write point: AWS and the database stay consistent ------------------------------
 
 
-def test_a_database_that_is_down_leaves_the_aws_answer_and_is_logged_and_counted(
+def test_a_database_that_is_down_refuses_aws_work_before_it_starts(
     seed: dict[str, str], tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The first write point: the ``started`` event, before any AWS call. Down → 503, nothing changed in AWS."""
     unmigrated = DatabaseSettings(url=f"sqlite:///{tmp_path}/empty.db", data_dir=str(tmp_path))
-    client = Client(create_app(make_settings(seed).with_overrides(database=unmigrated)).test_client())
-    before = counter("bucket.create", "ok", "failed")
-    assert client.post(BUCKETS, json={"BucketInput": {"Bucket": "delta"}}).status_code == 200
-    assert counter("bucket.create", "ok", "failed") == before + 1
-    assert [r for r in caplog.records if r.getMessage() == "audit event not written" and r.levelname == "ERROR"]
+    app = create_app(make_settings(seed).with_overrides(database=unmigrated))
+    client = Client(app.test_client())
+    before = counter("bucket.create", "started", "failed")
+    state = faults.snapshot()
+    with faults.aws_calls(app) as hook:
+        r = client.post(BUCKETS, json={"BucketInput": {"Bucket": "delta"}})
+    assert r.status_code == 503 and r.json["code"] == "ServiceUnavailable" and r.headers["Retry-After"]
+    assert hook.calls == [] and faults.snapshot() == state
+    assert counter("bucket.create", "started", "failed") == before + 1
+    assert [r for r in caplog.records if r.getMessage().startswith("audit event not written")]
+    assert client.get(f"{BUCKETS}").status_code == 200  # reads need no audit
     assert client.post("/v1/s3/keys", json={"Name": "k", "Role": "reader"}).status_code == 503  # its state is there
     assert client.get("/v1/s3/audit").status_code == 503
     assert client.get("/v1/s3/audit", headers={"Accept": "application/x-ndjson"}).status_code == 503
+
+
+def test_a_failure_at_the_end_leaves_the_started_event(
+    db_app: Flask, db_client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second write point: the event's end. AWS work done cannot be undone by a failed write: the answer
+    stands and the event, written before the work, still says who began what (outcome ``started``)."""
+
+    def down(self: AuditLog, event: AuditEvent) -> None:
+        raise OperationalError("UPDATE audit_events", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(AuditLog, "finish", down)
+    before = counter("bucket.create", "ok", "failed")
+    r = db_client.post(BUCKETS, json={"BucketInput": {"Bucket": "zeta"}})
+    assert r.status_code == 200
+    (event,) = events(db_app)
+    assert event["Action"] == "bucket.create" and event["Resource"] == "local/buckets/zeta"
+    assert event["Outcome"] == "started" and event["Status"] == 0 and event["CallerName"] == "test"
+    assert counter("bucket.create", "ok", "failed") == before + 1
+    assert [r for r in caplog.records if r.getMessage() == "audit event not written"]
+
+
+def test_the_started_event_takes_the_end_in_place(db_app: Flask, db_client: Client) -> None:
+    """One event per request: the row written before the work is the one that ends ``ok``, at its start time."""
+    writes: list[str] = []
+    real_write, real_finish = AuditLog.write, AuditLog.finish
+
+    def write(self: AuditLog, event: AuditEvent) -> None:
+        writes.append(f"write:{event.outcome}")
+        real_write(self, event)
+
+    def finish(self: AuditLog, event: AuditEvent) -> None:
+        writes.append(f"finish:{event.outcome}")
+        real_finish(self, event)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AuditLog, "write", write)
+        mp.setattr(AuditLog, "finish", finish)
+        assert db_client.post(BUCKETS, json={"BucketInput": {"Bucket": "eta"}}).status_code == 200
+    assert writes == ["write:started", "finish:ok"]
+    (event,) = events(db_app)
+    assert event["Outcome"] == "ok" and event["Status"] == 200
 
 
 def test_written_events_are_counted_by_action_and_outcome(db_client: Client) -> None:
