@@ -48,6 +48,11 @@ class Database:
         self._writer: Engine | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
+        #: An in-memory SQLite database (tests) is one connection shared by the process's threads: its sessions
+        #: take turns. Files and PostgreSQL give each thread its own connection and need no such lock.
+        self._shared: threading.RLock | None = (
+            threading.RLock() if settings.is_sqlite and settings.sqlite_path is None else None
+        )
 
     @property
     def engine(self) -> Engine:
@@ -67,13 +72,21 @@ class Database:
             return self._engine
 
     @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if self._shared is None:
+            yield
+            return
+        with self._shared:
+            yield
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
-        with _unavailable_as_503(), Session(self.engine, expire_on_commit=False) as session:
+        with self._turn(), _unavailable_as_503(), Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with _unavailable_as_503():
+        with self._turn(), _unavailable_as_503():
             self.engine  # noqa: B018 (makes the writer too)
             assert self._writer is not None
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
