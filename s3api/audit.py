@@ -66,6 +66,9 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
 }
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The action of a mutating request refused before it reached a route: a path value the converters refused
+#: (400), or a path no rule matches (404, 405). Its resource is the path as sent.
+UNROUTED = "request.refused"
 
 #: input fields kept in the summary (at any depth); everything else is left out. Lists become their length.
 SAFE_FIELDS = frozenset(
@@ -163,9 +166,18 @@ def _detail(rollbacks: list[steps.Rollback]) -> str | None:
     return json.dumps({"RolledBack": done}, separators=(",", ":"))
 
 
+def _action() -> str | None:
+    """The current request's action: from :data:`ACTIONS`, :data:`UNROUTED` for a mutating request that no
+    route took, None for a read."""
+    action = ACTIONS.get((request.endpoint or "", request.method))
+    if action is None and request.endpoint is None and request.method in MUTATING:
+        return UNROUTED
+    return action
+
+
 def build(status: int, error_code: str | None, resource_name: str | None = None) -> AuditEvent:
-    """The event of the current request (its action from :data:`ACTIONS`)."""
-    action = ACTIONS[(request.endpoint or "", request.method)]
+    """The event of the current request (its action from :func:`_action`)."""
+    action = _action() or ""
     caller = g.get("caller")
     body = _body()
     name = resource()
@@ -255,7 +267,7 @@ def init_app(app: Flask, db: Database) -> None:
 
     @app.after_request
     def _record(response: Response) -> Response:
-        if (request.endpoint or "", request.method) not in ACTIONS:
+        if _action() is None:
             return response
         pending: AuditEvent | None = g.get("audit_pending")
         if pending is not None and response.status_code < 400:

@@ -158,6 +158,21 @@ def test_refusals_are_events_with_the_caller_when_known(db_app: Flask, db_client
     assert (missing["Action"], missing["Resource"], missing["Status"]) == ("key.revoke", "keys/0123456789abcdef", 404)
 
 
+def test_a_mutating_request_no_route_took_is_a_refusal_event(db_app: Flask, db_client: Client) -> None:
+    """A bad path value (the converters answer 400 before any route), an unconfigured account (404) and a method
+    a path does not have (405): one ``request.refused`` event each, with the caller and the path as sent."""
+    assert db_client.post(f"{BUCKETS}/bad:name/users", json={"User": {"UserName": "u"}}).status_code == 400
+    assert db_client.delete("/v1/s3/nowhere/buckets/alpha").status_code == 404
+    assert db_client.delete("/v1/s3/ping").status_code == 405
+    assert db_client.get(f"{BUCKETS}/bad:name/users").status_code == 400  # a read: no event
+    bad, unknown, method = events(db_app)
+    assert (bad["Action"], bad["Status"], bad["Outcome"]) == ("request.refused", 400, "refused")
+    assert bad["Resource"] == "local/buckets/bad:name/users/u" and bad["CallerName"] == "test"
+    assert (unknown["Action"], unknown["Status"]) == ("request.refused", 404)
+    assert unknown["Resource"] == "nowhere/buckets/alpha"
+    assert (method["Action"], method["Status"]) == ("request.refused", 405)
+
+
 def test_readers_and_admins_see_everything(db_app: Flask, db_client: Client) -> None:
     reader = key(db_client, "reader")
     r = db_client.get("/v1/s3/audit", auth=False, headers={"X-Auth-Token": reader["Key"]})
