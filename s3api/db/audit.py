@@ -7,9 +7,8 @@ web layer's business (:mod:`s3api.audit`): this module never sees a request, a h
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from s3api.db.models import AuditEvent
+from s3api.db.pages import decode_token, encode_token
 from s3api.db.session import Database
-from s3api.errors import BadRequest, ServiceUnavailable
+from s3api.errors import ServiceUnavailable
 
 #: ``started``: the event of a request whose AWS work began and whose end could not be recorded (status 0).
 OUTCOMES = ("ok", "refused", "failed", "rolled_back", "started")
@@ -65,6 +65,10 @@ def record(row: AuditEvent) -> dict[str, Any]:
     }
 
 
+#: An event id (uuid4 hex).
+EVENT_ID = re.compile(r"[0-9a-f]{32}")
+
+
 @dataclass(frozen=True)
 class Filters:
     caller: str | None = None  # a key id, or the name of a caller (config token or key)
@@ -94,25 +98,6 @@ class Filters:
         if self.until is not None:
             query = query.where(AuditEvent.time < self.until)
         return query
-
-
-def encode_token(when: datetime, event_id: str) -> str:
-    raw = json.dumps([when.isoformat(), event_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        when_text, event_id = json.loads(raw)
-        when = datetime.fromisoformat(when_text)
-        if when.tzinfo is None or not isinstance(event_id, str) or len(event_id) != 32:
-            raise ValueError(token)
-        int(event_id, 16)
-        return when, event_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        errors = {"query": {"page_token": ["not a token this API gave"]}}
-        raise BadRequest("page_token is not a token this API gave", errors=errors) from None
 
 
 def _after(when: datetime, event_id: str) -> Any:
@@ -154,7 +139,7 @@ class AuditLog:
         """Newest first: ``{"Events": [...], "NextPageToken": token or None}``."""
         query = _newest_first(filters)
         if page_token:
-            query = query.where(_after(*decode_token(page_token)))
+            query = query.where(_after(*decode_token(page_token, EVENT_ID)))
         try:
             with self.db.read() as session:
                 rows = list(session.scalars(query.limit(page_size + 1)))
@@ -171,7 +156,7 @@ class AuditLog:
         """Every matching event (after ``page_token``'s), newest first, read ``batch`` rows at a time (keyset
         pages, one short read transaction each): memory stays bounded whatever the trail holds. Raises
         SQLAlchemyError when a batch cannot be read."""
-        position = decode_token(page_token) if page_token else None
+        position = decode_token(page_token, EVENT_ID) if page_token else None
         while True:
             query = _newest_first(filters)
             if position is not None:

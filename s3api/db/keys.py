@@ -14,11 +14,8 @@ write of it is logged and the request goes on.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import threading
@@ -34,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from s3api.db.models import ApiKey
+from s3api.db.pages import decode_token, encode_token
 from s3api.db.session import Database
 from s3api.errors import BadRequest, NotFound, ServiceUnavailable
 from s3api.names import API_KEY, KEY_ID, KEY_ROLES
@@ -95,25 +93,6 @@ def record(row: ApiKey) -> dict[str, Any]:
         "LastUsedAt": row.last_used_at,
         "RevokedAt": row.revoked_at,
     }
-
-
-def encode_token(created_at: datetime, key_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), key_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str) -> tuple[datetime, str]:
-    """The position a page token names; 400 for anything we did not make."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        created, key_id = json.loads(raw)
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None or not isinstance(key_id, str) or not KEY_ID.fullmatch(key_id):
-            raise ValueError(token)
-        return when, key_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        errors = {"query": {"page_token": ["not a token this API gave"]}}
-        raise BadRequest("page_token is not a token this API gave", errors=errors) from None
 
 
 def _unavailable(exc: SQLAlchemyError) -> ServiceUnavailable:
@@ -286,7 +265,7 @@ class KeyStore:
         if revoked is not None:
             query = query.where(ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None))
         if page_token:
-            created, key_id = decode_token(page_token)
+            created, key_id = decode_token(page_token, KEY_ID)
             query = query.where(
                 or_(ApiKey.created_at < created, and_(ApiKey.created_at == created, ApiKey.id < key_id))
             )

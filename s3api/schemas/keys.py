@@ -45,8 +45,8 @@ class KeyCreateSchema(ma.Schema):
     ExpiresAt = UtcTime(load_default=None, allow_none=True, metadata={"description": "ISO 8601 with offset"})
 
 
-class KeySchema(ma.Schema):
-    """A key as listed and shown: never its secret."""
+class _KeyFields(ma.Schema):
+    """What every answer about a key says."""
 
     Id = fields.String(required=True)
     Name = fields.String(required=True)
@@ -54,19 +54,18 @@ class KeySchema(ma.Schema):
     Tenant = fields.String(allow_none=True)
     ExpiresAt = UtcTime(allow_none=True)
     CreatedAt = UtcTime(required=True)
+
+
+class KeySchema(_KeyFields):
+    """A key as listed and shown: never its secret."""
+
     LastUsedAt = UtcTime(allow_none=True)
     RevokedAt = UtcTime(allow_none=True)
 
 
-class CreatedKeySchema(ma.Schema):
+class CreatedKeySchema(_KeyFields):
     """A new key with its secret ``Key`` (``s3k_<id>_<secret>``): shown here only, never again."""
 
-    Id = fields.String(required=True)
-    Name = fields.String(required=True)
-    Role = fields.String(required=True)
-    Tenant = fields.String(allow_none=True)
-    ExpiresAt = UtcTime(allow_none=True)
-    CreatedAt = UtcTime(required=True)
     Key = fields.String(required=True)
 
 

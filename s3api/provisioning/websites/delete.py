@@ -122,7 +122,7 @@ def _site_iam(aws: AccountAws, site: str) -> tuple[list[teardown.FoundGroup], li
     ARNs of its root policies, by name, for :func:`teardown.remove` (a retry finds those whose group is
     already gone)."""
     groups = []
-    for sg in site_groups(aws, site, roots_checked=False):
+    for sg in site_groups(aws, site):
         group = teardown.found_group(aws, group_spec(aws, site, sg.kind, sg.path), sg.attached)
         if group is not None:
             groups.append(group)

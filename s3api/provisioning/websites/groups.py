@@ -97,24 +97,20 @@ def _groups_under_site_path(aws: AccountAws, site: str) -> bool:
     return any(t.get("Key") == GROUPS_MARKER["Key"] and t.get("Value", "") == GROUPS_MARKER["Value"] for t in tags)
 
 
-def site_groups(aws: AccountAws, site: str, *, roots_checked: bool = True) -> list[SiteGroup]:
+def site_groups(aws: AccountAws, site: str) -> list[SiteGroup]:
     """Every IAM group of the site, by the exact name pattern ``<site>-(<path>-)?(BktAdmGrp|BktRWGrp|
-    BktROGrp|WebAdmGrp)``, path groups proven the site's by :func:`_path_of`. Root groups are taken by name:
-    ``<site>-BktAdmGrp`` is the site bucket's own name.
+    BktROGrp|WebAdmGrp)``, path groups proven the site's by :func:`_path_of`. Root groups are taken by name
+    (``<site>-BktAdmGrp`` is the site bucket's own name) without a read: every caller reads each group anyway
+    (GetGroup answers its members), and skips those that are missing.
 
     The cost does not grow with the account: for a site created with :data:`GROUPS_MARKER`, GetPolicy (the
-    marker), GetGroup for each root name (skipped with ``roots_checked=False``: the root names are then
-    answered unchecked, for a caller that reads each group anyway) and ListGroups under the site's own IAM
-    path (:func:`policies.site_group_path`). For older sites, ListGroups over the account (all pages).
+    marker) and ListGroups under the site's own IAM path (:func:`policies.site_group_path`). For older sites,
+    ListGroups over the account (all pages), where the root groups found are those that exist.
     """
     if not _groups_under_site_path(aws, site):
         return _scanned_site_groups(aws, site)
-    found = []
-    for kind in SITE_KINDS:
-        name = policies.group_name(site, kind)
-        group = iam.get_group(aws, name) if roots_checked else {"GroupName": name, "Path": "/"}
-        if group is not None:
-            found.append(SiteGroup(name, kind, "/", group))
+    roots = [(policies.group_name(site, kind), kind) for kind in SITE_KINDS]
+    found = [SiteGroup(name, kind, "/", {"GroupName": name, "Path": "/"}) for name, kind in roots]
     prefix = policies.site_group_path(site)
     for group in iam.list_groups(aws, prefix):
         # moto ignores PathPrefix (it answers every group): the prefix is checked here too

@@ -90,7 +90,7 @@ def _check_path_names(aws: AccountAws, site: str, path: str) -> None:
 def list_users(aws: AccountAws, site: str) -> list[dict[str, Any]]:
     """GET .../websites/<site>/users: the members of every group of the site (all paths), ``[]`` when none."""
     s3.require_bucket(aws, site, "website")
-    names = [sg.name for sg in site_groups(aws, site, roots_checked=False)]  # list_users reads each group
+    names = [sg.name for sg in site_groups(aws, site)]  # list_users reads each group
     if not names:
         return []
     return users.list_users(aws, user_scope(aws, site, members_of=names))
