@@ -23,6 +23,11 @@ NAMING_CONVENTION = {
 }
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's filter: the job queue's own tables (procrastinate's, on PostgreSQL) are not ours to compare."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -102,4 +107,78 @@ class AuditEvent(Base):
         Index(None, "caller_id", "time"),
         Index(None, "resource", "time"),
         Index(None, "tenant", "time"),
+    )
+
+
+class Operation(Base):
+    """Long work, finished by whichever worker claims it: what it does (``kind``, ``target``, the task's
+    ``params``: names and numbers, never a secret), where it stands (``status``: NotStarted, Running,
+    Succeeded, Failed, Canceled; ``progress``: counters), how it ended (``error``: our JSON envelope;
+    ``result``) and who started it. JSON columns are text. Kept 30 days after they end (a periodic purge).
+
+    ``lock`` is the target the operation acts on (``bucket:<account>/<name>``): two operations with one lock
+    never run at once. ``dedupe`` is set while an operation that must not run twice (a recount) is unfinished:
+    a unique index makes a second start find the first. ``run_after`` and ``attempts`` carry the retries of the
+    in-process runner (SQLite); on PostgreSQL procrastinate retries and ``job_id`` names its job."""
+
+    __tablename__ = "operations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(1400))
+    lock: Mapped[str] = mapped_column(String(1400))
+    dedupe: Mapped[str | None] = mapped_column(String(1500))
+    status: Mapped[str] = mapped_column(String(16))
+    params: Mapped[str] = mapped_column(Text)
+    progress: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    caller_id: Mapped[str | None] = mapped_column(String(16))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled')", name="status"
+        ),
+        Index(None, "created_at", "id"),  # the list's order and its page tokens
+        Index(None, "status", "run_after"),  # the in-process runner's claim
+        Index(None, "lock", "status"),
+        Index(None, "kind", "created_at"),
+        Index(None, "dedupe", unique=True),  # NULLs are distinct on SQLite and PostgreSQL alike
+    )
+
+
+class IdempotencyRecord(Base):
+    """An ``Idempotency-Key`` seen from one caller: the request it came with (method, path, a SHA-256 of the
+    body) and, once answered, the answer (status, headers we replay, body). ``state`` is ``in_flight`` until
+    the first request ends. Kept 24 hours (a periodic purge)."""
+
+    __tablename__ = "idempotency_keys"
+
+    caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(2048))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[str | None] = mapped_column(Text)  # JSON
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("state IN ('in_flight', 'done')", name="state"),
+        Index(None, "expires_at"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from s3api.db.models import Base
+from s3api.db.models import Base, include_name
 
 
 def run() -> None:
@@ -17,6 +17,7 @@ def run() -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
