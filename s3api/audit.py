@@ -38,7 +38,7 @@ from s3api.db.audit import AuditLog, Filters, new_event
 from s3api.db.models import AuditEvent
 from s3api.db.session import Database
 from s3api.errors import DATABASE_RETRY_AFTER, ServiceUnavailable
-from s3api.provisioning import steps, sweeper
+from s3api.provisioning import periodic, steps
 
 log = logging.getLogger("s3api.audit")
 
@@ -64,7 +64,10 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUsers", "POST"): "website_user.create",
     ("websites.WebsiteUser", "PUT"): "website_user.rotate_keys",
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
+    ("operations.OperationCancel", "POST"): "operation.cancel",
 }
+#: where a route that starts an operation points its ``Location``: the event carries the operation's id
+OPERATIONS_PATH = "/v1/s3/operations/"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: The action of a mutating request refused before it reached a route: a path value the converters refused
 #: (400), or a path no rule matches (404, 405). Its resource is the path as sent.
@@ -278,6 +281,9 @@ def init_app(app: Flask, db: Database) -> None:
             payload = response.get_json(silent=True)
             code = payload.get("code") if isinstance(payload, dict) else None
         event = build(response.status_code, str(code)[:64] if code else None)
+        location = response.headers.get("Location", "")
+        if location.startswith(OPERATIONS_PATH):  # the work goes on as this operation
+            event.operation_id = location[len(OPERATIONS_PATH) :][:64]
         started: AuditEvent | None = g.get("audit_started")
         try:
             if started is not None:
@@ -333,7 +339,7 @@ def stream(filters: Filters, page_token: str | None = None) -> Iterator[dict[str
 _TRAILS: dict[str, AuditLog] = {}
 
 
-@sweeper.task("audit_purge")
+@periodic.task("audit_purge")
 def purge_old_events(aws: Any) -> int:
     """Delete events older than ``audit_retention_days``. The sweeper runs tasks per account: the first account
     of a pass deletes, the others find nothing left. A database error is the sweeper's to log and count."""

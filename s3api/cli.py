@@ -1,4 +1,4 @@
-"""``s3api serve | openapi | check-config | hash-token | permissions | db | keys``."""
+"""``s3api serve | worker | openapi | check-config | hash-token | permissions | db | keys``."""
 
 from __future__ import annotations
 
@@ -199,6 +199,22 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from s3api import config, embedded, logs
+    from s3api.jobs import worker
+
+    if args.config:
+        os.environ["S3API_CONFIG"] = os.path.abspath(args.config)
+    try:
+        settings = embedded.load()
+    except config.ConfigError as exc:
+        print(f"s3api: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    concurrency = args.concurrency or int(os.environ.get("S3API_WORKER_CONCURRENCY") or 2)
+    return worker.run(settings, concurrency=concurrency, once=args.once)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3api", description="Self-service S3 provisioning API")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--listen", help="host:port (default S3API_LISTEN or 127.0.0.1:8080)")
     serve.add_argument("--workers", type=int, help="gunicorn workers (default S3API_WORKERS or 2)")
     serve.set_defaults(func=_serve)
+    work = sub.add_parser(
+        "worker", help="run operations and periodic tasks (SQLite: the one runner; PostgreSQL: any number of them)"
+    )
+    work.add_argument("--config", help="config file (default S3API_CONFIG; s3api serve passes the embedded one)")
+    work.add_argument("--concurrency", type=int, help="operations at once (default S3API_WORKER_CONCURRENCY or 2)")
+    work.add_argument("--once", action="store_true", help="run what is due and every periodic task once, then exit")
+    work.set_defaults(func=_worker)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec")
     spec.add_argument("--output", "-o", default="openapi/openapi.json")
     spec.set_defaults(func=_openapi)

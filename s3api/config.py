@@ -190,7 +190,9 @@ class Settings:
     embedded: bool = False
     sweep_interval: float = 300.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    audit_retention_days: int = 90  # audit events older than this are purged by the sweeper
+    audit_retention_days: int = 90  # audit events older than this are purged by a periodic task
+    operation_attempts: int = 5  # a task that keeps failing (5xx, outages) ends Failed after this many attempts
+    operation_retry_seconds: float = 2.0  # the first retry's delay; it doubles each attempt (at most 300 s)
     database: DatabaseSettings = field(default_factory=lambda: database_settings({}, {}))
 
     @property
@@ -363,6 +365,12 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
     max_body = raw.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
     if not isinstance(max_body, int) or isinstance(max_body, bool) or not 1024 <= max_body <= 1024**3:
         raise ConfigError("max_body_bytes must be a whole number of bytes from 1024 to 1073741824")
+    attempts = raw.get("operation_attempts", 5)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 100:
+        raise ConfigError("operation_attempts must be a whole number from 1 to 100")
+    retry = raw.get("operation_retry_seconds", 2.0)
+    if not isinstance(retry, (int, float)) or isinstance(retry, bool) or not 0 <= retry <= 300:
+        raise ConfigError("operation_retry_seconds must be a number of seconds from 0 to 300")
     return Settings(
         accounts=accounts,
         tokens=tuple(tokens),
@@ -378,6 +386,8 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         sweep_interval=float(sweep),
         max_body_bytes=max_body,
         audit_retention_days=retention,
+        operation_attempts=attempts,
+        operation_retry_seconds=float(retry),
         database=database_settings(raw, env),
     )
 

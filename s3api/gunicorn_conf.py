@@ -2,8 +2,8 @@
 
 Workers, threads and timeouts come from the environment. The master prepares the prometheus
 multiprocess directory (empty at start, dead workers marked), starts the embedded AWS emulator when no
-configuration is given, migrates the database (under its lock, before any worker forks), and runs the sweeper
-thread: one per deployment, whatever the worker count.
+configuration is given, migrates the database (under its lock, before any worker forks), and starts the
+operations runner (``s3api worker``) as a child process, stopped with the master.
 No control socket is written under ``$HOME``.
 """
 
@@ -41,7 +41,7 @@ _state: dict[str, Any] = {}
 
 
 def on_starting(server: Any) -> None:
-    """Master, before forking: fresh metrics dir; check the config; embedded emulator; sweeper."""
+    """Master, before forking: fresh metrics dir; check the config; embedded emulator; migrations."""
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
@@ -68,12 +68,28 @@ def on_starting(server: Any) -> None:
 
 
 def when_ready(server: Any) -> None:
-    if os.environ.get("S3API_SWEEPER", "on").lower() in ("off", "0", "false", "no"):
+    """The operations runner: ``s3api worker`` as a child process (SQLite: the one runner of the database;
+    PostgreSQL: one worker beside this replica, more can run anywhere). ``S3API_WORKER=off`` leaves it out."""
+    if os.environ.get("S3API_WORKER", "on").lower() in ("off", "0", "false", "no"):
         return
-    from s3api import embedded
-    from s3api.provisioning import sweeper
+    import subprocess
+    import sys
 
-    _state["sweeper"] = sweeper.start_background(embedded.load())
+    _state["worker"] = subprocess.Popen([sys.executable, "-m", "s3api.cli", "worker"], env=dict(os.environ))
+
+
+def _stop_worker() -> None:
+    import subprocess
+
+    child = _state.pop("worker", None)
+    if child is None:
+        return
+    child.terminate()  # SIGTERM: running operations stop at their next checkpoint and resume later
+    try:
+        child.wait(timeout=graceful_timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait(timeout=5)
 
 
 def child_exit(server: Any, worker: Any) -> None:
@@ -83,9 +99,7 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    sweeper = _state.pop("sweeper", None)
-    if sweeper is not None:
-        sweeper.stop()
+    _stop_worker()
     emulator = _state.pop("emulator", None)
     if emulator is not None:
         emulator.stop()

@@ -52,6 +52,7 @@ AUDIT_EVENTS = Counter(
     "Audit events by action and outcome; result written, or failed (the database refused it, logged)",
     ["action", "outcome", "result"],
 )
+OPERATIONS = Counter("s3api_operations_total", "Operations ended or retried", ["kind", "outcome"])
 SWEEPER = Counter("s3api_sweeper_actions_total", "What the sweeper did", ["action", "outcome"])
 
 

@@ -70,6 +70,8 @@ MAX_GRACE_SECONDS = 7 * 24 * 3600
 KEY_ROLES = ("admin", "reader")
 #: An API key's id: 16 hex digits (opaque to clients).
 KEY_ID = re.compile(r"[0-9a-f]{16}")
+#: an operation id: ``op-`` and 24 hex digits
+OPERATION_ID = re.compile(r"op-[0-9a-f]{24}")
 #: An API key as sent in ``X-Auth-Token``: ``s3k_<id>_<secret>``, the secret 43 URL-safe characters (32 bytes).
 API_KEY = re.compile(r"s3k_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 

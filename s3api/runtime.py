@@ -8,6 +8,7 @@ from s3api.auth import TokenChecker
 from s3api.aws.clients import AccountAws, Clients
 from s3api.config import Settings
 from s3api.db.keys import KeyStore
+from s3api.db.operations import OperationStore
 from s3api.db.session import Database
 from s3api.errors import NotFound
 
@@ -18,6 +19,7 @@ class Runtime:
         self.clients = clients or Clients()
         self.db = Database(settings.database)  # no I/O until a request needs it
         self.keys = KeyStore(self.db)
+        self.operations = OperationStore(self.db)
         self.checker = TokenChecker(settings.tokens, self.keys)
 
     def aws(self, account_name: str) -> AccountAws:

@@ -75,7 +75,7 @@ from s3api.aws import iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.aws.translate import is_code
 from s3api.errors import ApiError, BadRequest, Conflict, NotFound
-from s3api.provisioning import sweeper
+from s3api.provisioning import periodic
 from s3api.provisioning.scope import RESERVED_TAG_PREFIX, GroupSpec, Scope, bucket_scope, is_owned, owned_group
 from s3api.provisioning.steps import Transaction
 
@@ -681,7 +681,7 @@ def delete_bucket_user(aws: AccountAws, bucket: str, user: str) -> None:
 
 # --- sweeper -----------------------------------------------------------------------------------------------
 
-@sweeper.task("retire_keys")
+@periodic.task("retire_keys")
 def sweep_retiring_keys(aws: AccountAws, *, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     """Retire overdue keys of the users with a pending retirement; answers how many keys it retired.
 

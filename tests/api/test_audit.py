@@ -22,7 +22,7 @@ from s3api.config import DatabaseSettings
 from s3api.db.audit import AuditLog, Filters, new_event
 from s3api.db.models import AuditEvent, Base
 from s3api.db.session import Database
-from s3api.provisioning import sweeper
+from s3api.provisioning import periodic
 from s3api.schemas.audit import AuditEventSchema
 from tests import faults
 from tests.api.test_auth_coverage import concrete_paths
@@ -411,8 +411,8 @@ def test_retention_purges_only_events_older_than_the_setting(migrated: DatabaseS
 def test_the_sweeper_runs_the_purge_with_the_configured_retention(
     migrated: DatabaseSettings, seed: dict[str, str]
 ) -> None:
-    sweeper._load_tasks()
-    assert sweeper.TASKS["audit_purge"] is audit.purge_old_events
+    periodic.load_tasks()
+    assert periodic.TASKS["audit_purge"] is audit.purge_old_events
     settings = make_settings(seed).with_overrides(database=migrated, audit_retention_days=7)
     trail = AuditLog(Database(migrated))
     trail.write(new_event(time=datetime.now(UTC) - timedelta(days=8), action="a", resource="r", status=200,

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3api.aws.clients import AccountAws
-from s3api.provisioning import policies, sweeper, users
+from s3api.provisioning import periodic, policies, users
 
 BUCKET = "team-data"
 OTHER = "other-data"
@@ -695,7 +695,7 @@ def test_delete_failure_is_an_error_never_200(client, app, bucket, iam):
 
 
 def test_retire_keys_is_a_registered_sweeper_task():
-    assert sweeper.TASKS["retire_keys"] is users.sweep_retiring_keys
+    assert periodic.TASKS["retire_keys"] is users.sweep_retiring_keys
 
 
 def test_sweeper_retires_overdue_keys_of_our_users_only(client, app, bucket, iam):
@@ -707,7 +707,7 @@ def test_sweeper_retires_overdue_keys_of_our_users_only(client, app, bucket, iam
     iam.tag_user(UserName="foreign", Tags=[{"Key": f"s3api:retire:{foreign}", "Value": "2000-01-01T00:00:00Z"}])
     runtime = app.extensions["s3api"]
 
-    assert sweeper.run_pass(runtime.settings, runtime.clients).get("retire_keys") == 0  # not due yet
+    assert periodic.run_all(runtime.settings, runtime.clients).get("retire_keys") == 0  # not due yet
     assert _key_ids(iam, "alice") == {old, new}
 
     later = datetime.now(UTC) + timedelta(minutes=2)

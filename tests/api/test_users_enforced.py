@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from moto.core import enable_iam_authentication
 
 from s3api import create_app
-from s3api.provisioning import sweeper, users
+from s3api.provisioning import periodic, users
 from tests.conftest import Client, make_settings
 
 BUCKET = "tenant-data"
@@ -131,7 +131,7 @@ def test_rotation_with_grace_both_keys_work_until_the_sweep(env):
         s3.put_object(Bucket=BUCKET, Key="both.txt", Body=b"ok")
 
     runtime = env.app.extensions["s3api"]
-    assert sweeper.run_pass(runtime.settings, runtime.clients).get("retire_keys") == 0  # deadline not reached
+    assert periodic.run_all(runtime.settings, runtime.clients).get("retire_keys") == 0  # deadline not reached
     assert old.get_object(Bucket=BUCKET, Key="both.txt")["Body"].read() == b"ok"
 
     later = datetime.now(UTC) + timedelta(seconds=301)

@@ -20,7 +20,7 @@ from moto.moto_api import state_manager
 from s3api import create_app
 from s3api.aws import cloudfront as cloudfront_gateway
 from s3api.aws.s3 import DISTRIBUTION_TAG
-from s3api.provisioning import sweeper, websites
+from s3api.provisioning import periodic, websites
 from tests import faults
 from tests.conftest import Client, make_settings
 
@@ -635,12 +635,12 @@ def test_sweeper_deletes_a_disabled_distribution_whose_bucket_is_gone(client, ap
         }
     )["Distribution"]["Id"]
 
-    done = sweeper.run_pass(settings, app.extensions["s3api"].clients)
+    done = periodic.run_all(settings, app.extensions["s3api"].clients)
     assert done["delete_distributions"] == 1 and done["delete_dns_records"] == 1
     ids = [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]]
     assert dist_id not in ids and kept in ids and other_org in ids
     assert records(r53, seed) == []
-    assert sweeper.run_pass(settings, app.extensions["s3api"].clients)["delete_distributions"] == 0
+    assert periodic.run_all(settings, app.extensions["s3api"].clients)["delete_distributions"] == 0
 
 
 def test_sweeper_deletes_only_deployed_ones_but_removes_dns_at_once(client, app, settings, cf, r53, seed, monkeypatch):
@@ -662,7 +662,7 @@ def test_sweeper_deletes_only_deployed_ones_but_removes_dns_at_once(client, app,
         "list_distributions",
         lambda aws: [dict(d, Status="InProgress") for d in listed(aws)],
     )
-    done = sweeper.run_pass(settings, app.extensions["s3api"].clients)
+    done = periodic.run_all(settings, app.extensions["s3api"].clients)
     assert done["delete_distributions"] == 0 and done["delete_dns_records"] == 1
     assert records(r53, seed) == []
     assert body["Distribution"]["Id"] in [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]]
@@ -675,9 +675,9 @@ def test_yale_cleaner_first_error_aborts_the_pass_fixed(client, app, settings, c
     assert client.delete(f"{WEBSITES}/{SITE}").status_code == 200
     assert client.delete(f"{WEBSITES}/two.example.test").status_code == 200
     with fail_first(app, "cloudfront:DeleteDistribution"):
-        done = sweeper.run_pass(settings, app.extensions["s3api"].clients)
+        done = periodic.run_all(settings, app.extensions["s3api"].clients)
     assert done["delete_distributions"] == 1
     left = [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]]
     assert len({first, second} & set(left)) == 1
-    assert sweeper.run_pass(settings, app.extensions["s3api"].clients)["delete_distributions"] == 1
+    assert periodic.run_all(settings, app.extensions["s3api"].clients)["delete_distributions"] == 1
     assert not cf.list_distributions()["DistributionList"].get("Items")

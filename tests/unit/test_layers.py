@@ -57,11 +57,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "s3api.provisioning.",
         (*BASE, "s3api.validation", "s3api.config", "s3api.duck", "s3api.aws.", "s3api.provisioning."),
     ),
+    # the job engine: operations (rows, the in-process runner, procrastinate) over the workflows; never the edge
+    (
+        "s3api.jobs",
+        (*BASE, "s3api.config", "s3api.db.", "s3api.aws.clients", "s3api.provisioning.", "s3api.jobs"),
+    ),
     # the web application: auth, per-process runtime, logging, the API object and its spec
     ("s3api.logs", ("s3api.metrics",)),
     ("s3api.auth", ("s3api.config", "s3api.errors", "s3api.db.keys")),
     # the audit trail's writer (request hooks) and its retention task
-    ("s3api.audit", (*BASE, "s3api.db.", "s3api.provisioning.steps", "s3api.provisioning.sweeper")),
+    ("s3api.audit", (*BASE, "s3api.db.", "s3api.provisioning.steps", "s3api.provisioning.periodic")),
     ("s3api.runtime", ("s3api.auth", "s3api.aws.clients", "s3api.config", "s3api.errors", "s3api.db.")),
     ("s3api.api", ("s3api.names", "s3api.errors", "s3api.validation", "s3api.schemas.", "s3api.openapi")),  # converters
     ("s3api.openapi", ("s3api", "s3api.config")),
@@ -81,6 +86,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.views.",
             "s3api.aws.s3",
             "s3api.audit",  # views whose change is database state add its event in the same transaction
+            "s3api.db.operations",  # the operation's public shape (record)
+            "s3api.db.models",
+            "s3api.jobs.operations",  # start an operation: one call
         ),
     ),
     # start-up code: decides between the config file and the embedded emulator, boots it, builds the app

@@ -13,7 +13,7 @@ from s3api import metrics
 from s3api.aws import cloudfront, route53, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError
-from s3api.provisioning import sweeper
+from s3api.provisioning import periodic
 from s3api.provisioning.websites.distribution import SWEPT_COMMENT
 
 log = logging.getLogger("s3api.websites")
@@ -60,7 +60,7 @@ def _remove_dns(aws: AccountAws, summary: Mapping[str, Any]) -> int:
     return removed
 
 
-@sweeper.task("delete_dns_records")
+@periodic.task("delete_dns_records")
 def sweep_dns_records(aws: AccountAws) -> int:
     """Remove DNS records pointing at orphaned distributions (deploying or not); answers how many."""
     removed = 0
@@ -72,7 +72,7 @@ def sweep_dns_records(aws: AccountAws) -> int:
     return removed
 
 
-@sweeper.task("delete_distributions")
+@periodic.task("delete_distributions")
 def sweep_distributions(aws: AccountAws) -> int:
     """Delete orphaned distributions whose disable is deployed (their DNS records first); answers how many."""
     deleted = 0

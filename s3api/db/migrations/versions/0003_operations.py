@@ -89,7 +89,8 @@ def downgrade() -> None:
             "procrastinate_workers CASCADE",
             "DO $$ DECLARE f record; BEGIN FOR f IN SELECT p.oid::regprocedure AS sig FROM pg_proc p "
             "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema() "
-            "AND p.proname LIKE 'procrastinate%' LOOP EXECUTE 'DROP FUNCTION ' || f.sig || ' CASCADE'; END LOOP; END $$",
+            "AND p.proname LIKE 'procrastinate%' LOOP EXECUTE 'DROP FUNCTION ' || f.sig || ' CASCADE'; "
+            "END LOOP; END $$",
             "DROP TYPE IF EXISTS procrastinate_job_status, procrastinate_job_event_type, "
             "procrastinate_job_to_defer_v1 CASCADE",
         ):

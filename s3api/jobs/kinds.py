@@ -1,0 +1,126 @@
+"""Operation kinds and the context their task functions run in.
+
+A kind names a task function ``run(ctx) -> result`` (JSON-able), the lock of its target (two operations with
+one lock never run at once), an optional ``preflight(aws, params) -> progress`` that runs in the request before
+anything is queued (it refuses with our error, 409 say, and changes nothing), and whether a second start while one
+is unfinished returns the first (``dedupe``: a recount). Task functions are idempotent and resume from their
+saved progress: a task restarted after a crash lists again what is left, it never replays a list of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from s3api.aws.clients import AccountAws, Clients
+from s3api.config import Settings
+from s3api.db.operations import OperationStore
+from s3api.db.session import Database
+from s3api.provisioning.progress import Canceled
+
+
+class Env(Protocol):
+    """What a process holds to run operations: the web app's ``Runtime``, or the worker's own."""
+
+    settings: Settings
+    clients: Clients
+    db: Database
+    operations: OperationStore
+
+
+@dataclass
+class WorkerEnv:
+    settings: Settings
+    clients: Clients
+    db: Database
+    operations: OperationStore
+
+    @classmethod
+    def make(cls, settings: Settings) -> WorkerEnv:
+        db = Database(settings.database)
+        return cls(settings, Clients(), db, OperationStore(db))
+
+
+Run = Callable[["Context"], Any]
+Preflight = Callable[[AccountAws, Mapping[str, Any]], "dict[str, int] | None"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    run: Run
+    lock: Callable[[str, Mapping[str, Any]], str]
+    target: Callable[[str, Mapping[str, Any]], str]
+    preflight: Preflight | None = None
+    dedupe: bool = False
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def bucket_target(account: str, params: Mapping[str, Any]) -> str:
+    return f"bucket:{account}/{params['Bucket']}"
+
+
+def kind(
+    name: str,
+    *,
+    target: Callable[[str, Mapping[str, Any]], str] = bucket_target,
+    lock: Callable[[str, Mapping[str, Any]], str] | None = None,
+    preflight: Preflight | None = None,
+    dedupe: bool = False,
+) -> Callable[[Run], Run]:
+    """Register a task function as the operation kind ``name``. The lock defaults to the target."""
+
+    def register(fn: Run) -> Run:
+        KINDS[name] = Kind(name, fn, lock or target, target, preflight, dedupe)
+        return fn
+
+    return register
+
+
+class Stopping(Exception):
+    """The worker is shutting down: the operation goes back to the queue at this checkpoint, unfinished."""
+
+
+class Context:
+    """A running operation, as its task function sees it: ``aws``, ``params``, and the progress counters
+    (:class:`~s3api.provisioning.progress.Progress`). ``checkpoint`` saves the counters (at most every
+    ``save_every`` seconds unless the work is ending) and raises ``Canceled`` when a cancel was asked for."""
+
+    def __init__(
+        self,
+        store: OperationStore,
+        op_id: str,
+        aws: AccountAws,
+        params: Mapping[str, Any],
+        counters: dict[str, int] | None = None,
+        *,
+        stopping: Callable[[], bool] = lambda: False,
+        save_every: float = 0.5,
+    ) -> None:
+        self.store, self.op_id, self.aws, self.params = store, op_id, aws, params
+        self.counters: dict[str, int] = dict(counters or {})
+        self._stopping, self._save_every = stopping, save_every
+        self._saved_at = 0.0
+
+    def add(self, **counts: int) -> None:
+        for name, count in counts.items():
+            self.counters[name] = self.counters.get(name, 0) + count
+
+    def set(self, **values: int) -> None:
+        self.counters.update(values)
+
+    def checkpoint(self) -> None:
+        now = time.monotonic()
+        if now - self._saved_at < self._save_every:
+            if self._stopping():
+                raise Stopping()
+            return
+        self._saved_at = now
+        if self.store.save_progress(self.op_id, self.counters):
+            raise Canceled()
+        if self._stopping():
+            raise Stopping()

@@ -1,0 +1,52 @@
+"""The periodic tasks and their period.
+
+Every task of :mod:`s3api.provisioning.periodic` (key retirement, disabled-distribution deletion, stale DNS
+records, audit and idempotency purges) runs once per ``sweep_interval`` over every account, plus the engine's
+own: ``operations_purge`` (operations ended more than 30 days ago). On PostgreSQL procrastinate runs them
+(:mod:`s3api.jobs.queue`, which adds ``retry_stalled`` and ``requeue``), on SQLite the in-process runner.
+Each run logs one line ``periodic task ran`` with the task and the period's timestamp.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from s3api.jobs.kinds import Env
+from s3api.provisioning import periodic
+
+log = logging.getLogger("s3api.jobs")
+
+
+def cron(seconds: float) -> str:
+    """A cron expression for "every ``seconds``" (procrastinate's cron takes seconds as a sixth field)."""
+    s = max(1, round(seconds))
+    if s < 60:
+        return f"* * * * * */{s}"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"*/{minutes} * * * *"
+    return f"0 */{max(1, min(23, round(minutes / 60)))} * * *"
+
+
+Periodic = Callable[[int], int]
+
+
+def tasks(env: Env, *, engine: str) -> dict[str, Periodic]:
+    """name → ``run(period)``: run it once now for the period starting at ``period`` (a Unix timestamp); what it
+    did, counted."""
+    found: dict[str, Periodic] = {}
+    for name in periodic.load_tasks():
+        found[name] = _logged(name, engine, functools.partial(periodic.run, name, env.settings, env.clients))
+    found["operations_purge"] = _logged("operations_purge", engine, env.operations.purge)
+    return found
+
+
+def _logged(name: str, engine: str, fn: Callable[[], int]) -> Periodic:
+    def run(period: int) -> int:
+        done = fn()
+        log.info("periodic task ran", extra={"task": name, "engine": engine, "period": period, "done": done})
+        return done
+
+    return run
