@@ -12,7 +12,7 @@ KIND = "[a-z_]{1,32}\\.[a-z_]{1,32}"
 MAX_PAGE_SIZE = 1000
 
 
-class ErrorSchema(ma.Schema):
+class OperationErrorSchema(ma.Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
     status = fields.Integer(required=True)
@@ -34,7 +34,7 @@ class OperationSchema(ma.Schema):
     Status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     Done = fields.Boolean(required=True)
     Progress = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    Error = fields.Nested(ErrorSchema, allow_none=True, metadata={"description": "our error envelope"})
+    Error = fields.Nested(OperationErrorSchema, allow_none=True, metadata={"description": "our error envelope"})
     Result = fields.Raw(allow_none=True)
     Attempts = fields.Integer(required=True)
     CancelRequested = fields.Boolean(required=True)

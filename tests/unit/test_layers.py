@@ -58,9 +58,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (*BASE, "s3api.validation", "s3api.config", "s3api.duck", "s3api.aws.", "s3api.provisioning."),
     ),
     # the job engine: operations (rows, the in-process runner, procrastinate) over the workflows; never the edge
+    ("s3api.jobs", ()),
     (
-        "s3api.jobs",
-        (*BASE, "s3api.config", "s3api.db.", "s3api.aws.clients", "s3api.provisioning.", "s3api.jobs"),
+        "s3api.jobs.",
+        (*BASE, "s3api.config", "s3api.db.", "s3api.aws.clients", "s3api.provisioning.", "s3api.jobs."),
     ),
     # the web application: auth, per-process runtime, logging, the API object and its spec
     ("s3api.logs", ("s3api.metrics",)),
