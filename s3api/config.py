@@ -357,6 +357,11 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
     if not isinstance(actions, dict):
         raise ConfigError("policy_actions must be a mapping")
     sweep = raw.get("sweep_interval", 300)
+    if env.get("S3API_SWEEP_INTERVAL"):
+        try:
+            sweep = float(env["S3API_SWEEP_INTERVAL"])
+        except ValueError:
+            raise ConfigError("S3API_SWEEP_INTERVAL must be a number of seconds >= 1") from None
     if not isinstance(sweep, (int, float)) or sweep < 1:
         raise ConfigError("sweep_interval must be a number of seconds >= 1")
     retention = raw.get("audit_retention_days", 90)

@@ -65,7 +65,12 @@ def test_an_operation_runs_to_success_and_is_shown(db_app: Flask, db_client: Cli
     assert shown.status_code == 200
     assert shown.headers["Retry-After"] == "2"
     body = shown.get_json()
-    assert (body["Status"], body["Done"], body["Kind"], body["Target"]) == ("NotStarted", False, "test.count", "test:local/a")
+    assert (body["Status"], body["Done"], body["Kind"], body["Target"]) == (
+        "NotStarted",
+        False,
+        "test.count",
+        "test:local/a",
+    )
     assert body["Caller"] == {"Id": None, "Name": "test", "Tenant": None}
 
     assert local.drain(_env(db_app)) == 1
@@ -73,7 +78,11 @@ def test_an_operation_runs_to_success_and_is_shown(db_app: Flask, db_client: Cli
     assert "Retry-After" not in done.headers
     body = done.get_json()
     assert (body["Status"], body["Done"], body["Progress"], body["Result"], body["Error"]) == (
-        "Succeeded", True, {"Done": 3}, {"Counted": 3}, None
+        "Succeeded",
+        True,
+        {"Done": 3},
+        {"Counted": 3},
+        None,
     )
     assert body["Attempts"] == 1 and body["FinishedAt"].endswith("Z")
     with _env(db_app).db.read() as session:
@@ -92,7 +101,9 @@ def test_a_failing_attempt_is_retried_until_it_succeeds(db_app: Flask, db_client
     assert (body["Status"], body["Attempts"], body["Progress"]) == ("Succeeded", 3, {"Done": 2})
 
 
-def test_a_task_that_keeps_failing_ends_failed_with_our_envelope_and_is_audited(db_app: Flask, db_client: Client) -> None:
+def test_a_task_that_keeps_failing_ends_failed_with_our_envelope_and_is_audited(
+    db_app: Flask, db_client: Client
+) -> None:
     env = _env(db_app)
     env.settings = env.settings.with_overrides(operation_retry_seconds=0, operation_attempts=3)
     op = _start(db_app, Name="c", N=1, FailTimes=99)
@@ -102,7 +113,12 @@ def test_a_task_that_keeps_failing_ends_failed_with_our_envelope_and_is_audited(
     assert body["Error"] == {"code": "ServiceUnavailable", "message": "the backend is down", "status": 503}
     with env.db.read() as session:
         event = session.scalars(sa.select(AuditEvent).where(AuditEvent.operation_id == op.id)).one()
-    assert (event.action, event.outcome, event.status, event.error_code) == ("operation.end", "failed", 503, "ServiceUnavailable")
+    assert (event.action, event.outcome, event.status, event.error_code) == (
+        "operation.end",
+        "failed",
+        503,
+        "ServiceUnavailable",
+    )
 
 
 def test_a_retry_waits_for_its_backoff(db_app: Flask) -> None:
@@ -226,7 +242,9 @@ def test_a_canceled_task_raising_canceled_itself_is_canceled(db_app: Flask) -> N
     op, _ = start(env, "test.cancels", env.aws("local"), {}, Starter())
     local.drain(env)
     row = env.operations.get(op.id)
-    assert row.status == "Canceled" and json.loads(row.result) == {"Canceled": "stopped by its own rule: nothing to undo"}
+    assert row.status == "Canceled" and json.loads(row.result) == {
+        "Canceled": "stopped by its own rule: nothing to undo"
+    }
 
 
 def test_postgresql_queues_a_procrastinate_job_per_operation(db_app: Flask) -> None:
@@ -238,5 +256,10 @@ def test_postgresql_queues_a_procrastinate_job_per_operation(db_app: Flask) -> N
         job = session.execute(
             sa.text("SELECT task_name, lock, queueing_lock, status, args FROM procrastinate_jobs")
         ).one()
-    assert (job.task_name, job.lock, job.queueing_lock, job.status) == ("s3api.run_operation", "test:local/p", op.id, "todo")
+    assert (job.task_name, job.lock, job.queueing_lock, job.status) == (
+        "s3api.run_operation",
+        "test:local/p",
+        op.id,
+        "todo",
+    )
     assert job.args == {"operation_id": op.id}
