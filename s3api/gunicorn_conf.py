@@ -69,18 +69,53 @@ def on_starting(server: Any) -> None:
 
 def when_ready(server: Any) -> None:
     """The operations runner: ``s3api worker`` as a child process (SQLite: the one runner of the database;
-    PostgreSQL: one worker beside this replica, more can run anywhere). ``S3API_WORKER=off`` leaves it out."""
+    PostgreSQL: one worker beside this replica, more can run anywhere), restarted if it dies (after 1 s, then
+    longer). ``S3API_WORKER=off`` leaves it out."""
     if os.environ.get("S3API_WORKER", "on").lower() in ("off", "0", "false", "no"):
         return
+    import threading
+
+    stopping = threading.Event()
+    _state["worker_stopping"] = stopping
+    _state["worker"] = _spawn_worker()
+    watch = threading.Thread(target=_watch_worker, args=(stopping,), name="s3api-worker-watch", daemon=True)
+    watch.start()
+
+
+def _spawn_worker() -> Any:
     import subprocess
     import sys
 
-    _state["worker"] = subprocess.Popen([sys.executable, "-m", "s3api.cli", "worker"], env=dict(os.environ))
+    return subprocess.Popen([sys.executable, "-m", "s3api.cli", "worker"], env=dict(os.environ))
+
+
+def _watch_worker(stopping: Any) -> None:
+    """Restart the worker when it exits on its own (a crash, a kill): 1 s, doubling up to 60 s while it keeps
+    dying within a minute of its start."""
+    import time
+
+    delay = 1.0
+    while not stopping.is_set():
+        child = _state.get("worker")
+        if child is None:
+            return
+        started = time.monotonic()
+        code = child.wait()
+        if stopping.is_set():
+            return
+        logging.getLogger("s3api.server").error("s3api worker exited (code %s): restarting it", code)
+        delay = 1.0 if time.monotonic() - started > 60 else min(60.0, delay * 2)
+        if stopping.wait(delay):
+            return
+        _state["worker"] = _spawn_worker()
 
 
 def _stop_worker() -> None:
     import subprocess
 
+    stopping = _state.pop("worker_stopping", None)
+    if stopping is not None:
+        stopping.set()
     child = _state.pop("worker", None)
     if child is None:
         return
