@@ -4,6 +4,7 @@ on one replica is finished by a worker of another process."""
 from __future__ import annotations
 
 import collections
+import signal
 import time
 from pathlib import Path
 
@@ -39,3 +40,97 @@ def test_three_workers_run_each_periodic_task_once_per_period(tmp_path: Path) ->
     tasks = {task for task, _ in runs}
     assert {"retire_keys", "delete_distributions", "delete_dns_records", "audit_purge", "operations_purge"} <= tasks
     assert sum(by_worker.values()) == sum(runs.values())
+
+
+# --- operations across processes: two API replicas and workers on one PostgreSQL ----------------------------
+
+
+def _operation(proc, op_id: str) -> dict:  # type: ignore[no-untyped-def]
+    answer = call(proc, "GET", f"/operations/{op_id}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _force_delete(proc, bucket: str) -> dict:  # type: ignore[no-untyped-def]
+    answer = call(proc, "DELETE", f"/local/buckets/{bucket}?force=true")
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["Location"] == f"/v1/s3/operations/{answer.json()['Id']}"
+    return answer.json()
+
+
+def _gone(c, bucket: str) -> bool:  # type: ignore[no-untyped-def]
+    names = {b["Name"] for b in c.boto3("s3").list_buckets()["Buckets"]}
+    groups = {g["GroupName"] for g in c.boto3("iam").list_groups()["Groups"]}
+    return bucket not in names and not any(g.startswith(f"{bucket}-") for g in groups)
+
+
+def test_an_operation_started_on_one_replica_is_finished_by_a_worker_of_another_process(tmp_path: Path) -> None:
+    with cluster(tmp_path) as c:
+        a, b = c.replica("api-a"), c.replica("api-b")
+        worker = c.worker("worker")
+        assert call(a, "POST", "/local/buckets", json={"BucketInput": {"Bucket": "full-bucket"}}).status_code == 200
+        c.fill("full-bucket", 1500)
+        op = _force_delete(b, "full-bucket")
+        done = wait_until(lambda: _operation(a, op["Id"])["Done"] and _operation(a, op["Id"]), 90, 0.5, "the delete")
+        assert done["Status"] == "Succeeded", done
+        assert done["Progress"]["VersionsDeleted"] == 1500
+        assert _gone(c, "full-bucket")
+        assert worker.alive()
+        events = call(a, "GET", "/audit?action=operation.").json()["Events"]
+        assert [(e["Action"], e["OperationId"], e["Outcome"]) for e in events] == [("operation.end", op["Id"], "ok")]
+
+
+def test_a_worker_killed_mid_delete_leaves_the_operation_to_another_worker(tmp_path: Path) -> None:
+    with cluster(tmp_path, S3API_WORKER_HEARTBEAT="1", S3API_WORKER_STALLED_AFTER="4", S3API_SWEEP_INTERVAL="2") as c:
+        api = c.replica("api")
+        first = c.worker("first", concurrency=1)
+        assert call(api, "POST", "/local/buckets", json={"BucketInput": {"Bucket": "big-bucket"}}).status_code == 200
+        c.fill("big-bucket", 20_000)
+        op = _force_delete(api, "big-bucket")
+        wait_until(
+            lambda: _operation(api, op["Id"])["Progress"].get("VersionsDeleted", 0) >= 2000, 120, 0.1, "a first batch"
+        )
+        first.stop(signal.SIGKILL)
+        partial = _operation(api, op["Id"])
+        assert partial["Status"] == "Running" and not partial["Done"]
+        assert c.boto3("s3").list_objects_v2(Bucket="big-bucket").get("KeyCount", 0) > 0  # half-way
+        c.worker("second")
+        done = wait_until(lambda: _operation(api, op["Id"])["Done"] and _operation(api, op["Id"]), 180, 0.5, "the end")
+        assert done["Status"] == "Succeeded", done
+        assert done["Progress"]["VersionsDeleted"] == 20_000
+        assert done["Attempts"] >= 2
+        assert _gone(c, "big-bucket")
+
+
+def test_a_database_outage_mid_task_is_retried_to_the_end(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    with cluster(tmp_path, S3API_WORKER_HEARTBEAT="1", S3API_WORKER_STALLED_AFTER="4", S3API_SWEEP_INTERVAL="2") as c:
+        api = c.replica("api")
+        c.worker("worker", concurrency=1)
+        assert call(api, "POST", "/local/buckets", json={"BucketInput": {"Bucket": "db-bucket"}}).status_code == 200
+        c.fill("db-bucket", 8000)
+        op = _force_delete(api, "db-bucket")
+        wait_until(lambda: _operation(api, op["Id"])["Progress"].get("VersionsDeleted", 0) >= 1000, 120, 0.1, "a batch")
+        # every connection to the database is dropped, as in a server restart (the server itself stays up: other
+        # tests on this machine share it)
+        engine = sa.create_engine(sa.make_url(c.database_url).set(query={}))
+        with engine.begin() as conn:
+            killed = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        engine.dispose()
+        assert killed and killed > 0
+        done = wait_until(
+            lambda: (body := _operation_or_none(api, op["Id"])) is not None and body["Done"] and body, 180, 0.5, "end"
+        )
+        assert done["Status"] == "Succeeded", done
+        assert _gone(c, "db-bucket")
+
+
+def _operation_or_none(proc, op_id: str) -> dict | None:  # type: ignore[no-untyped-def]
+    answer = call(proc, "GET", f"/operations/{op_id}")
+    return answer.json() if answer.status_code == 200 else None  # 503 while the database is away
