@@ -146,10 +146,9 @@ def cluster(tmp: Path, *, postgres: bool = True, **env: str) -> Iterator[Cluster
     try:
         seed = embedded.seed(url, DOMAIN)
         with contextlib.ExitStack() as stack:
+            database_url = f"sqlite:///{tmp}/data/s3api.db"
             if postgres:
                 database_url = stack.enter_context(_postgres_schema()).url
-            else:
-                database_url = f"sqlite:///{tmp}/data/s3api.db"
             base_env = {
                 embedded.ENV_ENDPOINT: url,
                 embedded.ENV_SEED: json.dumps(seed),
