@@ -10,12 +10,15 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from s3api import create_app
+from s3api.config import DatabaseSettings
+from s3api.db import migrate
 from s3api.db.models import AuditEvent, Operation
 from s3api.errors import Conflict, ServiceUnavailable
 from s3api.jobs import execute, kinds, local
 from s3api.jobs.operations import Starter, start
 from s3api.provisioning.progress import Canceled
-from tests.conftest import Client
+from tests.conftest import Client, make_settings
 
 ATTEMPTS: dict[str, int] = {}
 
@@ -247,11 +250,11 @@ def test_a_canceled_task_raising_canceled_itself_is_canceled(db_app: Flask) -> N
     }
 
 
-def test_postgresql_queues_a_procrastinate_job_per_operation(db_app: Flask) -> None:
-    env = _env(db_app)
-    if env.settings.database.is_sqlite:
-        pytest.skip("SQLite has no queue: the runner reads the rows")
-    op = _start(db_app, Name="p", N=1)
+def test_postgresql_queues_a_procrastinate_job_per_operation(seed: dict[str, str], postgres: DatabaseSettings) -> None:
+    migrate.upgrade(postgres)
+    app = create_app(make_settings(seed).with_overrides(database=postgres))
+    env = _env(app)
+    op = _start(app, Name="p", N=1)
     with env.db.read() as session:
         job = session.execute(
             sa.text("SELECT task_name, lock, queueing_lock, status, args FROM procrastinate_jobs")
