@@ -173,7 +173,8 @@ def test_async_create_polls_moto_until_it_says_deployed(client, clock):
         state_manager.unset_transition(model_name="cloudfront::distribution")
     done = finished(client, op)
     assert done["Status"] == "Succeeded" and done["Result"]["Deployed"] is True
-    assert done["Progress"]["Polls"] >= 2 and len(clock.slept) == done["Progress"]["Polls"] - 1
+    assert done["Progress"] == {"Created": 1, "Polls": 3, "WaitSeconds": 30}  # InProgress twice, then Deployed
+    assert clock.slept == [deploy.POLL_SECONDS, deploy.POLL_SECONDS]
 
 
 def test_async_create_result_is_the_synchronous_body_plus_deployed(client, clock):
