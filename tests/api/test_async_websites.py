@@ -430,3 +430,14 @@ def test_async_delete_resumes_without_deleting_again(retrying_app, clock, cf):
 def _no_transition_left() -> Iterator[None]:
     yield
     state_manager.unset_transition(model_name="cloudfront::distribution")
+
+
+def test_the_wait_bound_is_configured_and_checked(seed):
+    from s3api.config import ConfigError, from_mapping
+
+    assert make_settings(seed).website_deploy_wait_seconds == 1800.0
+    raw = {"accounts": {"a": {"account_id": "123456789012"}}, "tokens": {"t": "a-long-enough-token"}}
+    assert from_mapping({**raw, "website_deploy_wait_seconds": 60}, env={}).website_deploy_wait_seconds == 60.0
+    for bad in (-1, 86401, "60", True):
+        with pytest.raises(ConfigError, match="website_deploy_wait_seconds"):
+            from_mapping({**raw, "website_deploy_wait_seconds": bad}, env={})
