@@ -441,3 +441,16 @@ def test_the_wait_bound_is_configured_and_checked(seed):
     for bad in (-1, 86401, "60", True):
         with pytest.raises(ConfigError, match="website_deploy_wait_seconds"):
             from_mapping({**raw, "website_deploy_wait_seconds": bad}, env={})
+
+
+def test_async_create_then_delete_on_each_database(db_client, clock, cf):
+    """SQLite and PostgreSQL (where the row is also queued for procrastinate): the same rows, the same drain."""
+    client = db_client
+    made = accepted(create_async(client), "website.create")
+    assert drain(client) == 1
+    dist_id = finished(client, made)["Result"]["Distribution"]["Id"]
+    gone = accepted(client.delete(f"{WEBSITES}/{SITE}", headers=ASYNC), "website.delete")
+    assert drain(client) == 1
+    assert finished(client, gone)["Result"]["DistributionDeleted"] is True
+    assert not distribution_exists(cf, dist_id)
+    assert [o["Kind"] for o in operations(client)] == ["website.delete", "website.create"]
