@@ -24,6 +24,11 @@ the distribution by reads (the bucket's distribution tag, verified; for a delete
 verified distribution by alias). Such a result says ``Resumed: true`` and holds what reads can give: the
 create's Policies, Groups and DnsChange, the delete's Users, Policies, Groups and DnsChange are not answered
 again. ``WaitSeconds`` (seconds slept between polls, all attempts together) and ``Polls`` count the wait.
+
+A create that failed past its distribution step was rolled back with the distribution only disabled; on AWS a
+disabled distribution keeps its alias until it is deleted, so the engine's retry of that create may meet
+CNAMEAlreadyExists (409: Failed at once) until the periodic task has deleted the rolled-back distribution, as
+a client's retry of the synchronous create does. moto does not enforce it.
 """
 
 from __future__ import annotations
