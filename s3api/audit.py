@@ -57,6 +57,7 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("objects.UploadsAbort", "POST"): "uploads.abort",
     ("objects.Upload", "DELETE"): "upload.abort",
     ("objects.Presign", "POST"): "link.presign",
+    ("objects.UsageRecount", "POST"): "bucket.recount",
     ("websites.Websites", "POST"): "website.create",
     ("websites.Website", "PUT"): "website.update",
     ("websites.Website", "PATCH"): "website.invalidate",

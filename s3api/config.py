@@ -193,6 +193,7 @@ class Settings:
     audit_retention_days: int = 90  # audit events older than this are purged by a periodic task
     operation_attempts: int = 5  # a task that keeps failing (5xx, outages) ends Failed after this many attempts
     operation_retry_seconds: float = 2.0  # the first retry's delay; it doubles each attempt (at most 300 s)
+    website_deploy_wait_seconds: float = 1800.0  # an async website create/delete waits this long for CloudFront
     database: DatabaseSettings = field(default_factory=lambda: database_settings({}, {}))
 
     @property
@@ -376,6 +377,9 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
     retry = raw.get("operation_retry_seconds", 2.0)
     if not isinstance(retry, (int, float)) or isinstance(retry, bool) or not 0 <= retry <= 300:
         raise ConfigError("operation_retry_seconds must be a number of seconds from 0 to 300")
+    deploy_wait = raw.get("website_deploy_wait_seconds", 1800.0)
+    if not isinstance(deploy_wait, (int, float)) or isinstance(deploy_wait, bool) or not 0 <= deploy_wait <= 86400:
+        raise ConfigError("website_deploy_wait_seconds must be a number of seconds from 0 to 86400")
     return Settings(
         accounts=accounts,
         tokens=tuple(tokens),
@@ -393,6 +397,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         audit_retention_days=retention,
         operation_attempts=attempts,
         operation_retry_seconds=float(retry),
+        website_deploy_wait_seconds=float(deploy_wait),
         database=database_settings(raw, env),
     )
 

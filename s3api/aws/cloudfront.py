@@ -66,6 +66,19 @@ def get_distribution(aws: AccountAws, dist_id: str) -> dict[str, Any] | None:
     return distribution
 
 
+@gateway("cloudfront", "GetDistribution")
+def distribution_status(aws: AccountAws, dist_id: str) -> str | None:
+    """GetDistribution's ``Status`` (``InProgress`` while a change deploys, then ``Deployed``), or None when the
+    distribution does not exist. What a task waiting for a deployment polls."""
+    try:
+        distribution = aws.cloudfront.get_distribution(Id=dist_id)["Distribution"]
+    except ClientError as exc:
+        if _gone(exc):
+            return None
+        raise
+    return str(distribution.get("Status", ""))
+
+
 def _summaries(aws: AccountAws) -> Iterator[dict[str, Any]]:
     for page in aws.cloudfront.get_paginator("list_distributions").paginate(PaginationConfig={"PageSize": 100}):
         yield from page.get("DistributionList", {}).get("Items", [])

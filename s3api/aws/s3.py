@@ -564,6 +564,28 @@ def usage_by_listing(aws: AccountAws, bucket: str, budget: int) -> dict[str, Any
     return {"Bytes": total, "Objects": count, "Complete": False}
 
 
+@gateway("s3", "ListObjectsV2")
+def usage_page(aws: AccountAws, bucket: str, token: str | None = None) -> dict[str, Any]:
+    """One ListObjectsV2 page (up to 1,000 keys) summed: ``{"Objects", "Bytes", "ByStorageClass": {class:
+    [objects, bytes]}, "Next"}``; ``Next`` is the continuation token of the next page, None after the last.
+    Current objects only, as :func:`usage_by_listing` (no noncurrent versions, no incomplete uploads)."""
+    kwargs: dict[str, Any] = {"Bucket": bucket, "MaxKeys": 1000}
+    if token:
+        kwargs["ContinuationToken"] = token
+    resp = aws.s3.list_objects_v2(**kwargs)
+    total = count = 0
+    by_class: dict[str, list[int]] = {}
+    for obj in resp.get("Contents", []):
+        size = int(obj.get("Size", 0))
+        total += size
+        count += 1
+        found = by_class.setdefault(str(obj.get("StorageClass") or "STANDARD"), [0, 0])
+        found[0] += 1
+        found[1] += size
+    following = resp.get("NextContinuationToken") if resp.get("IsTruncated") else None
+    return {"Objects": count, "Bytes": total, "ByStorageClass": by_class, "Next": following or None}
+
+
 # --- websites: configuration, public access for the public-website model, default pages ---
 # Used by provisioning/websites.py. A default page is an object this API wrote (tagged, see the workflow);
 # versions are read so that a versioned bucket's history counts as content.

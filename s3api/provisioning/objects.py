@@ -23,6 +23,7 @@ from s3api.aws import cloudfront, cloudwatch, iam, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import ApiError, BadRequest
 from s3api.provisioning import boundary
+from s3api.provisioning.progress import Progress
 
 SEARCH_BUDGET = 10_000  # keys (and folders) read by one search request
 SEARCH_FIRST_PAGE = 100  # a search's first page: 2 x max_keys, at least this; doubling up to 1,000 after
@@ -348,6 +349,43 @@ def usage(aws: AccountAws, bucket: str) -> dict[str, Any]:
     started = datetime.now(UTC).replace(microsecond=0)
     listed = s3.usage_by_listing(aws, bucket, USAGE_BUDGET)
     return {**listed, "AsOf": started, "Source": "listing"}
+
+
+def recount(aws: AccountAws, bucket: str, progress: Progress) -> dict[str, Any]:
+    """An exact count of the whole bucket, without :data:`USAGE_BUDGET`: ListObjectsV2 page by page (1,000
+    keys), the counters ``Objects``, ``Bytes`` and ``Pages`` updated and a checkpoint after each page.
+
+    A continuation token cannot be kept in the counters (integers only), so a count resumed after its worker
+    stopped starts again from zero (the counters are reset first). Current objects only, as :func:`usage`.
+    ``{Bucket, Objects, Bytes, ByStorageClass: {class: {Objects, Bytes}}, AsOf, Source: "listing",
+    Complete: true}``; AsOf is when this listing started.
+    """
+    managed_bucket(aws, bucket)
+    started = datetime.now(UTC).replace(microsecond=0)
+    progress.set(Objects=0, Bytes=0, Pages=0)
+    by_class: dict[str, list[int]] = {}
+    token: str | None = None
+    while True:
+        page = s3.usage_page(aws, bucket, token)
+        progress.add(Objects=page["Objects"], Bytes=page["Bytes"], Pages=1)
+        for name, (count, size) in page["ByStorageClass"].items():
+            found = by_class.setdefault(name, [0, 0])
+            found[0] += count
+            found[1] += size
+        token = page["Next"]
+        if token is None:
+            break
+        progress.checkpoint()
+    counters = progress.counters
+    return {
+        "Bucket": bucket,
+        "Objects": counters["Objects"],
+        "Bytes": counters["Bytes"],
+        "ByStorageClass": {name: {"Objects": n, "Bytes": b} for name, (n, b) in sorted(by_class.items())},
+        "AsOf": started.isoformat().replace("+00:00", "Z"),
+        "Source": "listing",
+        "Complete": True,
+    }
 
 
 # --- account stats ----------------------------------------------------------------------------------------

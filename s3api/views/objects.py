@@ -23,6 +23,7 @@ from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
+from s3api.jobs.operations import start
 from s3api.provisioning import objects
 from s3api.schemas.objects import (
     AbortedUploadSchema,
@@ -42,6 +43,8 @@ from s3api.schemas.objects import (
     UploadListSchema,
     UsageSchema,
 )
+from s3api.schemas.operations import OperationSchema
+from s3api.views.operations import ACCEPTED_HEADERS, accepted, starter
 
 blp = Blueprint(
     "objects", __name__, url_prefix="/v1/s3", description="Objects, multipart uploads, presigned links and usage"
@@ -138,6 +141,16 @@ class Usage(MethodView):
     def get(self, account: str, bucket: str) -> dict[str, Any]:
         """Bytes and objects stored, with when and how they were measured"""
         return objects.usage(runtime.aws(account), bucket)
+
+
+@blp.route(f"{BUCKET}/usage/recount")
+class UsageRecount(MethodView):
+    @blp.response(202, OperationSchema, headers=ACCEPTED_HEADERS)
+    def post(self, account: str, bucket: str) -> Any:
+        """Start an exact count of the whole bucket (operation bucket.recount, no key budget); while one is
+        unfinished, a second request answers the same operation (202 again)"""
+        op, _ = start(runtime.current(), "bucket.recount", runtime.aws(account), {"Bucket": bucket}, starter())
+        return accepted(op)
 
 
 @blp.route("/<account:account>/stats")

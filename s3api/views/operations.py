@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import g, request
+from flask import Response, g, jsonify, request
 from flask.views import MethodView
 
 from s3api import runtime
@@ -57,6 +57,38 @@ def starter() -> Starter:
 def accepted(op: Operation) -> tuple[dict[str, Any], int, dict[str, str]]:
     """202 with ``Location`` and the operation."""
     return record(op), 202, {"Location": f"/v1/s3/operations/{op.id}", "Preference-Applied": "respond-async"}
+
+
+# --- routes that may answer 202 with an operation (``Prefer: respond-async``) ---------------------------------
+
+#: the ``Prefer`` request header (RFC 7240), as the routes that honour it document it
+PREFER_PARAMETER = {
+    "in": "header",
+    "name": "Prefer",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "respond-async: answer 202 with the operation (Location: its URL) instead of doing the work in "
+    "the request; if-busy=conflict: 409 instead of queueing behind another operation on the same target",
+}
+#: the headers of a 202 (``accepted``), for the OpenAPI document
+ACCEPTED_HEADERS = {
+    "Location": {"schema": {"type": "string"}, "description": "the operation: GET it for Status and Result"},
+    "Preference-Applied": {"schema": {"type": "string"}, "description": "respond-async"},
+}
+
+
+def respond_async() -> bool:
+    """``Prefer: respond-async``: the caller asks for a 202 and an operation instead of the work in the request."""
+    return "respond-async" in prefer()
+
+
+def accepted_response(op: Operation) -> Response:
+    """:func:`accepted` as a Response: for a route whose documented 200 schema must not dump the operation."""
+    body, status, headers = accepted(op)
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers)
+    return response
 
 
 @blp.route("/operations")

@@ -9,8 +9,10 @@ from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
+from s3api.jobs.operations import start
 from s3api.provisioning import users, websites
 from s3api.schemas.buckets import DuckQuerySchema, EmptySchema
+from s3api.schemas.operations import OperationSchema
 from s3api.schemas.users import RotatedKeysSchema, RotateQuerySchema, UserCreateSchema, UserSchema
 from s3api.schemas.websites import (
     InvalidationCreatedSchema,
@@ -24,8 +26,25 @@ from s3api.schemas.websites import (
     WebsiteUpdateSchema,
     WebsiteUserDetailSchema,
 )
+from s3api.views.operations import (
+    ACCEPTED_HEADERS,
+    PREFER_PARAMETER,
+    accepted_response,
+    if_busy,
+    respond_async,
+    starter,
+)
 
 blp = Blueprint("websites", __name__, url_prefix="/v1/s3", description="Static websites and their users")
+
+ASYNC_CREATE = (
+    "Prefer: respond-async: the checks ran (400/409 at once, nothing made); the operation website.create runs "
+    "the create and waits for CloudFront Deployed; its Result is the 200 body plus Deployed"
+)
+ASYNC_DELETE = (
+    "Prefer: respond-async: the name and emptiness were checked (400/409 at once); the operation website.delete "
+    "runs the delete, waits for the disabled distribution to deploy and deletes it"
+)
 
 DUCK_MIMETYPE = "application/x-plist"
 
@@ -34,10 +53,17 @@ DUCK_MIMETYPE = "application/x-plist"
 class Websites(MethodView):
     @blp.arguments(WebsiteCreateSchema)
     @blp.response(200, WebsiteCreatedSchema)
-    def post(self, body: dict[str, Any], account: str) -> dict[str, Any]:
+    @blp.alt_response(202, schema=OperationSchema, headers=ACCEPTED_HEADERS, success=True, description=ASYNC_CREATE)
+    @blp.doc(parameters=[PREFER_PARAMETER])
+    def post(self, body: dict[str, Any], account: str) -> Any:
         """Create a website: bucket, CloudFront distribution, DNS alias, IAM groups (rolled back on failure)"""
         aws = runtime.aws(account)
-        return websites.create(aws, body["BucketInput"]["Bucket"], body["Tags"], body["WebsiteConfiguration"])
+        name, tags, configuration = body["BucketInput"]["Bucket"], body["Tags"], body["WebsiteConfiguration"]
+        if respond_async():
+            params = {"Website": name, "Tags": tags, "WebsiteConfiguration": configuration}
+            op, _ = start(runtime.current(), "website.create", aws, params, starter(), if_busy=if_busy())
+            return accepted_response(op)
+        return websites.create(aws, name, tags, configuration)
 
 
 @blp.route("/<account:account>/websites/<website:website>")
@@ -67,9 +93,15 @@ class Website(MethodView):
         return websites.invalidate(runtime.aws(account), website, body["CacheInvalidation"])
 
     @blp.response(200, WebsiteDeletedSchema)
-    def delete(self, account: str, website: str) -> dict[str, Any]:
+    @blp.alt_response(202, schema=OperationSchema, headers=ACCEPTED_HEADERS, success=True, description=ASYNC_DELETE)
+    @blp.doc(parameters=[PREFER_PARAMETER])
+    def delete(self, account: str, website: str) -> Any:
         """Delete an empty website: DNS records, then the distribution (disabled), IAM, default pages, bucket"""
-        return websites.delete(runtime.aws(account), website)
+        aws = runtime.aws(account)
+        if respond_async():
+            op, _ = start(runtime.current(), "website.delete", aws, {"Website": website}, starter(), if_busy=if_busy())
+            return accepted_response(op)
+        return websites.delete(aws, website)
 
 
 @blp.route("/<account:account>/websites/<website:website>/invalidations/<string:invalidation>")

@@ -61,7 +61,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("s3api.jobs", ()),
     (
         "s3api.jobs.",
-        (*BASE, "s3api.config", "s3api.db.", "s3api.aws.clients", "s3api.provisioning.", "s3api.jobs."),
+        # schemas: a task's Result is rendered as the synchronous route renders the same answer
+        (
+            *BASE,
+            "s3api.config",
+            "s3api.db.",
+            "s3api.aws.clients",
+            "s3api.provisioning.",
+            "s3api.schemas.",
+            "s3api.jobs.",
+        ),
     ),
     # the web application: auth, per-process runtime, logging, the API object and its spec
     ("s3api.logs", ("s3api.metrics",)),

@@ -97,6 +97,35 @@ def _undo_distribution(aws: AccountAws, distribution: Mapping[str, Any]) -> None
     cloudfront.disable_distribution(aws, distribution["Id"])
 
 
+def check(
+    aws: AccountAws,
+    site_name: str,
+    tags: list[Any] | None = None,
+    configuration: Mapping[str, Any] | None = None,
+) -> tuple[Site, list[dict[str, str]], dict[str, Any]]:
+    """The checks of a create, changing nothing (see the module docstring): the site name under a configured
+    domain (400), tags and website configuration (400), the certificate (500 naming the misconfiguration), the
+    bucket and DNS names free (409), the IAM names free (409). ``(site, bucket tags, website configuration)``.
+    :func:`create` runs them first; an async create (``Prefer: respond-async``) also runs them in the request,
+    so that a bad request is refused at once and no operation is made."""
+    site = resolve(aws, site_name, "BucketInput.Bucket")
+    bucket_tags = caller_tags(aws, tags)
+    config = website_configuration(configuration)
+    name = site.name
+    _check_certificate(aws, site)
+    try:
+        _check_free(aws, site)
+    except Conflict as exc:
+        if buckets.own_claim(aws, policies.policy_name(name, ADMIN)) is None:
+            raise
+        raise Conflict(
+            f"website '{name}' already exists, or an earlier create of it was interrupted: GET /websites/{name} "
+            f"shows what there is; DELETE /websites/{name} removes it, then it can be created again"
+        ) from exc
+    buckets.check_names_free(aws, name)  # leftover or another scope's groups and policies are never adopted
+    return site, bucket_tags, config
+
+
 def create(
     aws: AccountAws,
     site_name: str,
@@ -113,9 +142,7 @@ def create(
     removes it — it finishes a half-made site too — then POST again). A complete site is not answered again:
     the Distribution and DnsChange of the first answer cannot be reproduced by reads.
     """
-    site = resolve(aws, site_name, "BucketInput.Bucket")
-    bucket_tags = caller_tags(aws, tags)
-    config = website_configuration(configuration)
+    site, bucket_tags, config = check(aws, site_name, tags, configuration)
     root_object = (config.get("IndexDocument") or {}).get("Suffix") or INDEX
     name = site.name
     adm_policy, adm_group = policies.policy_name(name, ADMIN), policies.group_name(name, ADMIN)
@@ -125,17 +152,6 @@ def create(
         name, settings.bucket_actions, settings.object_actions, settings.protected_actions
     )
     org = [aws.settings.org_tag]
-    _check_certificate(aws, site)
-    try:
-        _check_free(aws, site)
-    except Conflict as exc:
-        if buckets.own_claim(aws, adm_policy) is None:
-            raise
-        raise Conflict(
-            f"website '{name}' already exists, or an earlier create of it was interrupted: GET /websites/{name} "
-            f"shows what there is; DELETE /websites/{name} removes it, then it can be created again"
-        ) from exc
-    buckets.check_names_free(aws, name)  # leftover or another scope's groups and policies are never adopted
 
     with Transaction("website_create") as tx:
         admin_policy = buckets.build(

@@ -28,6 +28,22 @@ from s3api.provisioning.websites.pages import content_check, delete_pages
 log = logging.getLogger("s3api.websites")
 
 
+def _not_empty(site: str) -> Conflict:
+    return Conflict(f"website '{site}' is not empty: only its default index pages may remain")
+
+
+def check(aws: AccountAws, site_name: str) -> Site:
+    """The cheap checks of a delete, changing nothing: the name (400) and, when the bucket exists, that it
+    holds only default pages (409). An async delete (``Prefer: respond-async``) runs them in the request; the
+    rest (a site whose bucket is gone: 404 when nothing is left) is found by the delete itself."""
+    site = resolve(aws, site_name)
+    if s3.head_bucket(aws, site.name) is not None:
+        empty, _ = content_check(aws, site.name)
+        if not empty:
+            raise _not_empty(site.name)
+    return site
+
+
 def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     """Delete a website (see the module docstring for the order); answers Yale's ``{"Website", "Users",
     "Policies", "Groups", "Distribution", "DnsChange"}``: the users deleted (those left without any other
@@ -38,7 +54,7 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
         return _delete_without_bucket(aws, site)
     empty, pages = content_check(aws, site.name)
     if not empty:
-        raise Conflict(f"website '{site.name}' is not empty: only its default index pages may remain")
+        raise _not_empty(site.name)
     distribution, _ = find_distribution(aws, site.name, s3.get_tags(aws, site.name))
     if distribution is None:
         _refuse_unverified_origin(aws, site.name)
