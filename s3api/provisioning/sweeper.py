@@ -76,7 +76,7 @@ def _load_tasks() -> None:
     """Import the modules that register tasks."""
     import importlib
 
-    for module in ("s3api.provisioning.users", "s3api.provisioning.websites", "s3api.audit"):
+    for module in ("s3api.provisioning.users", "s3api.provisioning.websites", "s3api.audit", "s3api.idempotency"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:
