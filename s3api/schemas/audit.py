@@ -60,7 +60,8 @@ class DetailSchema(ma.Schema):
 class AuditEventSchema(ma.Schema):
     """One audited request. ``Outcome``: ok, refused (4xx), failed (5xx), rolled_back (``Detail`` names what
     was undone), started (``Status`` 0: AWS work began and its end could not be recorded, or it is still
-    running), or replayed (the stored answer of an ``Idempotency-Key`` given again; ``Status`` is its status). ``Input``: whitelisted fields of the request only (never a secret)."""
+    running), or replayed (the stored answer of an ``Idempotency-Key`` given again; ``Status`` is its status).
+    ``Input``: whitelisted fields of the request only (never a secret)."""
 
     Id = fields.String(required=True)
     Time = UtcTime(required=True)
