@@ -187,7 +187,9 @@ def init_app(app: Flask, db: Database, wait: float) -> None:
                 store.forget(held.claim)
                 return response
             headers = {n: response.headers[n] for n in REPLAYED_HEADERS if n in response.headers}
-            store.finish(held.claim, status, headers, seal(held.seal, held.claim.fingerprint, response.get_data()))
+            sealed = seal(held.seal, held.claim.fingerprint, response.get_data())
+            if not store.finish(held.claim, status, headers, sealed):
+                log.warning("idempotency claim was taken over before the answer: not stored", extra={"status": status})
         except Exception as exc:  # the database failed: the answer stands; the claim goes stale or expires
             log.error("idempotency record not written", extra={"status": status, "error": type(exc).__name__})
             _forget_quietly(store, held.claim)
