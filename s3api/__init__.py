@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     """Build the WSGI app. ``settings`` defaults to :func:`s3api.embedded.load` (the config file, otherwise the
     embedded emulator's settings)."""
-    from s3api import audit, auth, embedded, errors, logs
+    from s3api import audit, auth, embedded, errors, idempotency, logs
     from s3api.api import Api
     from s3api.runtime import Runtime
     from s3api.views import register, system
@@ -53,6 +53,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     logs.init_app(app)
     audit.init_app(app, runtime.db)  # before auth: refused requests are audited too
     auth.init_app(app, runtime.checker)
+    idempotency.init_app(app, runtime.db, settings.idempotency_wait)  # after auth: the caller; before init_start
     audit.init_start(app)  # after auth: the started event of AWS work names its caller
     api = Api(app)
     register(api)

@@ -175,9 +175,9 @@ class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def __init__(self, app: Any = None, *, spec_kwargs: dict[str, Any] | None = None) -> None:
-        from s3api.openapi import ServerAnswersPlugin
+        from s3api.openapi import IdempotencyPlugin, ServerAnswersPlugin
 
-        spec_kwargs = {"extra_plugins": [ServerAnswersPlugin()], **(spec_kwargs or {})}
+        spec_kwargs = {"extra_plugins": [ServerAnswersPlugin(), IdempotencyPlugin()], **(spec_kwargs or {})}
         super().__init__(app, spec_kwargs=spec_kwargs)
 
     def init_app(self, app: Any, *, spec_kwargs: dict[str, Any] | None = None) -> None:

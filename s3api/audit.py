@@ -17,6 +17,8 @@ and proves every mutating rule has one. The ``after_request`` hook runs for answ
   ``s3api_audit_events_total{result="failed"}``); the request's answer stands. Refusals before a view runs
   (403) are written once, at the end. :func:`s3api.provisioning.steps.start_journal` collects the rollbacks of
   the request; the event says ``rolled_back`` and names the steps undone (and any undo that failed).
+- A replayed answer (:mod:`s3api.idempotency`: the same ``Idempotency-Key`` and request again) is one event too,
+  with outcome ``replayed`` and the replayed status: it may show a secret again, so it is audited like the first.
 - The input summary keeps :data:`SAFE_FIELDS` only (names and sizes, never a secret, token, key or policy
   text); headers never. The reason comes from ``X-Reason`` or a ``Reason`` field of a DELETE's body.
 """
@@ -203,7 +205,7 @@ def build(status: int, error_code: str | None, resource_name: str | None = None)
         resource=name[:1400],
         status=status,
         error_code=error_code,
-        outcome=_outcome(status, rollbacks),
+        outcome="replayed" if g.get("idempotent_replay") else _outcome(status, rollbacks),
         request_id=g.get("request_id"),
         operation_id=None,
         reason=reason(body),

@@ -152,7 +152,7 @@ class TokenChecker:
 def cors_preflight() -> Response:
     resp = Response(status=200)
     resp.headers["Access-Control-Allow-Origin"] = "*"
-    resp.headers["Access-Control-Allow-Headers"] = "X-Auth-Token, Content-Type"
+    resp.headers["Access-Control-Allow-Headers"] = "X-Auth-Token, Content-Type, Idempotency-Key"
     resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
     resp.headers["Access-Control-Max-Age"] = "600"
     return resp

@@ -14,6 +14,7 @@ File shape (all keys optional except ``accounts`` when a file is given)::
     data_dir: .s3api-data              # the embedded SQLite database (S3API_DATA_DIR)
     database_url: postgresql+psycopg://user@host/db   # instead of SQLite: several replicas (S3API_DATABASE_URL)
     database_timeout: 5                # seconds a request waits for the database: then 503 (S3API_DATABASE_TIMEOUT)
+    idempotency_wait: 10               # seconds a repeated Idempotency-Key waits for the first request: then 409
     accounts:
       prod:
         account_id: "123456789012"
@@ -194,6 +195,7 @@ class Settings:
     operation_attempts: int = 5  # a task that keeps failing (5xx, outages) ends Failed after this many attempts
     operation_retry_seconds: float = 2.0  # the first retry's delay; it doubles each attempt (at most 300 s)
     website_deploy_wait_seconds: float = 1800.0  # an async website create/delete waits this long for CloudFront
+    idempotency_wait: float = 10.0  # seconds a repeat of an Idempotency-Key waits for the first to finish: then 409
     database: DatabaseSettings = field(default_factory=lambda: database_settings({}, {}))
 
     @property
@@ -368,6 +370,9 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
     retention = raw.get("audit_retention_days", 90)
     if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 36500:
         raise ConfigError("audit_retention_days must be a whole number of days from 1 to 36500")
+    wait = raw.get("idempotency_wait", 10)
+    if not isinstance(wait, (int, float)) or isinstance(wait, bool) or not 0 <= wait <= 60:
+        raise ConfigError("idempotency_wait must be a number of seconds from 0 to 60")
     max_body = raw.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
     if not isinstance(max_body, int) or isinstance(max_body, bool) or not 1024 <= max_body <= 1024**3:
         raise ConfigError("max_body_bytes must be a whole number of bytes from 1024 to 1073741824")
@@ -398,6 +403,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         operation_attempts=attempts,
         operation_retry_seconds=float(retry),
         website_deploy_wait_seconds=float(deploy_wait),
+        idempotency_wait=float(wait),
         database=database_settings(raw, env),
     )
 

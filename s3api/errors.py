@@ -58,6 +58,23 @@ class Conflict(ApiError):
     status, code, default_message = 409, "Conflict", "conflict"
 
 
+class IdempotencyKeyInFlight(Conflict):
+    """The request that first used an ``Idempotency-Key`` is still running after the wait (``idempotency_wait``)."""
+
+    code, default_message = "IdempotencyKeyInFlight", "the first request with this Idempotency-Key is still running"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.headers.setdefault("Retry-After", str(retry_after))
+
+
+class IdempotencyKeyReused(ApiError):
+    """An ``Idempotency-Key`` sent again with another request (method, path, query or body)."""
+
+    status, code = 422, "IdempotencyKeyReused"
+    default_message = "this Idempotency-Key was used with another request"
+
+
 class TooManyRequests(ApiError):
     status, code, default_message = 429, "TooManyRequests", "rate limited by the backend, retry later"
 

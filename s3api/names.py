@@ -75,6 +75,12 @@ OPERATION_ID = re.compile(r"op-[0-9a-f]{24}")
 #: An API key as sent in ``X-Auth-Token``: ``s3k_<id>_<secret>``, the secret 43 URL-safe characters (32 bytes).
 API_KEY = re.compile(r"s3k_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
+#: The header that makes a creating or changing request idempotent (:mod:`s3api.idempotency`): 1 to 255
+#: printable ASCII characters; and the one a replayed answer carries.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+REPLAYED_HEADER = "Idempotent-Replayed"
+
 # --- buckets ----------------------------------------------------------------------------------------------
 
 #: Named lifecycle rules a bucket can be given (``Lifecycle`` on create); any other name is a 400.

@@ -25,7 +25,7 @@ from s3api.db.session import Database
 from s3api.errors import ServiceUnavailable
 
 #: ``started``: the event of a request whose AWS work began and whose end could not be recorded (status 0).
-OUTCOMES = ("ok", "refused", "failed", "rolled_back", "started")
+OUTCOMES = ("ok", "refused", "failed", "rolled_back", "started", "replayed")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 STREAM_BATCH = 500

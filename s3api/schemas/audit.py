@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 from s3api.schemas.fields import FullMatch
 from s3api.schemas.keys import KEY_NAME, MAX_PAGE_SIZE, TENANT, UtcTime
 
-OUTCOMES = ("ok", "refused", "failed", "rolled_back", "started")
+OUTCOMES = ("ok", "refused", "failed", "rolled_back", "started", "replayed")
 STATUS = re.compile(r"[1-5][0-9][0-9]")
 ACTION_PREFIX = "[a-z_.]{1,64}"
 
@@ -59,8 +59,9 @@ class DetailSchema(ma.Schema):
 
 class AuditEventSchema(ma.Schema):
     """One audited request. ``Outcome``: ok, refused (4xx), failed (5xx), rolled_back (``Detail`` names what
-    was undone), or started (``Status`` 0: AWS work began and its end could not be recorded, or it is still
-    running). ``Input``: whitelisted fields of the request only (never a secret)."""
+    was undone), started (``Status`` 0: AWS work began and its end could not be recorded, or it is still
+    running), or replayed (the stored answer of an ``Idempotency-Key`` given again; ``Status`` is its status).
+    ``Input``: whitelisted fields of the request only (never a secret)."""
 
     Id = fields.String(required=True)
     Time = UtcTime(required=True)

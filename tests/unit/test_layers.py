@@ -77,6 +77,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("s3api.auth", ("s3api.config", "s3api.errors", "s3api.db.keys")),
     # the audit trail's writer (request hooks) and its retention task
     ("s3api.audit", (*BASE, "s3api.db.", "s3api.provisioning.steps", "s3api.provisioning.periodic")),
+    # Idempotency-Key on every mutating route (request hooks) and its purge task
+    ("s3api.idempotency", (*BASE, "s3api.db.", "s3api.provisioning.periodic")),
     ("s3api.runtime", ("s3api.auth", "s3api.aws.clients", "s3api.config", "s3api.errors", "s3api.db.")),
     ("s3api.api", ("s3api.names", "s3api.errors", "s3api.validation", "s3api.schemas.", "s3api.openapi")),  # converters
     ("s3api.openapi", ("s3api", "s3api.config")),
