@@ -25,6 +25,7 @@ from marshmallow import fields, validate
 from openapi_spec_validator import validate as validate_spec
 
 import s3api.schemas
+from s3api import names
 from s3api.openapi import spec_json
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
@@ -83,6 +84,9 @@ def _regexp_validators() -> dict[str, validate.Regexp]:
     for cls in _schema_classes():
         for field in cls._declared_fields.values():
             visit(field)
+    # the Idempotency-Key header (s3api/idempotency.py checks names.IDEMPOTENCY_KEY, its length documented apart)
+    header = names.IDEMPOTENCY_KEY.pattern.removesuffix("{1,255}")
+    out[f"^{header}+$"] = validate.Regexp(f"{header}+\\Z")  # a full match, as the header check does
     return out
 
 
