@@ -96,8 +96,7 @@ class Bucket(MethodView):
     @blp.alt_response(200, schema=EmptySchema, description="the empty bucket was deleted (no force)", success=True)
     @errors(403, 404, 409)
     def delete(self, query: dict[str, bool], account: str, bucket: str) -> Any:
-        """Delete an empty bucket, its groups, their policies and users left without access; ?force=true: with
-        everything in it, as an operation (202; 409 with the reason for a live website's bucket, nothing done)"""
+        """Delete an empty bucket, its groups, policies, users left without access; ?force=true: all it holds (202)"""
         aws = runtime.aws(account)
         if query["force"]:
             op, _ = start(runtime.current(), "bucket.delete", aws, {"Bucket": bucket}, starter(), if_busy=if_busy())
