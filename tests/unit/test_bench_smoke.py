@@ -454,4 +454,4 @@ def test_forcedelete_render_summary_and_wiring() -> None:
     assert "forcedelete" in PRESENT and RUN_ORDER[-1] == "forcedelete"
     assert FUNCS["forcedelete"] is forcedelete.force_delete
     args = _parse(["--only", "forcedelete", "--forcedelete-objects", "5000"])
-    assert args.forcedelete_objects == 5000 and args.forcedelete_seconds == 300.0
+    assert args.forcedelete_objects == 5000 and args.forcedelete_seconds == 420.0
