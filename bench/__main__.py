@@ -20,15 +20,38 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import apikeys, groups, report, sections
+from bench import apikeys, forcedelete, groups, report, sections
 from bench.direct import Direct
 from bench.server import Server, ServerError
 from bench.stats import ratio
 
 HERE = Path(__file__).resolve().parent
-PRESENT = ["overhead", "calls", "groups", "throughput", "listing", "delete", "startup", "bcrypt", "keys"]  # by issue
+PRESENT = [
+    "overhead",
+    "calls",
+    "groups",
+    "throughput",
+    "listing",
+    "delete",
+    "forcedelete",
+    "startup",
+    "bcrypt",
+    "keys",
+]  # by issue
 # keys beside overhead (a quiet main server); calls, groups (it adds thousands of IAM groups) and memory last
-RUN_ORDER = ["overhead", "keys", "throughput", "listing", "delete", "calls", "groups", "startup", "bcrypt"]
+# forcedelete last: its child process (moto in-process, 100,000 objects) takes what the run has left
+RUN_ORDER = [
+    "overhead",
+    "keys",
+    "throughput",
+    "listing",
+    "delete",
+    "calls",
+    "groups",
+    "startup",
+    "bcrypt",
+    "forcedelete",
+]
 FUNCS = {
     "overhead": sections.overhead,
     "calls": sections.aws_calls,
@@ -39,6 +62,7 @@ FUNCS = {
     "bcrypt": sections.bcrypt_flood,
     "groups": groups.many_groups,
     "keys": apikeys.key_overhead,
+    "forcedelete": forcedelete.force_delete,
 }
 
 
@@ -145,6 +169,9 @@ def _summary(secs: dict[str, dict[str, Any]]) -> list[str]:
                 f"API {api[0]['seconds']} s vs direct {dr[0]['seconds']} s "
                 f"(ratio {ratio(api[0]['seconds'], dr[0]['seconds'])})."
             )
+    fd = secs.get("forcedelete", {})
+    if fd.get("status") == "ok":
+        lines.append(forcedelete.summary_line(fd["data"]))
     ky = secs.get("keys", {})
     if ky.get("status") == "ok":
         lines.append(apikeys.summary_line(ky["data"]))

@@ -71,6 +71,8 @@ class Caps:
     delete_keys: int = 10_000
     delete_rounds: int = 4  # alternating API / direct, while keys last
     delete_seconds: float = 60.0
+    forcedelete_objects: int = 100_000  # forcedelete: objects in the bucket (each side)
+    forcedelete_seconds: float = 420.0  # forcedelete: the child process's cap (it is killed past it)
     group_counts: tuple[int, ...] = (100, 5000)  # groups: unrelated IAM groups in the account at each level
     group_seed_seconds: float = 150.0  # groups: CreateGroup seeding cap per level
     group_threads: int = 8

@@ -411,6 +411,36 @@ def delete_objects(aws: AccountAws, bucket: str, keys: list[str]) -> dict[str, l
     }
 
 
+@gateway("s3", "DeleteObjects", actions=("s3:DeleteObjectVersion",))
+def delete_versions(aws: AccountAws, bucket: str, versions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One DeleteObjects call (``Quiet``: S3 answers only the failures) for at most 1,000 entries ``{"Key",
+    "VersionId"}`` as ListObjectVersions lists them (object versions and delete markers alike; ``"null"`` is
+    the version of an object written while versioning was off). Answers the errors, ``[{"Key", "VersionId",
+    "Code", "Message"}]``; every entry not among them is gone.
+
+    With a ``VersionId`` S3 removes that version (or delete marker) for good and adds no delete marker; a key
+    sent *without* one on a versioned bucket would only get a new delete marker (moto is lenient about it, AWS
+    is not), so an entry without a ``VersionId`` (a backend that lists none) is sent as a plain key, for
+    unversioned buckets only. S3 counts a version that no longer exists as deleted: retry-safe. Deleting a
+    version needs ``s3:DeleteObjectVersion`` besides ``s3:DeleteObject``.
+    """
+    if not 1 <= len(versions) <= MAX_DELETE_BATCH:
+        raise ValueError(f"delete_versions takes 1..{MAX_DELETE_BATCH} versions")
+    objects = [
+        {"Key": v["Key"], "VersionId": v["VersionId"]} if v.get("VersionId") else {"Key": v["Key"]} for v in versions
+    ]
+    resp = aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    return [
+        {
+            "Key": e.get("Key", ""),
+            "VersionId": e.get("VersionId"),
+            "Code": e.get("Code", ""),
+            "Message": e.get("Message", ""),
+        }
+        for e in resp.get("Errors", [])
+    ]
+
+
 @gateway("s3", "ListMultipartUploads")
 def list_uploads_page(
     aws: AccountAws,

@@ -5,6 +5,11 @@ task function (idempotent, resuming from its saved progress), its target and loc
   a second request while one runs gets the running one.
 - ``website.create``, ``website.delete`` — a website's create or delete (``Prefer: respond-async``), waiting for
   CloudFront in the task.
+- ``bucket.delete`` — the forced delete of a bucket with everything in it (``DELETE .../buckets/{b}?force=true``):
+  the preflight refuses a live website and counts a first page of what will go; the task empties the bucket in
+  batches of 1,000 (versions, delete markers, incomplete uploads), then deletes its IAM family and the bucket
+  (:mod:`s3api.provisioning.emptying`). Canceled, it leaves the bucket half-emptied and says so. De-duplicated:
+  a repeated forced delete while one is unfinished answers that one.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 from s3api.aws.clients import AccountAws
 from s3api.jobs.kinds import Context, kind
-from s3api.provisioning import boundary, objects
+from s3api.provisioning import boundary, emptying, objects
 from s3api.provisioning.websites import deploy
 from s3api.provisioning.websites.create import check as check_create
 from s3api.provisioning.websites.delete import check as check_delete
@@ -97,3 +102,15 @@ def delete_website(ctx: Context) -> dict[str, Any]:
     was deleted stays deleted; the disabled distribution is left to the periodic task."""
     answer = deploy.delete_deployed(ctx.aws, ctx.params["Website"], ctx, _wait(ctx))
     return _as_answered(WebsiteDeletedSchema(), answer)
+
+
+# --- bucket.delete (forced) -----------------------------------------------------------------------------------
+
+
+def _force_delete_preflight(aws: AccountAws, params: Mapping[str, Any]) -> dict[str, int]:
+    return emptying.preflight_force_delete(aws, params["Bucket"])
+
+
+@kind("bucket.delete", preflight=_force_delete_preflight, dedupe=True)
+def force_delete(ctx: Context) -> dict[str, Any]:
+    return emptying.empty_and_delete(ctx.aws, ctx.params["Bucket"], ctx)

@@ -435,11 +435,13 @@ def update(
 # --- delete ------------------------------------------------------------------------------------------------
 
 
-def delete(aws: AccountAws, bucket: str) -> None:
-    """Delete an empty bucket and the IAM pieces made for it (see the module docstring for the order).
+def delete(aws: AccountAws, bucket: str) -> teardown.Removal:
+    """Delete an empty bucket and the IAM pieces made for it (see the module docstring for the order); answers
+    what the IAM tear-down removed.
 
     409 when the bucket holds objects (checked before IAM is touched) or serves a website through a live
-    CloudFront distribution; 404 when it does not exist.
+    CloudFront distribution; 404 when it does not exist. A bucket with everything in it: the forced delete
+    (:mod:`s3api.provisioning.emptying`) empties it, then calls this.
     """
     boundary.forget(aws, bucket)
     tags = boundary.managed_tags(aws, bucket)  # 404 missing; 403 not ours or the log bucket (never cached)
@@ -451,10 +453,24 @@ def delete(aws: AccountAws, bucket: str) -> None:
             f"bucket '{bucket}' serves a website through CloudFront distribution {distribution}; "
             "delete the website instead"
         )
+    removal = remove_iam(aws, bucket)
+    s3.delete_bucket(aws, bucket, missing_ok=True)
+    return removal
+
+
+def scope_groups(aws: AccountAws, bucket: str) -> tuple[list[teardown.FoundGroup], list[str]]:
+    """The bucket's groups that exist and are provably its own (``teardown.found_group``), and the ARNs of
+    every policy name of its scope."""
     specs = [spec for specs in bucket_scope(aws, bucket).grants.values() for spec in specs]
     found = [group for spec in specs if (group := teardown.found_group(aws, spec)) is not None]
-    teardown.remove(aws, found, [iam.policy_arn(aws, spec.policy) for spec in specs])
-    s3.delete_bucket(aws, bucket, missing_ok=True)
+    return found, [iam.policy_arn(aws, spec.policy) for spec in specs]
+
+
+def remove_iam(aws: AccountAws, bucket: str) -> teardown.Removal:
+    """The IAM part of delete: the bucket's users whose only access it is, its groups and policies
+    (:func:`teardown.remove`). Retry-safe; also what finishes a forced delete whose bucket is already gone."""
+    found, policy_arns = scope_groups(aws, bucket)
+    return teardown.remove(aws, found, policy_arns)
 
 
 def live_distribution(aws: AccountAws, bucket: str, tags: list[s3.Tag] | None = None) -> str | None:

@@ -96,6 +96,24 @@ class BucketShowQuerySchema(ma.Schema):
     )
 
 
+class BucketDeleteQuerySchema(ma.Schema):
+    """``?force=true``: delete the bucket with everything in it, as an operation (202); without it (or with
+    ``false``) only an empty bucket is deleted (Yale's behaviour)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    force = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        load_default=False,
+        metadata={
+            "description": "true: empty the bucket (every version, delete marker and incomplete upload) and delete "
+            "it with its IAM family, as an operation (202 + Location). Only `true` or `false`."
+        },
+    )
+
+
 class DuckQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE

@@ -11,16 +11,20 @@ from flask.views import MethodView
 from s3api import duck, runtime
 from s3api.api import STRING_LIST, Blueprint, ErrorSchema, json_response
 from s3api.aws import s3
+from s3api.jobs.operations import start
 from s3api.provisioning import buckets
 from s3api.schemas.buckets import (
     BucketCreatedSchema,
     BucketCreateSchema,
+    BucketDeleteQuerySchema,
     BucketSchema,
     BucketShowQuerySchema,
     BucketUpdateSchema,
     DuckQuerySchema,
     EmptySchema,
 )
+from s3api.schemas.operations import OperationSchema
+from s3api.views.operations import accepted, if_busy, starter
 
 blp = Blueprint("buckets", __name__, url_prefix="/v1/s3", description="S3 buckets")
 
@@ -82,12 +86,23 @@ class Bucket(MethodView):
         buckets.update(aws, bucket, body["Tags"], body["BucketPolicy"])
         return {}
 
-    @blp.response(200, EmptySchema)
+    @blp.arguments(BucketDeleteQuerySchema, location="query", unknown=ma.RAISE)  # webargs ignores Meta for queries
+    @blp.response(
+        202,
+        OperationSchema,
+        description="force=true: the operation that empties and deletes the bucket (Location: its URL)",
+        headers={"Location": {"schema": STRING}},
+    )
+    @blp.alt_response(200, schema=EmptySchema, description="the empty bucket was deleted (no force)", success=True)
     @errors(403, 404, 409)
-    def delete(self, account: str, bucket: str) -> dict[str, Any]:
-        """Delete an empty bucket, its groups, their policies and users left without access"""
-        buckets.delete(runtime.aws(account), bucket)
-        return {}
+    def delete(self, query: dict[str, bool], account: str, bucket: str) -> Any:
+        """Delete an empty bucket, its groups, policies, users left without access; ?force=true: all it holds (202)"""
+        aws = runtime.aws(account)
+        if query["force"]:
+            op, _ = start(runtime.current(), "bucket.delete", aws, {"Bucket": bucket}, starter(), if_busy=if_busy())
+            return accepted(op)
+        buckets.delete(aws, bucket)
+        return {}, 200
 
 
 @blp.route("/<account:account>/buckets/<bucket:bucket>/duck")

@@ -418,3 +418,40 @@ def test_every_bench_server_gets_a_scratch_database(tmp_path, monkeypatch) -> No
     assert env["S3API_TOKEN"] == server.TOKEN and env["S3API_LISTEN"] == "127.0.0.1:1"
     monkeypatch.setenv("S3API_DATA_DIR", "/repository/.s3api-data")  # the caller's own setting never leaks in
     assert server.clean_env(**env)["S3API_DATA_DIR"] == str(tmp_path / "main-data")
+
+
+def test_forcedelete_render_summary_and_wiring() -> None:
+    from bench import forcedelete
+
+    side = {"deleted": 2000, "seconds": 2.0, "objects_per_s": 1000, "aws_calls": 7, "ops": {"DeleteObjects": 2}}
+    api = {
+        **side,
+        "seconds": 2.5,
+        "objects_per_s": 800,
+        "status": "Succeeded",
+        "request_seconds": 0.2,
+        "operation_seconds": 2.3,
+        "checkpoint_saves": 2,
+        "ops": {"DeleteObjects": 2, "ListObjectVersions": 4},
+    }
+    data = {
+        "objects": 2000,
+        "moto_deepcopy": False,
+        "seeding": {"put_loop": 700, "put_threads": 650, "inject": 20000},
+        "api": api,
+        "direct": side,
+        "ratio": 1.25,
+    }
+    sec = forcedelete.render(data)
+    assert sec["status"] == "ok" and "2,000 objects" in sec["title"]
+    rows = sec["tables"][0]["rows"]
+    assert [r[1:5] for r in rows] == [[2000, 2.5, 800, 7], [2000, 2.0, 1000, 7]]
+    assert rows[0][5:] == [2, 4] and rows[1][5:] == [2, 0]
+    assert any("shallow" in n for n in sec["notes"]) and any("API/direct: 1.25" in n for n in sec["notes"])
+    line = forcedelete.summary_line(data)
+    assert line.startswith("Forced delete of 2,000 objects: API 2.5 s (800 objects/s, Succeeded)")
+    assert _summary({"forcedelete": {"status": "ok", "data": data}}) == [line]
+    assert "forcedelete" in PRESENT and RUN_ORDER[-1] == "forcedelete"
+    assert FUNCS["forcedelete"] is forcedelete.force_delete
+    args = _parse(["--only", "forcedelete", "--forcedelete-objects", "5000"])
+    assert args.forcedelete_objects == 5000 and args.forcedelete_seconds == 420.0
