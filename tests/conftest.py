@@ -297,7 +297,7 @@ def _postgres_schema() -> Iterator[DatabaseSettings]:
     if problem:
         pytest.skip(f"{PG_SKIP}: no server at {_pg_where()} ({problem})")
     schema = "t_" + uuid.uuid4().hex[:16]
-    engine = sa.create_engine(PG_URL)
+    engine = sa.create_engine(PG_URL, pool_pre_ping=True)  # a test may drop every connection (an outage)
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})

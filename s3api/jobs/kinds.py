@@ -18,6 +18,7 @@ from s3api.aws.clients import AccountAws, Clients
 from s3api.config import Settings
 from s3api.db.operations import OperationStore
 from s3api.db.session import Database
+from s3api.errors import ServiceUnavailable
 from s3api.provisioning.progress import Canceled
 
 
@@ -85,10 +86,19 @@ class Stopping(Exception):
     """The worker is shutting down: the operation goes back to the queue at this checkpoint, unfinished."""
 
 
+#: how long a checkpoint waits for the database to come back before the attempt fails
+OUTAGE_SECONDS = 60.0
+
+
 class Context:
     """A running operation, as its task function sees it: ``aws``, ``params``, and the progress counters
-    (:class:`~s3api.provisioning.progress.Progress`). ``checkpoint`` saves the counters (at most every
-    ``save_every`` seconds unless the work is ending) and raises ``Canceled`` when a cancel was asked for."""
+    (:class:`~s3api.provisioning.progress.Progress`). ``checkpoint`` saves the counters (one small write: a
+    workflow checkpoints once per batch of AWS work) and raises ``Canceled`` when a cancel was asked for,
+    ``Stopping`` when the worker shuts down.
+
+    A save that finds the database away (a restart, a failover: our 503) is tried again every second for up to
+    ``outage_seconds`` before the attempt gives up: the counters stay exact across a database restart (the AWS
+    work they count is already done), and the work goes on where it was."""
 
     def __init__(
         self,
@@ -99,12 +109,14 @@ class Context:
         counters: dict[str, int] | None = None,
         *,
         stopping: Callable[[], bool] = lambda: False,
-        save_every: float = 0.5,
+        outage_seconds: float | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.store, self.op_id, self.aws, self.params = store, op_id, aws, params
         self.counters: dict[str, int] = dict(counters or {})
-        self._stopping, self._save_every = stopping, save_every
-        self._saved_at = 0.0
+        self._stopping = stopping
+        self._outage_seconds = OUTAGE_SECONDS if outage_seconds is None else outage_seconds
+        self._sleep = sleep or time.sleep
 
     def add(self, **counts: int) -> None:
         for name, count in counts.items():
@@ -114,13 +126,17 @@ class Context:
         self.counters.update(values)
 
     def checkpoint(self) -> None:
-        now = time.monotonic()
-        if now - self._saved_at < self._save_every:
-            if self._stopping():
-                raise Stopping()
-            return
-        self._saved_at = now
-        if self.store.save_progress(self.op_id, self.counters):
+        if self._save():
             raise Canceled()
         if self._stopping():
             raise Stopping()
+
+    def _save(self) -> bool:
+        deadline = time.monotonic() + self._outage_seconds
+        while True:
+            try:
+                return self.store.save_progress(self.op_id, self.counters)
+            except ServiceUnavailable:
+                if time.monotonic() >= deadline or self._stopping():
+                    raise
+                self._sleep(1.0)

@@ -19,10 +19,13 @@ The web processes only defer (a synchronous pool of their own, opened on first u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
+import time
 from typing import Any
 
 import procrastinate
@@ -43,6 +46,8 @@ TASK = "s3api.run_operation"
 JOB_ATTEMPTS = 30
 HEARTBEAT_SECONDS = float(os.environ.get("S3API_WORKER_HEARTBEAT", "2"))
 STALLED_SECONDS = float(os.environ.get("S3API_WORKER_STALLED_AFTER", "10"))
+#: at a stop, running tasks get this long to reach a checkpoint; then they are aborted (and found stalled later)
+SHUTDOWN_SECONDS = 20.0
 
 
 class RetryLater(Exception):
@@ -162,21 +167,58 @@ def _periodic(app: procrastinate.App, name: str, fn: Any, cron: str) -> None:
 
 def run_worker(env: Env, *, concurrency: int = 2, name: str | None = None) -> None:
     """Run a procrastinate worker until SIGTERM/SIGINT (graceful: running tasks stop at their next checkpoint
-    and go back to the queue)."""
-    app = worker_app(env)
+    and go back to the queue, within ``SHUTDOWN_SECONDS``).
+
+    procrastinate stops its worker when one of its side tasks (the LISTEN connection, the heartbeat) loses the
+    database; this loop starts it again (1 s, doubling to 30 s while the database stays away), so a worker
+    outlives a database restart. The jobs it was running are found stalled by ``retry_stalled`` (their worker
+    id no longer sends heartbeats) and resume from their operations' saved progress."""
     worker_name = name or f"{socket.gethostname()}-{os.getpid()}"
 
     async def main() -> None:
-        async with app.open_async():
-            await app.run_worker_async(
-                queues=[QUEUE, PERIODIC_QUEUE],
-                concurrency=concurrency,
-                name=worker_name,
-                wait=True,
-                install_signal_handlers=True,
-                update_heartbeat_interval=HEARTBEAT_SECONDS,
-                stalled_worker_timeout=STALLED_SECONDS,
-                delete_jobs="successful",
-            )
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        current: list[asyncio.Task[None]] = []
+
+        def stop() -> None:
+            stopping.set()
+            for task in current:
+                task.cancel()  # procrastinate's graceful stop
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop)
+        delay = 1.0
+        while not stopping.is_set():
+            started = time.monotonic()
+            try:
+                app = worker_app(env)
+                async with app.open_async():
+                    task = asyncio.create_task(
+                        app.run_worker_async(
+                            queues=[QUEUE, PERIODIC_QUEUE],
+                            concurrency=concurrency,
+                            name=worker_name,
+                            wait=True,
+                            install_signal_handlers=False,
+                            update_heartbeat_interval=HEARTBEAT_SECONDS,
+                            stalled_worker_timeout=STALLED_SECONDS,
+                            shutdown_graceful_timeout=SHUTDOWN_SECONDS,
+                            delete_jobs="successful",
+                        )
+                    )
+                    current[:] = [task]
+                    await task
+            except asyncio.CancelledError:
+                if stopping.is_set():
+                    break
+            except Exception as exc:  # the database away, above all: try again
+                log.warning("worker stopped by an error: starting it again", extra={"error": type(exc).__name__})
+            current.clear()
+            if stopping.is_set():
+                break
+            delay = 1.0 if time.monotonic() - started > 60 else min(30.0, delay * 2)
+            log.warning("worker stopped: starting it again", extra={"in_seconds": delay})
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=delay)
 
     asyncio.run(main())

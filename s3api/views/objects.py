@@ -44,7 +44,7 @@ from s3api.schemas.objects import (
     UsageSchema,
 )
 from s3api.schemas.operations import OperationSchema
-from s3api.views.operations import ACCEPTED_HEADERS, accepted, starter
+from s3api.views.operations import ACCEPTED_HEADERS, accepted, if_busy, starter
 
 blp = Blueprint(
     "objects", __name__, url_prefix="/v1/s3", description="Objects, multipart uploads, presigned links and usage"
@@ -149,7 +149,8 @@ class UsageRecount(MethodView):
     def post(self, account: str, bucket: str) -> Any:
         """Start an exact count of the whole bucket (operation bucket.recount, no key budget); while one is
         unfinished, a second request answers the same operation (202 again)"""
-        op, _ = start(runtime.current(), "bucket.recount", runtime.aws(account), {"Bucket": bucket}, starter())
+        aws = runtime.aws(account)
+        op, _ = start(runtime.current(), "bucket.recount", aws, {"Bucket": bucket}, starter(), if_busy=if_busy())
         return accepted(op)
 
 

@@ -250,15 +250,27 @@ def test_bad_query_is_400_and_changes_nothing(client: Client, s3: Any, iam: Any,
     assert operation_rows(client) == []
 
 
+def test_a_repeated_forced_delete_answers_the_unfinished_one(client: Client, s3: Any) -> None:
+    make_bucket(client)
+    s3.put_object(Bucket=BUCKET, Key="a.txt", Body=b"x")
+    first = client.delete(f"{BUCKETS}/{BUCKET}?force=true")
+    assert first.status_code == 202
+    again = client.delete(f"{BUCKETS}/{BUCKET}?force=true")
+    assert again.status_code == 202 and again.json["Id"] == first.json["Id"]
+    assert len(operation_rows(client)) == 1
+
+
 def test_if_busy_conflict_is_409_while_another_operation_holds_the_bucket(client: Client, s3: Any) -> None:
     make_bucket(client)
     s3.put_object(Bucket=BUCKET, Key="a.txt", Body=b"x")
     first = client.delete(f"{BUCKETS}/{BUCKET}?force=true")
     assert first.status_code == 202
-    second = client.delete(f"{BUCKETS}/{BUCKET}?force=true", headers={"Prefer": "if-busy=conflict"})
-    assert second.status_code == 409, second.json
-    assert second.json["errors"] == {"OperationId": first.json["Id"]}
+    recount = client.post(f"{BUCKETS}/{BUCKET}/usage/recount", headers={"Prefer": "if-busy=conflict"})
+    assert recount.status_code == 409, recount.json
+    assert recount.json["errors"] == {"OperationId": first.json["Id"]}
     assert len(operation_rows(client)) == 1
+    queued = client.post(f"{BUCKETS}/{BUCKET}/usage/recount")  # without the preference: it waits its turn
+    assert queued.status_code == 202 and len(operation_rows(client)) == 2
 
 
 # --- cancel -----------------------------------------------------------------------------------------------------

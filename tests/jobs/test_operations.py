@@ -37,7 +37,6 @@ def _count(ctx: kinds.Context) -> dict[str, Any]:
         ctx.add(Done=1)
         if ctx.counters["Done"] == ctx.params.get("CancelAt"):
             ctx.store.request_cancel(ctx.op_id)
-        ctx._saved_at = 0.0  # save at every checkpoint (the test wants each one seen)
         ctx.checkpoint()
     return {"Counted": ctx.counters["Done"]}
 
@@ -266,3 +265,43 @@ def test_postgresql_queues_a_procrastinate_job_per_operation(seed: dict[str, str
         "todo",
     )
     assert job.args == {"operation_id": op.id}
+
+
+def test_a_checkpoint_waits_out_a_short_database_outage(db_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AWS work a counter counts is done: a save that finds the database away is tried again (here twice)
+    instead of failing the attempt and losing the count."""
+    env = _env(db_app)
+    op = _start(db_app, Name="q", N=3)
+    real = env.operations.save_progress
+    failures = iter([True, True])
+
+    def flaky(op_id: str, progress: dict[str, int]) -> bool:
+        if next(failures, False):
+            raise ServiceUnavailable("the database is unreachable, retry later")
+        return real(op_id, progress)
+
+    monkeypatch.setattr(env.operations, "save_progress", flaky)
+    monkeypatch.setattr(kinds.time, "sleep", lambda seconds: None)
+    local.drain(env)
+    row = env.operations.get(op.id)
+    assert (row.status, row.attempts, json.loads(row.progress)) == ("Succeeded", 1, {"Done": 3})
+
+
+def test_a_longer_outage_fails_the_attempt_which_is_retried(db_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = _env(db_app)
+    env.settings = env.settings.with_overrides(operation_retry_seconds=0)
+    op = _start(db_app, Name="r", N=1)
+    real = env.operations.save_progress
+    calls = {"n": 0}
+
+    def down_first(op_id: str, progress: dict[str, int]) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ServiceUnavailable("the database is unreachable, retry later")
+        return real(op_id, progress)
+
+    monkeypatch.setattr(env.operations, "save_progress", down_first)
+    monkeypatch.setattr(kinds, "OUTAGE_SECONDS", 0.0)  # no waiting: the first failure fails the attempt
+    local.drain(env)
+    row = env.operations.get(op.id)
+    assert (row.status, row.attempts) == ("Succeeded", 2)
