@@ -107,6 +107,7 @@ def run(env: Env, op: Operation, *, stopping: Callable[[], bool] = lambda: False
         log.warning(
             "operation attempt failed, will retry",
             extra={"operation": op.id, "kind": op.kind, "attempt": op.attempts, "error": error["code"]},
+            exc_info=not isinstance(exc, ApiError),  # a bug or an outage: its traceback, in the log only
         )
         with contextlib.suppress(SQLAlchemyError):  # the database is what failed: the engine retries anyway
             store.retry_later(op.id, delay, error=error, progress=progress)

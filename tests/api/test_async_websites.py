@@ -1,13 +1,12 @@
 """Website create and delete as operations (``Prefer: respond-async``), through the test client; the operations
 run with ``local.drain`` in the test's thread (inside the test's moto).
 
-The wait for CloudFront never sleeps for real: ``deploy.sleep`` is replaced, and so is the engine's clock
-(``s3api.jobs.kinds.time``) so that every checkpoint saves (and sees a cancel) as it does with real pauses.
+The wait for CloudFront never sleeps for real: ``deploy.sleep`` is replaced (every checkpoint saves and sees a
+cancel, as with real pauses).
 """
 
 from __future__ import annotations
 
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ from moto.moto_api import state_manager
 
 from s3api import create_app
 from s3api.aws import cloudfront as cloudfront_gateway
-from s3api.jobs import kinds, local
+from s3api.jobs import local
 from s3api.provisioning import periodic
 from s3api.provisioning.websites import deploy
 from tests import faults
@@ -58,7 +57,6 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
     monkeypatch.setattr(deploy, "sleep", fake.sleep)
-    monkeypatch.setattr(kinds, "time", types.SimpleNamespace(monotonic=fake.monotonic))
     return fake
 
 
