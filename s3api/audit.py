@@ -54,6 +54,7 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("users.BucketUsers", "POST"): "user.create",
     ("users.BucketUser", "PUT"): "user.rotate_keys",
     ("users.BucketUser", "DELETE"): "user.delete",
+    ("users.BucketUserKey", "PATCH"): "user.key_status",
     ("objects.ObjectsDelete", "POST"): "objects.delete",
     ("objects.Object", "DELETE"): "object.delete",
     ("objects.UploadsAbort", "POST"): "uploads.abort",
@@ -67,6 +68,7 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUsers", "POST"): "website_user.create",
     ("websites.WebsiteUser", "PUT"): "website_user.rotate_keys",
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
+    ("websites.WebsiteUserKey", "PATCH"): "website_user.key_status",
     ("operations.OperationCancel", "POST"): "operation.cancel",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
@@ -82,7 +84,7 @@ SAFE_FIELDS = frozenset(
         "BucketInput", "Bucket", "Tags", "Lifecycle", "User", "UserName", "Path", "Groups", "Keys",
         "OlderThanSeconds", "Key", "key", "Method", "ExpiresIn", "Name", "Role", "Tenant", "ExpiresAt",
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
-        "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId",
+        "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything

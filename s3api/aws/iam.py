@@ -547,10 +547,18 @@ def create_access_key(aws: AccountAws, user: str) -> dict[str, Any]:
 
 
 @gateway("iam", "GetAccessKeyLastUsed")
-def access_key_last_used(aws: AccountAws, key_id: str) -> Any:
-    """``LastUsedDate`` of a key (a datetime), or None when never used (moto: always None)."""
-    resp = aws.iam.get_access_key_last_used(AccessKeyId=key_id)
-    return resp.get("AccessKeyLastUsed", {}).get("LastUsedDate")
+def access_key_last_used(aws: AccountAws, key_id: str) -> dict[str, Any]:
+    """``{"ServiceName", "Region", "LastUsedDate"}`` of a key: the date (a datetime) is None and service and
+    region are ``"N/A"`` when never used, as IAM answers (moto: never recorded). NoSuchEntity → 404."""
+    last = aws.iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
+    return {k: last.get(k) for k in ("ServiceName", "Region", "LastUsedDate")}
+
+
+@gateway("iam", "UpdateAccessKey")
+def update_access_key(aws: AccountAws, user: str, key_id: str, status: str) -> None:
+    """UpdateAccessKey: ``status`` ``"Active"`` or ``"Inactive"``. AWS refuses an inactive key's requests at
+    once (InvalidAccessKeyId for S3), moto's IAM enforcement does not look at the status. NoSuchEntity → 404."""
+    aws.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status=status)
 
 
 # --- group listing (websites: path-scoped groups are found by exact name pattern) ---------------------------

@@ -65,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -94,6 +95,9 @@ MAX_USER_CALLER_TAGS = validation.MAX_TAGS - 2 - MAX_KEYS_PER_USER
 SWEEP_BATCH = 200
 #: Members: the users with a pending key retirement (see the module docstring). No policy is ever attached.
 RETIRING_GROUP = "s3api-RetiringKeys"
+#: IAM's AccessKeyId rule (``[\w]+``, 16-128 characters; in practice ``AKIA...``/``ASIA...``, 20 characters).
+ACCESS_KEY_ID = re.compile(r"\w{16,128}", re.ASCII)
+KEY_STATUSES = ("Active", "Inactive")
 
 
 def _utcnow() -> datetime:
@@ -356,7 +360,8 @@ def list_users(aws: AccountAws, scope: Scope) -> list[dict[str, Any]]:
 
 
 def show_user(aws: AccountAws, scope: Scope, user: str, *, now: datetime | None = None) -> dict[str, Any]:
-    """``{"User", "AccessKeys": [{AccessKeyId, Status, CreateDate, LastUsedDate}], "Groups", "Policies"}``
+    """``{"User", "AccessKeys": [{AccessKeyId, Status, CreateDate, LastUsedDate, LastUsed}], "Groups",
+    "Policies"}`` (``LastUsed``: ``{ServiceName, Region, LastUsedDate}``, GetAccessKeyLastUsed's answer)
     plus ``"RetiringKeys"`` when old keys are in a grace period. Overdue keys are retired first.
 
     Calls: ListGroupsForUser, GetUser, [DeleteAccessKey + UntagUser for overdue keys], ListAccessKeys,
@@ -376,9 +381,10 @@ def show_user(aws: AccountAws, scope: Scope, user: str, *, now: datetime | None 
                 "AccessKeyId": k["AccessKeyId"],
                 "Status": k.get("Status"),
                 "CreateDate": k.get("CreateDate"),
-                "LastUsedDate": iam.access_key_last_used(aws, k["AccessKeyId"]),
+                "LastUsedDate": last["LastUsedDate"],
+                "LastUsed": last,
             }
-            for k in keys
+            for k, last in ((k, iam.access_key_last_used(aws, k["AccessKeyId"])) for k in keys)
         ],
         "Groups": groups,
         "Policies": iam.user_attached_policies(aws, user),
@@ -542,6 +548,40 @@ def _clean_tags(tags: Sequence[Mapping[str, str]]) -> list[Tag]:
     return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags]
 
 
+# --- keys: switched off and on -----------------------------------------------------------------------------
+
+
+def set_key_status(aws: AccountAws, scope: Scope, user: str, key_id: str, status: str) -> dict[str, Any]:
+    """Switch one of a user's access keys off (``"Inactive"``) or on (``"Active"``): ``{AccessKeyId, Status,
+    CreateDate, LastUsed}``, never a secret. The key is kept (unlike rotate and delete) and a retirement
+    scheduled for it stays scheduled.
+
+    400 before any AWS call for a status other than those two or a key id that is not IAM's format
+    (:data:`ACCESS_KEY_ID`); 404 for a user outside the scope (:func:`require_member`, as show, rotate and
+    delete) and for a key id that is not this user's (the key of another user is never touched). Calls:
+    ListGroupsForUser, ListAccessKeys, UpdateAccessKey, GetAccessKeyLastUsed. Setting the status a key
+    already has is a no-op for IAM (idempotent). AWS applies it at once; moto's IAM enforcement ignores it.
+    """
+    if status not in KEY_STATUSES:
+        message = "Status must be 'Active' or 'Inactive'"
+        raise BadRequest(message, errors={"Status": [message]})
+    if not ACCESS_KEY_ID.fullmatch(key_id):
+        message = "access key id must be 16 to 128 letters, digits or underscores (AKIA...)"
+        raise BadRequest(message, errors={"key_id": [message]})
+    require_member(aws, scope, user)
+    key = next((k for k in iam.list_access_keys(aws, user) if k["AccessKeyId"] == key_id), None)
+    if key is None:
+        raise NotFound(f"access key '{key_id}' is not a key of user '{user}' of {scope.label}")
+    iam.update_access_key(aws, user, key_id, status)
+    log.info("access key status set", extra={"user": user, "key": key_id, "status": status})
+    return {
+        "AccessKeyId": key_id,
+        "Status": status,
+        "CreateDate": key.get("CreateDate"),
+        "LastUsed": iam.access_key_last_used(aws, key_id),
+    }
+
+
 # --- delete ------------------------------------------------------------------------------------------------
 
 
@@ -672,6 +712,11 @@ def show_bucket_user(aws: AccountAws, bucket: str, user: str) -> dict[str, Any]:
 def rotate_bucket_user_keys(aws: AccountAws, bucket: str, user: str, grace_seconds: int = 0) -> dict[str, Any]:
     """PUT .../buckets/<b>/users/<u>[?grace_seconds=N]."""
     return rotate_keys(aws, bucket_scope(aws, bucket), user, grace_seconds=grace_seconds)
+
+
+def set_bucket_user_key_status(aws: AccountAws, bucket: str, user: str, key_id: str, status: str) -> dict[str, Any]:
+    """PATCH .../buckets/<b>/users/<u>/keys/<key_id>: :func:`set_key_status` (no HeadBucket, as show)."""
+    return set_key_status(aws, bucket_scope(aws, bucket), user, key_id, status)
 
 
 def delete_bucket_user(aws: AccountAws, bucket: str, user: str) -> None:

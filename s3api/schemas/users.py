@@ -90,11 +90,42 @@ class NewAccessKeySchema(ma.Schema):
     UserName = fields.String()
 
 
+class KeyStatusSchema(ma.Schema):
+    """PATCH .../users/<u>/keys/<key_id>: ``{"Status": "Active"|"Inactive"}`` (IAM UpdateAccessKey)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    Status = fields.String(
+        required=True,
+        validate=validate.OneOf(("Active", "Inactive"), error="Status must be 'Active' or 'Inactive'"),
+        metadata={"description": "Inactive: the key stops working at once (kept, can be switched on again)"},
+    )
+
+
+class KeyLastUsedSchema(ma.Schema):
+    """GetAccessKeyLastUsed: ``ServiceName`` and ``Region`` are ``"N/A"`` and the date null when never used."""
+
+    ServiceName = fields.String(allow_none=True)
+    Region = fields.String(allow_none=True)
+    LastUsedDate = fields.DateTime(allow_none=True)
+
+
 class AccessKeySchema(ma.Schema):
     AccessKeyId = fields.String()
     Status = fields.String()
     CreateDate = fields.DateTime()
     LastUsedDate = fields.DateTime(allow_none=True)
+    LastUsed = fields.Nested(KeyLastUsedSchema)
+
+
+class KeyStatusOutSchema(ma.Schema):
+    """A key after its status was set: never the secret."""
+
+    AccessKeyId = fields.String()
+    Status = fields.String()
+    CreateDate = fields.DateTime()
+    LastUsed = fields.Nested(KeyLastUsedSchema)
 
 
 class RetiringKeySchema(ma.Schema):

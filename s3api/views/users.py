@@ -1,4 +1,5 @@
-"""Bucket users: create (with an access key), list, show, rotate keys (with a grace period), delete."""
+"""Bucket users: create (with an access key), list, show, rotate keys (with a grace period), switch a key off
+and on, delete."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from s3api.provisioning import users
 from s3api.schemas.buckets import EmptySchema
 from s3api.schemas.users import (
     CreatedUserSchema,
+    KeyStatusOutSchema,
+    KeyStatusSchema,
     RotatedKeysSchema,
     RotateQuerySchema,
     UserCreateSchema,
@@ -58,3 +61,12 @@ class BucketUser(MethodView):
         """Delete a bucket user: keys, group memberships and the bucket's attached policies first"""
         users.delete_bucket_user(runtime.aws(account), bucket, user)
         return {}
+
+
+@blp.route("/<account:account>/buckets/<bucket:bucket>/users/<user:user>/keys/<string:key_id>")
+class BucketUserKey(MethodView):
+    @blp.arguments(KeyStatusSchema)
+    @blp.response(200, KeyStatusOutSchema)
+    def patch(self, body: dict[str, Any], account: str, bucket: str, user: str, key_id: str) -> dict[str, Any]:
+        """Switch a bucket user's access key off (Inactive: refused at once, kept) or on again (Active)"""
+        return users.set_bucket_user_key_status(runtime.aws(account), bucket, user, key_id, body["Status"])

@@ -13,7 +13,14 @@ from s3api.jobs.operations import start
 from s3api.provisioning import users, websites
 from s3api.schemas.buckets import DuckQuerySchema, EmptySchema
 from s3api.schemas.operations import OperationSchema
-from s3api.schemas.users import RotatedKeysSchema, RotateQuerySchema, UserCreateSchema, UserSchema
+from s3api.schemas.users import (
+    KeyStatusOutSchema,
+    KeyStatusSchema,
+    RotatedKeysSchema,
+    RotateQuerySchema,
+    UserCreateSchema,
+    UserSchema,
+)
 from s3api.schemas.websites import (
     InvalidationCreatedSchema,
     InvalidationRequestSchema,
@@ -158,3 +165,12 @@ class WebsiteUser(MethodView):
         """Delete a website user: keys, group memberships and the site's attached policies first"""
         websites.delete_user(runtime.aws(account), website, user)
         return {}
+
+
+@blp.route("/<account:account>/websites/<website:website>/users/<user:user>/keys/<string:key_id>")
+class WebsiteUserKey(MethodView):
+    @blp.arguments(KeyStatusSchema)
+    @blp.response(200, KeyStatusOutSchema)
+    def patch(self, body: dict[str, Any], account: str, website: str, user: str, key_id: str) -> dict[str, Any]:
+        """Switch a website user's access key off (Inactive: refused at once, kept) or on again (Active)"""
+        return websites.set_user_key_status(runtime.aws(account), website, user, key_id, body["Status"])

@@ -440,7 +440,13 @@ def test_show_user(client, bucket, iam):
     assert body["User"]["UserName"] == "alice"
     assert {"Key": "s3api:bucket", "Value": BUCKET} in body["User"]["Tags"]
     assert body["AccessKeys"] == [
-        {"AccessKeyId": key["AccessKeyId"], "Status": "Active", "CreateDate": key["CreateDate"], "LastUsedDate": None}
+        {
+            "AccessKeyId": key["AccessKeyId"],
+            "Status": "Active",
+            "CreateDate": key["CreateDate"],
+            "LastUsedDate": None,
+            "LastUsed": {"ServiceName": "N/A", "Region": "N/A", "LastUsedDate": None},
+        }
     ]
     assert [g["GroupName"] for g in body["Groups"]] == [RW]
     assert body["Policies"] == [{"PolicyName": f"{BUCKET}-extra", "PolicyArn": arn}]

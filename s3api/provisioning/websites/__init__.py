@@ -20,7 +20,14 @@ from s3api.provisioning.websites.distribution import distribution_config, websit
 from s3api.provisioning.websites.manage import bookmark, head, invalidate, invalidation, show, update_tags
 from s3api.provisioning.websites.naming import Site
 from s3api.provisioning.websites.sweep import sweep_distributions, sweep_dns_records
-from s3api.provisioning.websites.users import create_user, delete_user, list_users, rotate_user_keys, show_user
+from s3api.provisioning.websites.users import (
+    create_user,
+    delete_user,
+    list_users,
+    rotate_user_keys,
+    set_user_key_status,
+    show_user,
+)
 
 __all__ = [
     "Site",
@@ -35,6 +42,7 @@ __all__ = [
     "invalidation",
     "list_users",
     "rotate_user_keys",
+    "set_user_key_status",
     "show",
     "show_user",
     "sweep_distributions",

@@ -114,6 +114,12 @@ def rotate_user_keys(aws: AccountAws, site: str, user: str, grace_seconds: int =
     return users.rotate_keys(aws, _member_scope(aws, site)[0], user, grace_seconds=grace_seconds)
 
 
+def set_user_key_status(aws: AccountAws, site: str, user: str, key_id: str, status: str) -> dict[str, Any]:
+    """PATCH .../websites/<site>/users/<user>/keys/<key_id>: 404 unless the user is in one of the site's groups
+    and the key is the user's (:func:`users.set_key_status`)."""
+    return users.set_key_status(aws, _member_scope(aws, site)[0], user, key_id, status)
+
+
 def delete_user(aws: AccountAws, site: str, user: str) -> None:
     """DELETE .../websites/<site>/users/<user>: 404 unless the user is in one of the site's groups."""
     users.delete_user(aws, _member_scope(aws, site)[0], user)
