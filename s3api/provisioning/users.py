@@ -559,7 +559,8 @@ def set_key_status(aws: AccountAws, scope: Scope, user: str, key_id: str, status
     400 before any AWS call for a status other than those two or a key id that is not IAM's format
     (:data:`ACCESS_KEY_ID`); 404 for a user outside the scope (:func:`require_member`, as show, rotate and
     delete) and for a key id that is not this user's (the key of another user is never touched). Calls:
-    ListGroupsForUser, ListAccessKeys, UpdateAccessKey, GetAccessKeyLastUsed. Setting the status a key
+    ListGroupsForUser and the ownership proof of one group (as show), ListAccessKeys, UpdateAccessKey,
+    GetAccessKeyLastUsed. Setting the status a key
     already has is a no-op for IAM (idempotent). AWS applies it at once; moto's IAM enforcement ignores it.
     """
     if status not in KEY_STATUSES:

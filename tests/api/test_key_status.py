@@ -21,6 +21,7 @@ from tests.conftest import Client, make_settings
 
 OTHER = "other-data"
 SITE = "www.example.test"
+OTHER_SITE = "mywww.example.test"  # contains SITE: a substring match would take its users
 SITE_USERS = f"/v1/s3/local/websites/{SITE}/users"
 UNKNOWN_KEY = "AKIAIOSFODNN7EXAMPLE"
 
@@ -158,6 +159,14 @@ def test_website_user_key_off_and_on(client, site):
 def test_website_404s_bucket_user_unknown_key_and_400s(client, site):
     make_bucket(client, BUCKET)
     key = add_site_user(client, "editor")
+    r = client.post("/v1/s3/local/websites", json={"BucketInput": {"Bucket": OTHER_SITE}})
+    assert r.status_code == 200, r.json
+    neighbour = client.post(f"/v1/s3/local/websites/{OTHER_SITE}/users", json={"User": {"UserName": "nb"}})
+    assert neighbour.status_code == 200, neighbour.json
+    nb_key = neighbour.json["AccessKey"]["AccessKeyId"]
+    shown = client.get(f"{SITE_USERS}/nb")
+    r = client.patch(f"{SITE_USERS}/nb/keys/{nb_key}", json={"Status": "Inactive"})  # a user of another site
+    assert (r.status_code, r.json["message"]) == (404, shown.json["message"]) and shown.status_code == 404
     bucket_key = create(client, "alice").json["AccessKey"]["AccessKeyId"]
     off = {"Status": "Inactive"}
     assert client.patch(f"{SITE_USERS}/alice/keys/{bucket_key}", json=off).status_code == 404  # a bucket's user
@@ -167,6 +176,7 @@ def test_website_404s_bucket_user_unknown_key_and_400s(client, site):
     assert client.patch(f"{SITE_USERS}/editor/keys/{key}", json={"Status": "Off"}).status_code == 400
     assert keys_of(client, f"{SITE_USERS}/editor") == {key: "Active"}
     assert keys_of(client, f"{BASE}/alice") == {bucket_key: "Active"}
+    assert keys_of(client, f"/v1/s3/local/websites/{OTHER_SITE}/users/nb") == {nb_key: "Active"}
 
 
 # --- against the backend, under moto's IAM enforcement ---------------------------------------------------------
