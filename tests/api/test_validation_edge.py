@@ -33,6 +33,7 @@ GOOD = {
     "key": "dir/file.txt",
     "invalidation": "I2J0I21PCUYOIK",
     "upload_id": "upload-1",
+    "key_id": "AKIAIOSFODNN7EXAMPLE",
 }
 BAD = {
     "bucket": "bad:name",  # outside even the legacy rule
