@@ -71,6 +71,11 @@ def record(op: Operation) -> dict[str, Any]:
     }
 
 
+def _cancel_unstarted(op: Operation, when: datetime) -> None:
+    op.status, op.finished_at, op.updated_at, op.dedupe = CANCELED, when, when, None
+    op.result = json.dumps({"Canceled": "before it started: nothing was done"})
+
+
 @dataclass(frozen=True)
 class NewOperation:
     kind: str
@@ -192,8 +197,7 @@ class OperationStore:
             op.cancel_requested = True
             op.updated_at = when
             if op.status == NOT_STARTED:
-                op.status, op.finished_at, op.dedupe = CANCELED, when, None
-                op.result = json.dumps({"Canceled": "before it started: nothing was done"})
+                _cancel_unstarted(op, when)
         return op
 
     # --- the worker's side --------------------------------------------------------------------------------
@@ -228,8 +232,7 @@ class OperationStore:
             if op is None or op.status in FINISHED:
                 return None
             if op.cancel_requested:
-                op.status, op.finished_at, op.updated_at, op.dedupe = CANCELED, when, when, None
-                op.result = json.dumps({"Canceled": "before it started: nothing was done"})
+                _cancel_unstarted(op, when)
                 return None
             op.status, op.attempts, op.updated_at = RUNNING, op.attempts + 1, when
             op.started_at = op.started_at or when
@@ -306,12 +309,12 @@ class OperationStore:
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    def unqueued(self, older_than: float) -> builtins.list[str]:
+    def unqueued(self, older_than: float) -> builtins.list[Operation]:
         """``NotStarted`` operations created more than ``older_than`` seconds ago and due: their job may never
         have been queued (the queue was down after the row was written); the engine queues them again."""
         when = now()
         with self.db.read() as session:
-            query = select(Operation.id).where(
+            query = select(Operation).where(
                 Operation.status == NOT_STARTED,
                 Operation.run_after <= when,
                 Operation.updated_at < when - timedelta(seconds=older_than),

@@ -139,19 +139,12 @@ def worker_app(env: Env) -> procrastinate.App:
             log.warning("stalled jobs requeued", extra={"count": count})
         return count
 
+    deferrer = Deferrer(env.settings.database)  # this worker's, opened at the first requeue that needs it
+
     @app.periodic(cron=cron, periodic_id="requeue")
     @app.task(name="s3api.periodic.requeue", queue=PERIODIC_QUEUE, queueing_lock="requeue")
     def requeue(timestamp: int) -> int:
-        deferrer = Deferrer(env.settings.database)
-        try:
-            count = 0
-            for op_id in env.operations.unqueued(older_than=60):
-                op = env.operations.get(op_id)
-                if deferrer.enqueue(op) is not None:
-                    count += 1
-            return count
-        finally:
-            deferrer.close()
+        return sum(deferrer.enqueue(op) is not None for op in env.operations.unqueued(older_than=60))
 
     return app
 

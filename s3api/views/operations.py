@@ -56,7 +56,10 @@ def starter() -> Starter:
 
 def accepted(op: Operation) -> tuple[dict[str, Any], int, dict[str, str]]:
     """202 with ``Location`` and the operation."""
-    return record(op), 202, {"Location": f"/v1/s3/operations/{op.id}", "Preference-Applied": "respond-async"}
+    headers = {"Location": f"/v1/s3/operations/{op.id}"}
+    if respond_async():  # RFC 7240: only a preference the caller stated is applied
+        headers["Preference-Applied"] = "respond-async"
+    return record(op), 202, headers
 
 
 # --- routes that may answer 202 with an operation (``Prefer: respond-async``) ---------------------------------
@@ -73,7 +76,7 @@ PREFER_PARAMETER = {
 #: the headers of a 202 (``accepted``), for the OpenAPI document
 ACCEPTED_HEADERS = {
     "Location": {"schema": {"type": "string"}, "description": "the operation: GET it for Status and Result"},
-    "Preference-Applied": {"schema": {"type": "string"}, "description": "respond-async"},
+    "Preference-Applied": {"schema": {"type": "string"}, "description": "respond-async, when the caller asked"},
 }
 
 

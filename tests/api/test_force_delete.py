@@ -255,6 +255,7 @@ def test_a_repeated_forced_delete_answers_the_unfinished_one(client: Client, s3:
     s3.put_object(Bucket=BUCKET, Key="a.txt", Body=b"x")
     first = client.delete(f"{BUCKETS}/{BUCKET}?force=true")
     assert first.status_code == 202
+    assert "Preference-Applied" not in first.headers  # asynchronous by its nature: no preference was stated
     again = client.delete(f"{BUCKETS}/{BUCKET}?force=true")
     assert again.status_code == 202 and again.json["Id"] == first.json["Id"]
     assert len(operation_rows(client)) == 1

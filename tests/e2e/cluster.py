@@ -165,3 +165,13 @@ def cluster(tmp: Path, *, postgres: bool = True, **env: str) -> Iterator[Cluster
                     proc.stop()
     finally:
         emulator.stop()
+
+
+def wait_done(proc: Proc, op_id: str, timeout: float) -> dict[str, Any]:
+    """The operation once it has ended (one GET per poll; a 503 while the database is away counts as not yet)."""
+
+    def ended() -> dict[str, Any] | None:
+        answer = call(proc, "GET", f"/operations/{op_id}")
+        return answer.json() if answer.status_code == 200 and answer.json()["Done"] else None
+
+    return wait_until(ended, timeout, 0.5, f"operation {op_id} ended")

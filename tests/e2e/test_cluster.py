@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import call, cluster, wait_until
+from tests.e2e.cluster import call, cluster, wait_done, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,7 @@ def test_an_operation_started_on_one_replica_is_finished_by_a_worker_of_another_
         assert call(a, "POST", "/local/buckets", json={"BucketInput": {"Bucket": "full-bucket"}}).status_code == 200
         c.fill("full-bucket", 1500)
         op = _force_delete(b, "full-bucket")
-        done = wait_until(lambda: _operation(a, op["Id"])["Done"] and _operation(a, op["Id"]), 90, 0.5, "the delete")
+        done = wait_done(a, op["Id"], 90)
         assert done["Status"] == "Succeeded", done
         assert done["Progress"]["VersionsDeleted"] == 1500
         assert _gone(c, "full-bucket")
@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_delete_leaves_the_operation_to_another_worker(tmp_p
         assert partial["Status"] == "Running" and not partial["Done"]
         assert c.boto3("s3").list_objects_v2(Bucket="big-bucket").get("KeyCount", 0) > 0  # half-way
         c.worker("second")
-        done = wait_until(lambda: _operation(api, op["Id"])["Done"] and _operation(api, op["Id"]), 180, 0.5, "the end")
+        done = wait_done(api, op["Id"], 180)
         assert done["Status"] == "Succeeded", done
         assert done["Progress"]["VersionsDeleted"] == 20_000
         assert done["Attempts"] >= 2
@@ -127,16 +127,9 @@ def test_a_database_restart_mid_task_is_retried_to_the_end(tmp_path: Path) -> No
         op = _force_delete(api, "db-bucket")
         wait_until(lambda: _operation(api, op["Id"])["Progress"].get("VersionsDeleted", 0) >= 1000, 120, 0.1, "a batch")
         _restart_postgresql(down_seconds=4)  # mid-task: the task's next progress save finds no database
-        done = wait_until(
-            lambda: (body := _operation_or_none(api, op["Id"])) is not None and body["Done"] and body, 180, 0.5, "end"
-        )
+        done = wait_done(api, op["Id"], 180)
         assert done["Status"] == "Succeeded", done
         assert done["Progress"]["VersionsDeleted"] == 12_000
         assert _gone(c, "db-bucket")
         felt = [line for line in worker.lines() if line.get("level") in ("warning", "error")]
         assert felt, "the outage was not felt by the worker: the test proved nothing"
-
-
-def _operation_or_none(proc, op_id: str) -> dict | None:  # type: ignore[no-untyped-def]
-    answer = call(proc, "GET", f"/operations/{op_id}")
-    return answer.json() if answer.status_code == 200 else None  # 503 while the database is away

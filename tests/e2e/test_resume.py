@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import call, cluster, wait_until
+from tests.e2e.cluster import call, cluster, wait_done, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,11 +32,7 @@ def test_an_unfinished_operation_resumes_after_a_restart(tmp_path: Path, stop: i
         assert s3.list_objects_v2(Bucket="resume-me").get("KeyCount", 0) > 0  # half-way
         again = c.replica("again", with_worker=True)
 
-        def finished() -> dict | None:  # type: ignore[type-arg]
-            body = call(again, "GET", f"/operations/{op_id}").json()
-            return body if body["Done"] else None
-
-        done = wait_until(finished, 180, 0.5, "the end")
+        done = wait_done(again, op_id, 180)
         assert done["Status"] == "Succeeded", done
         assert done["Progress"]["VersionsDeleted"] == 12_000
         assert "resume-me" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}

@@ -4,6 +4,7 @@ locks, dedupe, the operations routes; on SQLite and PostgreSQL (``db_app``)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -305,3 +306,15 @@ def test_a_longer_outage_fails_the_attempt_which_is_retried(db_app: Flask, monke
     local.drain(env)
     row = env.operations.get(op.id)
     assert (row.status, row.attempts) == ("Succeeded", 2)
+
+
+def test_unqueued_finds_due_rows_left_without_a_job(db_app: Flask) -> None:
+    """What the periodic requeue (PostgreSQL) queues again: NotStarted and due rows not touched for a while."""
+    env = _env(db_app)
+    old, fresh = _start(db_app, Name="s", N=1), _start(db_app, Name="t", N=1)
+    with env.db.write() as session:
+        row = session.get(Operation, old.id)
+        assert row is not None
+        row.updated_at = row.updated_at - timedelta(minutes=5)
+    assert [op.id for op in env.operations.unqueued(older_than=60)] == [old.id]
+    assert fresh.id not in {op.id for op in env.operations.unqueued(older_than=60)}
