@@ -40,9 +40,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,  # larger bodies answer 413 in the JSON envelope
         API_SPEC_OPTIONS={
             "info": {"description": "Self-service S3 buckets, users and static websites."},
-            "components": {
-                "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}
-            },
+            "components": {"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
             "security": [{"token": []}],
         },
         GITHASH=os.environ.get("S3API_GITHASH", "unknown"),

@@ -99,6 +99,11 @@ class Account:
     secret_access_key: str | None = field(default=None, repr=False)
     usage_source: str = "listing"
     s3_addressing_style: str = "auto"
+    location: str = ""  # the location code tenants and plans name (default: the account's name)
+
+    @property
+    def location_code(self) -> str:
+        return self.location or self.name
 
     @property
     def log_bucket(self) -> str | None:
@@ -117,6 +122,19 @@ class Account:
         if self.endpoint_url:
             return self.endpoint_url
         return f"https://s3.{self.region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An endpoint events are POSTed to, signed with ``secret`` (HMAC-SHA256); ``events`` empty = every event."""
+
+    name: str
+    url: str
+    secret: str = field(default="", repr=False)
+    events: tuple[str, ...] = ()
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
 
 
 @dataclass(frozen=True)
@@ -197,6 +215,11 @@ class Settings:
     website_deploy_wait_seconds: float = 1800.0  # an async website create/delete waits this long for CloudFront
     idempotency_wait: float = 10.0  # seconds a repeat of an Idempotency-Key waits for the first to finish: then 409
     database: DatabaseSettings = field(default_factory=lambda: database_settings({}, {}))
+    #: keys (32 bytes each, the first one seals, all of them open: rotation) for secrets the service must keep:
+    #: tenant S3 secrets shown again (``credentials/reveal``, off without keys), signer secrets of share links
+    secret_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    webhooks: Mapping[str, Webhook] = field(default_factory=dict)
+    max_link_seconds: int = 7 * 24 * 3600  # a presigned link lives at most this long (S3's own limit: 7 days)
 
     @property
     def org_tag(self) -> names.Tag:
@@ -309,6 +332,7 @@ def _account(name: str, raw: Any) -> Account:
         access_key_id=_opt(raw, "access_key_id", where, None),
         secret_access_key=_opt(raw, "secret_access_key", where, None),
         usage_source=usage,
+        location=_location(raw, where, name),
         s3_addressing_style=_opt(raw, "s3_addressing_style", where, "path" if endpoint else "auto"),
     )
 
@@ -405,7 +429,77 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         website_deploy_wait_seconds=float(deploy_wait),
         idempotency_wait=float(wait),
         database=database_settings(raw, env),
+        secret_keys=_secret_keys(raw, env),
+        webhooks=_webhooks(raw.get("webhooks")),
+        max_link_seconds=_max_link_seconds(raw),
     )
+
+
+LOCATION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+WEBHOOK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _location(raw: Mapping[str, Any], where: str, name: str) -> str:
+    location = raw.get("location", name)
+    if not isinstance(location, str) or not LOCATION.match(location):
+        raise ConfigError(f"{where}.location must be a code of lowercase letters, digits, - and _")
+    return location
+
+
+def _secret_keys(raw: Mapping[str, Any], env: Mapping[str, str]) -> tuple[bytes, ...]:
+    """``secret_keys`` (a list) or ``S3API_SECRET_KEYS`` (comma-separated): base64 of 32 random bytes each
+    (``python -c "import os, base64; print(base64.b64encode(os.urandom(32)).decode())"``). Never echoed."""
+    import base64
+    import binascii
+
+    value: Any = raw.get("secret_keys", [])
+    if env.get("S3API_SECRET_KEYS"):
+        value = [part.strip() for part in env["S3API_SECRET_KEYS"].split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("secret_keys must be a list of base64 keys")
+    keys = []
+    for i, text in enumerate(value):
+        try:
+            key = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ConfigError(f"secret_keys[{i}] must be base64 of exactly 32 bytes")
+        keys.append(key)
+    return tuple(keys)
+
+
+def _webhooks(raw: Any) -> dict[str, Webhook]:
+    """``webhooks: {billing: {url: https://..., secret: "...", events: [order.paid, ...]}}``."""
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("webhooks must be a mapping of endpoint names")
+    out = {}
+    for name, spec in raw.items():
+        where = f"webhooks.{name}"
+        if not isinstance(name, str) or not WEBHOOK_NAME.match(name):
+            raise ConfigError(f"{where}: endpoint names are lowercase letters, digits, - and _")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where} must be a mapping with url and secret")
+        url = spec.get("url")
+        if not isinstance(url, str) or not re.match(r"^https?://[^\s]+$", url):
+            raise ConfigError(f"{where}.url must be an http(s) URL")
+        secret = spec.get("secret")
+        if not isinstance(secret, str) or len(secret) < 16:
+            raise ConfigError(f"{where}.secret must be a string of at least 16 characters")
+        events = spec.get("events", [])
+        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+            raise ConfigError(f"{where}.events must be a list of event types")
+        out[name] = Webhook(name=name, url=url, secret=secret, events=tuple(events))
+    return out
+
+
+def _max_link_seconds(raw: Mapping[str, Any]) -> int:
+    value = raw.get("max_link_seconds", 7 * 24 * 3600)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 7 * 24 * 3600:
+        raise ConfigError("max_link_seconds must be a whole number of seconds from 1 to 604800")
+    return value
 
 
 def _yaml_position(exc: yaml.YAMLError) -> str:

@@ -139,9 +139,7 @@ def validate_tags(tags: Any, org_tag_key: str, field: str = "Tags") -> list[Tag]
     if not isinstance(tags, list):
         raise _fail(field, "tags must be a list of {'Key': ..., 'Value': ...} objects")
     if len(tags) > MAX_CALLER_TAGS:
-        raise _fail(
-            field, f"at most {MAX_CALLER_TAGS} tags are allowed (AWS allows {MAX_TAGS}; one is reserved)"
-        )
+        raise _fail(field, f"at most {MAX_CALLER_TAGS} tags are allowed (AWS allows {MAX_TAGS}; one is reserved)")
     result: list[Tag] = []
     seen: set[str] = set()
     for i, tag in enumerate(tags):
@@ -272,9 +270,7 @@ def _principal_error(st: dict[str, Any], public_read: bool) -> str | None:
     actions = _strings(st.get("Action"))
     writes = [a for a in actions if not (isinstance(a, str) and a.lower().startswith(_READ_ACTION_PREFIXES))]
     if writes:
-        return (
-            f"a public principal ('*') may be granted read actions only (s3:Get*, s3:List*), not {writes[0]!r}"
-        )
+        return f"a public principal ('*') may be granted read actions only (s3:Get*, s3:List*), not {writes[0]!r}"
     if not public_read:
         return "a public principal ('*') is allowed only in accounts whose origin_access is public-website"
     return None

@@ -399,9 +399,7 @@ def delete_objects(aws: AccountAws, bucket: str, keys: list[str]) -> dict[str, l
     """
     if not 1 <= len(keys) <= MAX_DELETE_BATCH:
         raise ValueError(f"delete_objects takes 1..{MAX_DELETE_BATCH} keys")
-    resp = aws.s3.delete_objects(
-        Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": False}
-    )
+    resp = aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": False})
     return {
         "Deleted": [d["Key"] for d in resp.get("Deleted", []) if "Key" in d],
         "Errors": [

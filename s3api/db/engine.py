@@ -47,9 +47,7 @@ def make_engine(settings: DatabaseSettings, *, for_requests: bool = False) -> En
     path = settings.sqlite_path
     busy_ms = timeout_ms
     if path is None:
-        engine = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
+        engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         directory = os.path.dirname(os.path.abspath(path))
         try:

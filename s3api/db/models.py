@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Dialect, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -148,9 +159,7 @@ class Operation(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled')", name="status"
-        ),
+        CheckConstraint("status IN ('NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled')", name="status"),
         Index(None, "created_at", "id"),  # the list's order and its page tokens
         Index(None, "status", "run_after"),  # the in-process runner's claim
         Index(None, "lock", "status"),
@@ -182,3 +191,191 @@ class IdempotencyRecord(Base):
         CheckConstraint("state IN ('in_flight', 'done')", name="state"),
         Index(None, "expires_at"),
     )
+
+
+class Plan(Base):
+    """What a tenant buys: limits (``quota_bytes``, ``max_buckets``, ``bandwidth_bytes_per_month``; NULL =
+    unlimited), the S3 storage class its buckets' objects get (``storage_type``), where it is sold
+    (``locations``: JSON list of location codes) and ``prices`` (JSON list of ``{Location, Currency, Monthly,
+    StorageOverPerGb, TrafficOverPerGb}`` with decimal strings). ``revision`` counts its changes (each one is a
+    :class:`PlanRevision`). A plan is *free* when no price has a non-zero ``Monthly``. Plans are never deleted
+    while a tenant uses them: they are deactivated."""
+
+    __tablename__ = "plans"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    test_only: Mapped[bool] = mapped_column(default=False)
+    storage_type: Mapped[str] = mapped_column(String(32))
+    locations: Mapped[str] = mapped_column(Text)  # JSON list
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    max_buckets: Mapped[int | None] = mapped_column(Integer)
+    bandwidth_bytes_per_month: Mapped[int | None] = mapped_column(BigInteger)
+    prices: Mapped[str] = mapped_column(Text)  # JSON list
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PlanRevision(Base):
+    """One change of a plan, append-only: who, when, and per changed field its old and new value
+    (``changes``: JSON ``{Field: {"Old": …, "New": …}}``; revision 1 is the creation, old values null)."""
+
+    __tablename__ = "plan_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan: Mapped[str] = mapped_column(String(64), ForeignKey("plans.name"))
+    revision: Mapped[int] = mapped_column(Integer)
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    caller_id: Mapped[str | None] = mapped_column(String(16))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    changes: Mapped[str] = mapped_column(Text)  # JSON
+
+    __table_args__ = (Index(None, "plan", "revision", unique=True),)
+
+
+class Tenant(Base):
+    """A customer's S3 account: which configured ``account`` (and its ``location``) it lives in, its plan and
+    status, the provider's references (``email``, ``client_id``, ``billing``), service dates, and the names of
+    what it owns in AWS that AWS cannot list by tenant (``iam_user``, the current ``access_key_id``). Its
+    buckets are not here: a bucket's owner is its ``s3api:tenant`` tag. ``sealed_secret`` holds the S3 secret
+    only when the operator configured encryption keys (:mod:`s3api.sealing`). Terminated tenants stay."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[str] = mapped_column(String(64), ForeignKey("plans.name"))
+    status: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str] = mapped_column(String(254))
+    client_id: Mapped[str | None] = mapped_column(String(128))
+    billing: Mapped[str | None] = mapped_column(String(128))
+    tester: Mapped[bool] = mapped_column(default=False)
+    first_bucket: Mapped[str | None] = mapped_column(String(63))
+    iam_user: Mapped[str | None] = mapped_column(String(64))
+    access_key_id: Mapped[str | None] = mapped_column(String(128))
+    sealed_secret: Mapped[str | None] = mapped_column(Text)
+    api_key_id: Mapped[str | None] = mapped_column(String(16))
+    operation_id: Mapped[str | None] = mapped_column(String(40))
+    deletion_reason: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_charge_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    terminate_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('provisioning', 'pending_payment', 'active', 'suspended', 'cancelling', 'terminating', "
+            "'terminated', 'failed')",
+            name="status",
+        ),
+        Index(None, "created_at", "id"),
+        Index(None, "status", "cancel_at"),
+        Index(None, "client_id"),
+        Index(None, "email"),
+        Index(None, "plan"),
+    )
+
+
+class Order(Base):
+    """A paid plan bought for a tenant: ``amount`` (decimal string) in ``currency``, ``status`` pending until
+    the billing system says ``paid`` (which provisions the tenant) or ``failed``."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), ForeignKey("tenants.id"))
+    plan: Mapped[str] = mapped_column(String(64), ForeignKey("plans.name"))
+    amount: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(128))  # the billing system's payment reference
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'paid', 'failed', 'canceled')", name="status"),
+        Index(None, "created_at", "id"),
+        Index(None, "tenant"),
+    )
+
+
+class WebhookDelivery(Base):
+    """The outbox: one event for one configured endpoint, written in the transaction of the change it tells
+    about, delivered by a periodic task (POST, ``X-S3api-Signature``), retried with backoff for a day.
+    ``event_id`` is the same for every endpoint of one event (receivers de-duplicate on it)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(String(64))  # the configured endpoint's name
+    payload: Mapped[str] = mapped_column(Text)  # the JSON body, exactly as sent and signed
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(512))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "created_at", "id"),
+        Index(None, "event_type", "created_at"),
+    )
+
+
+class ShareLink(Base):
+    """A presigned link we issued: what it opens (``bucket``, ``key``, ``method``), until when, who asked, the
+    ``share`` it belongs to and the ``signer`` (IAM user and access key id) whose key signed it. Never the
+    signature. ``revoked_at`` once its signer key was taken away. Purged some days after expiry."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    bucket: Mapped[str] = mapped_column(String(63))
+    key: Mapped[str] = mapped_column(String(1024))
+    method: Mapped[str] = mapped_column(String(8))
+    share: Mapped[str | None] = mapped_column(String(128))
+    signer: Mapped[str] = mapped_column(String(64))
+    signer_key_id: Mapped[str] = mapped_column(String(128))
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index(None, "account", "bucket", "created_at", "id"),
+        Index(None, "signer_key_id"),
+        Index(None, "account", "bucket", "share"),
+        Index(None, "expires_at"),
+    )
+
+
+class Signer(Base):
+    """A signer identity of one bucket (an IAM user allowed only GetObject/PutObject on the bucket's objects)
+    and its current access key; the secret is sealed (:mod:`s3api.sealing`), needed to sign later links."""
+
+    __tablename__ = "signers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    bucket: Mapped[str] = mapped_column(String(63))
+    share: Mapped[str | None] = mapped_column(String(128))
+    iam_user: Mapped[str] = mapped_column(String(64))
+    access_key_id: Mapped[str | None] = mapped_column(String(128))
+    sealed_secret: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index(None, "account", "bucket", "share"),)

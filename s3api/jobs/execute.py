@@ -27,14 +27,14 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-import s3api.jobs.tasks  # noqa: F401 (registers the kinds)
 from s3api import metrics
 from s3api.aws.clients import AccountAws
 from s3api.db.audit import AuditLog, new_event
 from s3api.db.models import Operation
 from s3api.db.operations import CANCELED, FAILED, SUCCEEDED
 from s3api.errors import ApiError, NotFound, database_unavailable
-from s3api.jobs.kinds import KINDS, Context, Env, Stopping
+from s3api.jobs import kinds as registry
+from s3api.jobs.kinds import Context, Env, Stopping
 from s3api.provisioning.progress import Canceled
 
 log = logging.getLogger("s3api.jobs")
@@ -77,7 +77,7 @@ def run(env: Env, op: Operation, *, stopping: Callable[[], bool] = lambda: False
     its job)."""
     store = env.operations
     counters: dict[str, int] = json.loads(op.progress) if op.progress else {}
-    kind = KINDS.get(op.kind)
+    kind = registry.load().get(op.kind)
     ctx: Context | None = None
     try:
         if kind is None:

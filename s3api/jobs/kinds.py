@@ -9,6 +9,7 @@ saved progress: a task restarted after a crash lists again what is left, it neve
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,6 +60,15 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {}
+#: the modules that register kinds (imported by :func:`load`)
+KIND_MODULES = ("s3api.jobs.tasks", "s3api.control.tasks")
+
+
+def load() -> dict[str, Kind]:
+    """Import every module that registers kinds; the registry."""
+    for module in KIND_MODULES:
+        importlib.import_module(module)
+    return KINDS
 
 
 def bucket_target(account: str, params: Mapping[str, Any]) -> str:

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import s3api.jobs.tasks  # noqa: F401 (registers the kinds)
 from s3api.aws.clients import AccountAws
 from s3api.db.models import Operation
 from s3api.db.operations import NewOperation
 from s3api.errors import BadRequest, Conflict
-from s3api.jobs.kinds import KINDS, Env
+from s3api.jobs import kinds as registry
+from s3api.jobs.kinds import Env
 
 _DEFERRERS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -56,7 +56,7 @@ def start(
     one (created False). ``if_busy="conflict"``: 409 when another operation holds the target, instead of
     queueing behind it. The kind's preflight runs first: its refusal (409 with what must not be deleted, say)
     leaves nothing behind."""
-    kind = KINDS[kind_name]
+    kind = registry.load()[kind_name]
     account = aws.account.name
     lock, target = kind.lock(account, params), kind.target(account, params)
     store = env.operations

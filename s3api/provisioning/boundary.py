@@ -99,9 +99,7 @@ def check_tags(aws: AccountAws, bucket: str, tags: Iterable[s3.Tag]) -> None:
     _refuse_log_bucket(aws, bucket)
     org = aws.settings.org_tag
     if not any(t["Key"] == org["Key"] and t.get("Value", "") == org["Value"] for t in tags):
-        raise Forbidden(
-            f"bucket '{bucket}' is not managed by this service (it has no {org['Key']}={org['Value']} tag)"
-        )
+        raise Forbidden(f"bucket '{bucket}' is not managed by this service (it has no {org['Key']}={org['Value']} tag)")
 
 
 def read_tags(aws: AccountAws, bucket: str) -> list[s3.Tag]:

@@ -34,6 +34,7 @@ ABORT_LIMIT = 1_000  # uploads aborted by one abort-older request
 TOKEN_VERSION = 1
 MAX_TOKEN = 12_288  # a 1,024-byte key of control characters is ~8.4 KB once JSON-escaped and base64-encoded
 
+
 def managed_bucket(aws: AccountAws, bucket: str) -> str:
     """``bucket`` once it names a bucket this service manages (404 missing, 403 not ours:
     :func:`s3api.provisioning.boundary.require_managed`, cached). Every route of this module goes through it

@@ -28,7 +28,6 @@ Policy = dict[str, Any]
 RESERVED_TAG_PREFIX = "s3api:"  # tags under this prefix are the server's (scope, retirement deadlines)
 
 
-
 @dataclass(frozen=True)
 class GroupSpec:
     """An IAM group users of a scope may join, and the managed policy created with it when it is missing.

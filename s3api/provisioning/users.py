@@ -727,6 +727,7 @@ def delete_bucket_user(aws: AccountAws, bucket: str, user: str) -> None:
 
 # --- sweeper -----------------------------------------------------------------------------------------------
 
+
 @periodic.task("retire_keys")
 def sweep_retiring_keys(aws: AccountAws, *, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     """Retire overdue keys of the users with a pending retirement; answers how many keys it retired.

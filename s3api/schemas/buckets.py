@@ -83,9 +83,7 @@ class BucketShowQuerySchema(ma.Schema):
 
     include = DelimitedList(
         fields.String(
-            validate=validate.OneOf(
-                ["all", *OPTIONAL_FIELDS], error="unknown include {input!r}; allowed: {choices}"
-            )
+            validate=validate.OneOf(["all", *OPTIONAL_FIELDS], error="unknown include {input!r}; allowed: {choices}")
         ),
         load_default=list,
         metadata={
@@ -161,9 +159,7 @@ class BucketSchema(ma.Schema):
     """What GET answers: Yale's Tags, Logging, Empty; the other fields only when ``?include=`` names them."""
 
     Tags = fields.List(fields.Nested(TagSchema), required=True)
-    Logging = AwsDocument(
-        required=True, allow_none=True, metadata={"description": "LoggingEnabled, or null when off"}
-    )
+    Logging = AwsDocument(required=True, allow_none=True, metadata={"description": "LoggingEnabled, or null when off"})
     Empty = fields.Boolean(required=True)
     Region = fields.String(metadata={"description": "include=region (HeadBucket)"})
     Encryption = AwsDocument(

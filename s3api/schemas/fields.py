@@ -22,9 +22,7 @@ from s3api.validation import (
 class StrictBoolean(fields.Boolean):
     """A boolean that accepts only JSON ``true``/``false`` — not ``"yes"``, ``1`` or ``"false"``."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> bool:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
         if type(value) is not bool:
             raise self.make_error("invalid", input=value)
         return value
@@ -33,9 +31,7 @@ class StrictBoolean(fields.Boolean):
 class BucketNameField(fields.String):
     """A string that must be a valid S3 general-purpose bucket name."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         name = super()._deserialize(value, attr, data, **kwargs)
         problem = bucket_name_error(name)
         if problem:
@@ -108,9 +104,7 @@ class FullMatch(validate.Regexp):
 class ObjectKeyField(fields.String):
     """An S3 object key: 1..1024 bytes of UTF-8 (:func:`s3api.validation.object_key_error`)."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         key = super()._deserialize(value, attr, data, **kwargs)
         problem = object_key_error(key)
         if problem:

@@ -162,9 +162,7 @@ class AbortOlderSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    OlderThanSeconds = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0, max=100 * 365 * 86400)
-    )
+    OlderThanSeconds = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100 * 365 * 86400))
 
 
 class AbortOlderResultSchema(ma.Schema):
@@ -181,9 +179,7 @@ class PresignSchema(ma.Schema):
 
     Key = KeyField(required=True)
     Method = fields.String(load_default="GET", validate=validate.OneOf(["GET", "PUT"]))
-    ExpiresIn = fields.Integer(
-        load_default=3600, strict=True, validate=validate.Range(min=1, max=MAX_PRESIGN_SECONDS)
-    )
+    ExpiresIn = fields.Integer(load_default=3600, strict=True, validate=validate.Range(min=1, max=MAX_PRESIGN_SECONDS))
 
 
 class PresignResultSchema(ma.Schema):

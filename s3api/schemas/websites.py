@@ -72,7 +72,7 @@ class InvalidationRequestSchema(_Strict):
         fields.String(validate=[validate.Regexp(r"^/", error="every path begins with '/'"), xml_safe("path")]),
         required=True,
         validate=validate.Length(min=1, max=MAX_INVALIDATION_PATHS),
-        metadata={"description": "paths to invalidate, e.g. [\"/*\"]"},
+        metadata={"description": 'paths to invalidate, e.g. ["/*"]'},
     )
 
 

@@ -385,9 +385,10 @@ def test_async_delete_wait_bound_leaves_the_distribution_to_the_periodic_task(se
     result = finished(client, op)["Result"]
     assert result["DistributionDeleted"] is False and "periodic task" in result["Note"]
     assert clock.slept == [15.0, 5.0]
-    assert distribution_exists(cf, dist_id) and not cf.get_distribution(Id=dist_id)["Distribution"][
-        "DistributionConfig"
-    ]["Enabled"]
+    assert (
+        distribution_exists(cf, dist_id)
+        and not cf.get_distribution(Id=dist_id)["Distribution"]["DistributionConfig"]["Enabled"]
+    )
     aws = app.extensions["s3api"]
     assert periodic.run_all(aws.settings, aws.clients)["delete_distributions"] == 1  # the sweeper finishes it
     assert not distribution_exists(cf, dist_id)

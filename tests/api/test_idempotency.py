@@ -311,9 +311,7 @@ def test_the_wait_is_a_setting() -> None:
 # --- 24 hours, then purged -------------------------------------------------------------------------------------
 
 
-def test_expired_records_are_purged_and_no_longer_count(
-    quick_app: Flask, migrated: DatabaseSettings, s3: Any
-) -> None:
+def test_expired_records_are_purged_and_no_longer_count(quick_app: Flask, migrated: DatabaseSettings, s3: Any) -> None:
     client = Client(quick_app.test_client())
     old = _claim_as_first(quick_app, "yesterday", datetime.now(UTC) - timedelta(hours=25))
     store(quick_app).finish(old, 200, {}, "v1.x")

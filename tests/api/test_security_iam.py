@@ -205,6 +205,7 @@ def test_website_create_over_leftover_names_is_refused(client, iam):
     assert group in r.json["message"]
     assert faults.snapshot(skip_objects_of=LOGS) == before
 
+
 def test_user_create_rechecks_the_bucket_after_its_claim(client, iam, s3, monkeypatch):
     """The bucket deleted between the user create's HeadBucket and its CreateUser (a racing bucket delete):
     the create rolls back (404) instead of leaving a keyed user in groups it would create for a gone bucket."""

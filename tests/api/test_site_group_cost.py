@@ -132,9 +132,7 @@ def test_a_site_without_the_marker_is_scanned(client, site, iam, calls):
     delete fall back to ListGroups over the account and still find a group at the scoping path itself."""
     iam.untag_policy(PolicyArn=ADMIN_POLICY, TagKeys=["s3api:site-groups"])
     iam.create_group(GroupName=f"{SITE}-old-BktROGrp", Path="/old/")
-    old = iam.create_policy(
-        PolicyName=f"{SITE}-old-BktROPlc", Path="/old/", PolicyDocument=POLICY
-    )
+    old = iam.create_policy(PolicyName=f"{SITE}-old-BktROPlc", Path="/old/", PolicyDocument=POLICY)
     iam.attach_group_policy(GroupName=f"{SITE}-old-BktROGrp", PolicyArn=old["Policy"]["Arn"])
     iam.create_user(UserName="legacy", Path="/old/")
     iam.add_user_to_group(GroupName=f"{SITE}-old-BktROGrp", UserName="legacy")

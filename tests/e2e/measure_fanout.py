@@ -61,9 +61,12 @@ def run(cap: int) -> dict[str, float]:
         app = create_app(make_settings(None))
         app.extensions["s3api"].clients.add_hook("before-call", _delay)
         client = app.test_client()
-        assert client.post(
-            "/v1/s3/local/buckets", json={"BucketInput": {"Bucket": BUCKET}}, headers={"X-Auth-Token": TOKEN}
-        ).status_code == 200
+        assert (
+            client.post(
+                "/v1/s3/local/buckets", json={"BucketInput": {"Bucket": BUCKET}}, headers={"X-Auth-Token": TOKEN}
+            ).status_code
+            == 200
+        )
         s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
         s3.put_object(Bucket=BUCKET, Key="a.txt", Body=b"x")
         for i in range(UPLOADS):

@@ -49,6 +49,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("s3api.schemas.", ("s3api.names", "s3api.validation", "s3api.schemas.")),
     # the control plane's own state (SQLAlchemy, Alembic): beside the gateways, never above the edge
     ("s3api.db.", ("s3api.names", "s3api.errors", "s3api.config", "s3api.db.")),
+    # secrets kept sealed, and the webhook outbox's writer: beside the database
+    ("s3api.sealing", ("s3api.config",)),
+    ("s3api.webhooks", (*BASE, "s3api.config", "s3api.db.")),
     # gateways: one AWS service each; never workflows, views or schemas, never the embedded emulator
     ("s3api.aws.", (*BASE, "s3api.config", "s3api.aws.")),
     # workflows and the pure helpers they share with the views
@@ -70,8 +73,28 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.provisioning.",
             "s3api.schemas.",
             "s3api.jobs.",
+            "s3api.webhooks",
         ),
     ),
+    # the control plane's services (plans, tenants, orders, share links): database state and AWS work together,
+    # operations started through the job engine; never the edge
+    (
+        "s3api.control.",
+        (
+            *BASE,
+            "s3api.config",
+            "s3api.validation",
+            "s3api.db.",
+            "s3api.aws.",
+            "s3api.provisioning.",
+            "s3api.jobs.",
+            "s3api.schemas.",
+            "s3api.sealing",
+            "s3api.webhooks",
+            "s3api.audit",
+        ),
+    ),
+    ("s3api.control", ()),
     # the web application: auth, per-process runtime, logging, the API object and its spec
     ("s3api.logs", ("s3api.metrics",)),
     ("s3api.auth", ("s3api.config", "s3api.errors", "s3api.db.keys")),
@@ -101,6 +124,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.db.operations",  # the operation's public shape (record)
             "s3api.db.models",
             "s3api.jobs.operations",  # start an operation: one call
+            "s3api.control.",  # the control plane's services: one call
         ),
     ),
     # start-up code: decides between the config file and the embedded emulator, boots it, builds the app

@@ -37,12 +37,8 @@ def test_action_lists_are_unique_s3_actions(actions):
 
 
 def test_action_lists_keep_the_go_services_grants():
-    assert {"s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketWebsite"} <= set(
-        p.BUCKET_ADMIN_ACTIONS
-    )
-    assert {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetReplicationConfiguration"} <= set(
-        p.BUCKET_READ_ACTIONS
-    )
+    assert {"s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketWebsite"} <= set(p.BUCKET_ADMIN_ACTIONS)
+    assert {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetReplicationConfiguration"} <= set(p.BUCKET_READ_ACTIONS)
     assert "s3:GetObject" in p.OBJECT_READ_ACTIONS
     assert {"s3:PutObject", "s3:DeleteObject"} <= set(p.OBJECT_WRITE_ACTIONS)
     # read and write sets do not overlap; nothing write-like hides in the read lists
@@ -153,9 +149,7 @@ def test_policy_description():
     assert p.policy_description(B, "BktRWGrp") == f"Read-Write policy for {B} bucket"
     assert p.policy_description(B, "BktROGrp") == f"Read-Only policy for {B} bucket"
     assert p.policy_description("s.org", "WebAdmGrp") == "Admin policy for s.org web distribution"
-    assert (
-        p.policy_description("s.org", "BktAdmGrp", website=True) == "Admin policy for s.org web distribution"
-    )
+    assert p.policy_description("s.org", "BktAdmGrp", website=True) == "Admin policy for s.org web distribution"
     assert p.policy_description(B, "BktROGrp", path="x") == f"Read-Only policy for /x/ in {B} bucket"
     with pytest.raises(ValueError):
         p.policy_description(B, "BktRWGrp", website=True)

@@ -121,9 +121,7 @@ def _stale_records(aws: AccountAws, site: Site, distribution: Mapping[str, Any] 
     site has none any more); records pointing elsewhere are someone else's and stay."""
     records = route53.records_at(aws, site.zone_id, site.name)
     if distribution is not None:
-        return [
-            r for r in records if r["Type"] in ("A", "AAAA") and route53.same_target(r, distribution["DomainName"])
-        ]
+        return [r for r in records if r["Type"] in ("A", "AAAA") and route53.same_target(r, distribution["DomainName"])]
     return [r for r in records if r["Type"] in ("A", "AAAA") and route53.is_cloudfront_alias(r)]
 
 

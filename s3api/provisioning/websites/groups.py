@@ -152,9 +152,7 @@ def group_spec(aws: AccountAws, site: str, kind: str, path: str) -> GroupSpec:
         )
         description = policies.policy_description(site, ADMIN, website=True)
     else:
-        document = functools.partial(
-            policies.bucket_policy_for, kind, site, path, protected=settings.protected_actions
-        )
+        document = functools.partial(policies.bucket_policy_for, kind, site, path, protected=settings.protected_actions)
         description = policies.policy_description(site, kind, path=path)
     return GroupSpec(
         group=policies.group_name(site, kind, path),

@@ -1,5 +1,4 @@
-"""Reading and changing a live website: HEAD, show (with its ``Status``), tags, invalidations, the duck page.
-"""
+"""Reading and changing a live website: HEAD, show (with its ``Status``), tags, invalidations, the duck page."""
 
 from __future__ import annotations
 

@@ -71,5 +71,3 @@ def caller_tags(aws: AccountAws, tags: Any) -> list[Tag]:
     if problem:
         raise BadRequest(problem, errors={"Tags": [problem]})
     return validation.with_org_tag(checked, aws.settings.org_tag_key, aws.settings.org)
-
-

@@ -1,0 +1,1 @@
+"""Tenants in AWS: their credentials (:mod:`.credentials`), provisioning and termination."""
