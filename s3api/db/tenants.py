@@ -30,7 +30,6 @@ STATUSES = (
     "terminated",
     "failed",
 )
-TAG_KEY = "s3api:tenant"  # the bucket tag naming its owner
 
 
 def now() -> datetime:

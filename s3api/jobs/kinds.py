@@ -61,7 +61,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {}
 #: the modules that register kinds (imported by :func:`load`)
-KIND_MODULES = ("s3api.jobs.tasks", "s3api.control.tasks")
+KIND_MODULES = ("s3api.jobs.tasks", "s3api.control.tenants", "s3api.control.lifecycle")
 
 
 def load() -> dict[str, Kind]:

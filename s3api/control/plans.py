@@ -1,0 +1,3 @@
+"""plans: filled in by its issue work."""
+
+from __future__ import annotations
