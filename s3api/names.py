@@ -66,8 +66,10 @@ MAX_GRACE_SECONDS = 7 * 24 * 3600
 
 # --- callers: API keys -------------------------------------------------------------------------------------
 
-#: Roles an API key can have today (``tenant`` arrives with the tenancy issue).
-KEY_ROLES = ("admin", "reader")
+#: Roles an API key can have (``tenant`` keys belong to one tenant and see only its resources).
+KEY_ROLES = ("admin", "reader", "tenant")
+#: roles POST /v1/s3/keys may give (a tenant key is made with its tenant: POST /v1/s3/tenants)
+OPEN_KEY_ROLES = ("admin", "reader")
 #: An API key's id: 16 hex digits (opaque to clients).
 KEY_ID = re.compile(r"[0-9a-f]{16}")
 #: an operation id: ``op-`` and 24 hex digits

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from s3api.names import KEY_ROLES
+from s3api.names import KEY_ROLES, OPEN_KEY_ROLES
 from s3api.schemas.fields import FullMatch
 
 KEY_NAME = "[\\x20-\\x7e]{1,128}"  # printable ASCII: it lands in listings and logs of other tools
@@ -38,7 +38,7 @@ class KeyCreateSchema(ma.Schema):
         unknown = ma.RAISE
 
     Name = fields.String(required=True, validate=FullMatch(KEY_NAME, error="Name: 1-128 printable ASCII characters"))
-    Role = fields.String(required=True, validate=validate.OneOf(KEY_ROLES))
+    Role = fields.String(required=True, validate=validate.OneOf(OPEN_KEY_ROLES))
     Tenant = fields.String(
         load_default=None, allow_none=True, validate=FullMatch(TENANT, error="Tenant: lowercase letters, digits, -_")
     )
