@@ -10,3 +10,41 @@ INTERFACE (filled in by the tenancy work; other modules call only these):
 - ``rotate(aws, tenant_id, grace_seconds) -> tuple[str, str]``, ``set_key_status(aws, tenant_id, key_id, status)``,
   ``suspend(aws, tenant_id)``, ``resume(aws, tenant_id)``, ``delete(aws, tenant_id)`` (idempotent).
 """
+
+from __future__ import annotations
+
+from s3api.aws.clients import AccountAws
+from s3api.provisioning.steps import Transaction
+from s3api.provisioning.tenants import ownership
+
+
+def buckets(aws: AccountAws, tenant_id: str) -> list[str]:
+    return ownership.buckets(aws, tenant_id)
+
+
+def create(aws: AccountAws, tenant_id: str, buckets: list[str], steps: Transaction) -> tuple[str, str]:
+    raise NotImplementedError("tenant credentials: the tenancy work fills this in")
+
+
+def sync(aws: AccountAws, tenant_id: str, buckets: list[str] | None = None) -> None:
+    raise NotImplementedError("tenant credentials: the tenancy work fills this in")
+
+
+def rotate(aws: AccountAws, tenant_id: str, grace_seconds: int) -> tuple[str, str]:
+    raise NotImplementedError("tenant credentials: the tenancy work fills this in")
+
+
+def set_key_status(aws: AccountAws, tenant_id: str, key_id: str, status: str) -> None:
+    raise NotImplementedError("tenant credentials: the tenancy work fills this in")
+
+
+def suspend(aws: AccountAws, tenant_id: str) -> None:
+    raise NotImplementedError("tenant credentials: the tenancy work fills this in")
+
+
+def resume(aws: AccountAws, tenant_id: str) -> None:
+    raise NotImplementedError("tenant credentials: the tenancy work fills this in")
+
+
+def delete(aws: AccountAws, tenant_id: str) -> None:
+    raise NotImplementedError("tenant credentials: the tenancy work fills this in")
