@@ -113,7 +113,7 @@ def start_emulator(timeout: float = 20.0) -> Emulator:
     port = free_port()
     env = dict(os.environ, MOTO_ACM_VALIDATION_WAIT="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "s3api.emulator", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

@@ -271,6 +271,12 @@ def _pg_where() -> str:
     return sa.make_url(PG_URL).render_as_string(hide_password=True)
 
 
+def pytest_configure(config: Any) -> None:
+    from s3api import emulator
+
+    emulator.patch()  # the emulator as strict as the embedded one: inactive access keys are refused
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _PG.get("problem"):
         outcome = "FAILED (CI=true: they must run)" if os.environ.get("CI") == "true" else "skipped"

@@ -1,9 +1,9 @@
 """A user's access key switched off and on: PATCH .../users/<u>/keys/<key_id> (bucket and website users).
 
 What the backend does with an inactive key: AWS refuses it at once (S3 answers InvalidAccessKeyId). moto's IAM
-enforcement does **not** look at a key's status (moto/iam/access_control.py matches the key id only), so an
-inactive key keeps working against moto: :func:`test_inactive_key_is_refused_by_the_backend` is marked
-``xfail(strict=True)`` and turns into a failure (XPASS) the day moto enforces it. What we send to AWS (exactly
+enforcement does not look at a key's status by itself; the emulator is patched to (:mod:`s3api.emulator`, applied to
+the in-process mock in tests/conftest.py and to the embedded server), so
+:func:`test_inactive_key_is_refused_by_the_backend` proves it with a real request. What we send to AWS (exactly
 UpdateAccessKey with the user, key and status) is proven with botocore's Stubber in tests/aws/test_key_status_order.py.
 """
 
@@ -208,14 +208,21 @@ def test_active_key_works_and_works_again_after_switching_on(enforced):
     assert denied(s3.get_object, Bucket=OTHER, Key="x") == "AccessDenied"  # enforcement is on
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto's IAM enforcement ignores a key's Status (AWS answers InvalidAccessKeyId for an inactive key)",
-)
 def test_inactive_key_is_refused_by_the_backend(enforced):
     key = create(enforced, "alice", ["BktRWGrp"]).json["AccessKey"]
     s3 = s3_with(key)
     assert s3.get_object(Bucket=BUCKET, Key="seed.txt")["Body"].read() == b"seed"
     r = enforced.patch(f"{BASE}/alice/keys/{key['AccessKeyId']}", json={"Status": "Inactive"})
     assert r.status_code == 200, r.json
+    assert denied(s3.get_object, Bucket=BUCKET, Key="seed.txt") == "InvalidAccessKeyId"
+    r = enforced.patch(f"{BASE}/alice/keys/{key['AccessKeyId']}", json={"Status": "Active"})
+    assert r.status_code == 200, r.json
+    assert s3.get_object(Bucket=BUCKET, Key="seed.txt")["Body"].read() == b"seed"  # on again: works again
+
+
+def test_emulator_patch_is_idempotent_and_keeps_unknown_keys_refused(enforced):
+    from s3api import emulator
+
+    emulator.patch()  # a second call changes nothing
+    s3 = s3_with({"AccessKeyId": UNKNOWN_KEY, "SecretAccessKey": "x" * 40})
     assert denied(s3.get_object, Bucket=BUCKET, Key="seed.txt") == "InvalidAccessKeyId"
