@@ -16,7 +16,7 @@ from s3api.api import PATH_VALUES
 from s3api.aws import s3
 from s3api.console import bp, page
 from s3api.console import session as sessions
-from s3api.db.operations import record
+from s3api.db.operations import STATUSES, record
 from s3api.errors import BadRequest, Forbidden
 from s3api.jobs.operations import start
 from s3api.names import GROUP_KINDS
@@ -24,6 +24,7 @@ from s3api.provisioning import buckets, objects, users, websites
 from s3api.schemas.audit import AuditQuerySchema
 from s3api.schemas.buckets import BucketCreateSchema
 from s3api.schemas.keys import KeyCreateSchema
+from s3api.schemas.operations import OperationQuerySchema
 from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
 from s3api.schemas.websites import InvalidationRequestSchema, WebsiteCreateSchema
@@ -434,8 +435,11 @@ def website_delete(account: str, website: str) -> Response:
 @page("/operations", "operations.Operations")
 def operations() -> Response:
     status = request.args.get("status") or None
-    found = runtime.current().operations.list(status=status, page_size=PAGE_SIZE, page_token=request.args.get("token"))
-    return show("operations.html", page=found, status=status or "")
+    if status is not None:
+        load(OperationQuerySchema(), {"status": status})
+    token = request.args.get("token") or None
+    found = runtime.current().operations.list(status=status, page_size=PAGE_SIZE, page_token=token)
+    return show("operations.html", page=found, status=status or "", statuses=STATUSES)
 
 
 @page("/operations/<operation_id>", "operations.Operation")

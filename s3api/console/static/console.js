@@ -8,12 +8,16 @@ document.addEventListener("click", function (event) {
   const text = source.textContent.trim();
   const done = function () { button.textContent = "Copied"; button.setAttribute("aria-label", "Copied"); };
   if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(text).then(done, function () { select(source); });
+    navigator.clipboard.writeText(text).then(done, function () { fallback(source, done); });
   } else {
-    select(source);
-    try { document.execCommand("copy"); done(); } catch (e) { /* selected: the user copies by hand */ }
+    fallback(source, done);
   }
 });
+
+function fallback(source, done) {
+  select(source);
+  try { if (document.execCommand("copy")) done(); } catch (e) { /* selected: the user copies by hand */ }
+}
 
 function select(node) {
   const range = document.createRange();
