@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from s3api import auth
@@ -100,10 +100,9 @@ def gate(checker: TokenChecker) -> Response | None:
     if found is None:
         if request.method in READS:
             target = url_for("console.sign_in", next=request.full_path.rstrip("?"))
-            response = redirect(target, 303)
             if request.headers.get("HX-Request"):
-                response = Response(status=204, headers={"HX-Redirect": target})
-            return response
+                return Response(status=204, headers={"HX-Redirect": target})
+            return Response(status=303, headers={"Location": target})
         raise Forbidden(SIGN_IN_FIRST)
     g.console = found
     g.caller = found.caller

@@ -28,7 +28,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Flask, Response, request
+from flask import Flask, request
+from werkzeug.wrappers import Response
 
 from s3api import sealing
 from s3api.auth import Caller, TokenChecker

@@ -25,7 +25,7 @@ from s3api.schemas.audit import AuditQuerySchema
 from s3api.schemas.buckets import BucketCreateSchema
 from s3api.schemas.keys import KeyCreateSchema
 from s3api.schemas.operations import OperationQuerySchema
-from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery
+from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery, UploadListQuery
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
 from s3api.schemas.websites import InvalidationRequestSchema, WebsiteCreateSchema
 from s3api.views.operations import starter
@@ -223,8 +223,9 @@ def bucket(account: str, bucket: str) -> Response:
     aws = aws_of(account)
     path_value("bucket", bucket)
     query: dict[str, Any] = {"prefix": request.args.get("prefix", ""), "delimiter": "/", "max_keys": PAGE_SIZE}
-    if request.args.get("search"):
+    if request.args.get("search"):  # a search looks at every key under the prefix, not one folder level
         query["search"] = request.args["search"]
+        del query["delimiter"]
     if request.args.get("token"):
         query["continuation_token"] = request.args["token"]
     q = load(ObjectListQuery(), query)
@@ -286,7 +287,8 @@ def objects_delete(account: str, bucket: str) -> Response:
 def uploads(account: str, bucket: str) -> Response:
     aws = aws_of(account)
     path_value("bucket", bucket)
-    listing = objects.list_uploads(aws, bucket, prefix="", max_keys=100, token=request.args.get("token") or None)
+    q = load(UploadListQuery(), {"continuation_token": request.args["token"]} if request.args.get("token") else {})
+    listing = objects.list_uploads(aws, bucket, prefix="", max_uploads=50, token=q["continuation_token"])
     return show("uploads.html", account=account, bucket=bucket, listing=listing)
 
 
