@@ -14,18 +14,18 @@ from flask import Response, current_app, g, jsonify, redirect, render_template, 
 from s3api import audit, runtime
 from s3api.api import PATH_VALUES
 from s3api.aws import s3
-from s3api.console import bp, page
 from s3api.console import session as sessions
+from s3api.console.blueprint import bp, page
 from s3api.db.operations import STATUSES, record
-from s3api.errors import BadRequest, Forbidden
+from s3api.errors import ApiError, BadRequest, Forbidden
 from s3api.jobs.operations import start
 from s3api.names import GROUP_KINDS
 from s3api.provisioning import buckets, objects, users, websites
 from s3api.schemas.audit import AuditQuerySchema
 from s3api.schemas.buckets import BucketCreateSchema
 from s3api.schemas.keys import KeyCreateSchema
-from s3api.schemas.operations import OperationQuerySchema
 from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery, UploadListQuery
+from s3api.schemas.operations import OperationQuerySchema
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
 from s3api.schemas.websites import InvalidationRequestSchema, WebsiteCreateSchema
 from s3api.views.operations import starter
@@ -176,7 +176,7 @@ def buckets_page(account: str) -> Response:
     for name in names:
         try:
             usage = objects.usage(aws, name)
-        except Exception:  # not one of ours (the access-log bucket): shown without usage  # noqa: BLE001
+        except ApiError:  # not one of ours (the access-log bucket): shown without usage
             usage = None
         rows.append({"Name": name, "Usage": usage})
     return show("buckets.html", account=account, rows=rows, lifecycles=_lifecycles())
@@ -186,7 +186,6 @@ def _lifecycles() -> list[str]:
     from s3api.schemas.buckets import LIFECYCLES
 
     return sorted(LIFECYCLES)
-
 
 
 @page("/<account>/buckets", "buckets.Buckets", methods=("POST",))
@@ -382,11 +381,10 @@ def websites_page(account: str) -> Response:
             continue
         try:
             shown = websites.show(aws, name)
-        except Exception:  # not a website of ours  # noqa: BLE001
+        except ApiError:  # not a website of ours
             continue
         sites.append({"Name": name, "Status": shown.get("Status")})
     return show("websites.html", account=account, sites=sites)
-
 
 
 @page("/<account>/websites", "websites.Websites", methods=("POST",))
@@ -498,4 +496,3 @@ def audit_page() -> Response:
     page_size, token = filters.pop("page_size", PAGE_SIZE), filters.pop("page_token", None)
     found = audit.trail().page(audit.Filters(**filters), min(page_size, PAGE_SIZE), request.args.get("token") or token)
     return show("audit.html", page=found, filters=given, fields=AUDIT_FILTERS)
-

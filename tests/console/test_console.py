@@ -13,7 +13,8 @@ import boto3
 import pytest
 from flask import Flask
 
-from s3api import audit, auth, console
+from s3api import audit, auth
+from s3api.console import blueprint as console
 from s3api.console import session as sessions
 from tests.conftest import TOKEN, Client
 from tests.console.conftest import Browser
@@ -112,9 +113,7 @@ def test_sign_in_goes_only_to_a_console_page(anonymous: Browser) -> None:
                              ("//evil.example/console", "/console/"), ("/v1/s3/keys", "/console/")):  # fmt: skip
         pre = re.search(r'name="csrf" value="([^"]+)"', html(anonymous.client.get("/console/sign-in")))
         assert pre is not None
-        r = anonymous.client.post(
-            "/console/sign-in", data={"credential": TOKEN, "csrf": pre.group(1), "next": target}
-        )
+        r = anonymous.client.post("/console/sign-in", data={"credential": TOKEN, "csrf": pre.group(1), "next": target})
         assert r.headers["Location"] == expected, target
 
 
@@ -160,7 +159,9 @@ def test_every_form_refuses_a_missing_or_wrong_csrf_token_before_anything_runs(a
             assert_error(r, 403, "CSRF token is missing or wrong")
     assert "csrf-bucket" not in [b["Name"] for b in s3().list_buckets()["Buckets"]]
     # the header form (htmx) is accepted
-    r = browser.client.post("/console/local/buckets", data={"bucket": "csrf-bucket"}, headers={"X-CSRF-Token": browser.csrf})
+    r = browser.client.post(
+        "/console/local/buckets", data={"bucket": "csrf-bucket"}, headers={"X-CSRF-Token": browser.csrf}
+    )
     assert r.status_code == 303
 
 
@@ -285,7 +286,9 @@ def test_objects_batch_delete_download_and_upload_links(browser: Browser, client
         f"/console/local/buckets/{bucket}/upload-link", {"key": "new.txt"}, headers={"Accept": "application/json"}
     )
     assert r.status_code == 200 and "new.txt" in r.json["Url"]
-    r = browser.post(f"/console/local/buckets/{bucket}/upload-link", {"key": ""}, headers={"Accept": "application/json"})
+    r = browser.post(
+        f"/console/local/buckets/{bucket}/upload-link", {"key": ""}, headers={"Accept": "application/json"}
+    )
     assert r.status_code == 400 and r.json["code"] == "BadRequest" and r.json["request_id"]
 
 
@@ -316,7 +319,9 @@ def test_users_create_shows_the_secret_once_then_rotate_switch_and_delete(browse
         400,
         "Status must be",
     )
-    assert_error(browser.post(f"/console/local/buckets/{bucket}/users/bob/rotate", {"grace_seconds": "-1"}), 400, "grace")
+    assert_error(
+        browser.post(f"/console/local/buckets/{bucket}/users/bob/rotate", {"grace_seconds": "-1"}), 400, "grace"
+    )
     r = browser.post(f"/console/local/buckets/{bucket}/users/bob/rotate", {"grace_seconds": "0"})
     assert r.status_code == 200 and 'id="secret-access-key"' in html(r)
     assert browser.post(f"/console/local/buckets/{bucket}/users/bob/delete").status_code == 303
@@ -335,8 +340,15 @@ def test_websites_create_status_invalidate_and_delete(browser: Browser, client: 
     assert re.search(r'data-status="(Deploying|Deployed)"', html(page))
     fragment = browser.get("/console/local/websites/shop.example.test", headers={"HX-Request": "true"})
     assert 'id="website-status"' in html(fragment) and "<html" not in html(fragment)
-    assert browser.post("/console/local/websites/shop.example.test/invalidate", {"paths": "/*\n/index.html"}).status_code == 303
-    assert_error(browser.post("/console/local/websites/shop.example.test/invalidate", {"paths": "nope"}), 400, "every path begins with")
+    assert (
+        browser.post("/console/local/websites/shop.example.test/invalidate", {"paths": "/*\n/index.html"}).status_code
+        == 303
+    )
+    assert_error(
+        browser.post("/console/local/websites/shop.example.test/invalidate", {"paths": "nope"}),
+        400,
+        "every path begins with",
+    )
     assert_error(browser.post("/console/local/websites/shop.example.test/delete", {"confirm": "x"}), 400, "confirm")
     r = browser.post("/console/local/websites/shop.example.test/delete", {"confirm": "shop.example.test"})
     assert r.status_code == 303 and "/console/operations/op-" in r.headers["Location"]
@@ -355,7 +367,9 @@ def test_keys_create_shows_the_key_once_and_revoke(browser: Browser, client: Cli
     assert browser.post(f"/console/keys/{key_id}/revoke").status_code == 303
     assert client.get(f"/v1/s3/keys/{key_id}").json["RevokedAt"]
     assert_error(browser.post("/console/keys", {"name": "x", "role": "root"}), 400, "Role")
-    assert_error(browser.post("/console/keys", {"name": "x", "role": "reader", "expires_at": "yesterday"}), 400, "ExpiresAt")
+    assert_error(
+        browser.post("/console/keys", {"name": "x", "role": "reader", "expires_at": "yesterday"}), 400, "ExpiresAt"
+    )
     events = client.get("/v1/s3/audit?action=console.key.").json["Events"]
     assert {e["Action"] for e in events} >= {"console.key.create", "console.key.revoke"}
     assert key.group(1) not in json.dumps(events)
