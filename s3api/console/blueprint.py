@@ -42,6 +42,11 @@ API: dict[tuple[str, str], tuple[str, str]] = {}
 PUBLIC = frozenset({"console.static", "console.sign_in"})
 READS = frozenset({"GET", "HEAD"})
 SIGN_IN_FIRST = "sign in first: there is no console session (or it ended)"
+#: Tenant keys are refused by the console until the tenant scoping of the existing routes (a tenant sees only its
+#: account and its own buckets; another's bucket is 404) also applies to the functions the console calls: the
+#: console must not show a tenant more than the API does. Fail closed; the tenancy integration turns this on.
+TENANT_KEYS_SCOPED = False
+TENANT_REFUSED = "the console does not serve tenant keys yet: use the API"
 CSRF_REFUSED = "the form's CSRF token is missing or wrong: reload the page and try again"
 
 
@@ -108,6 +113,8 @@ def gate(checker: TokenChecker) -> Response | None:
     g.console = found
     g.caller = found.caller
     g.token_name = found.caller.log_name
+    if found.caller.role == "tenant" and not TENANT_KEYS_SCOPED:
+        raise Forbidden(TENANT_REFUSED)
     if request.method not in READS and not sessions.csrf_ok(found.csrf):
         raise Forbidden(CSRF_REFUSED)
     api_endpoint, api_method = API.get((endpoint, request.method), ("console.unknown", request.method))

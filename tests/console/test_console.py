@@ -418,3 +418,15 @@ def test_a_reader_sees_the_pages_but_every_form_is_refused(
         assert_error(r, 403, "the reader role may not")
     assert "by-reader" not in [b["Name"] for b in s3().list_buckets()["Buckets"]]
     assert anonymous.post("/console/sign-out").status_code == 303
+
+
+def test_a_tenant_key_is_refused_until_tenant_scoping_reaches_the_console(app: Flask, anonymous: Browser) -> None:
+    """Fail closed: the console calls the provisioning functions directly, so a tenant key may use it only once
+    the tenant scoping applies there too (``TENANT_KEYS_SCOPED``, for the tenancy integration to turn on)."""
+    with app.app_context():
+        made = app.extensions["s3api"].keys.create("tenant-one", "tenant", "tenant-one")
+    assert anonymous.sign_in(made["Key"]).status_code == 303
+    jar = anonymous.client.get_cookie(sessions.COOKIE, path=sessions.PATH)
+    assert jar is not None
+    for path in ("/console/local/buckets", "/console/operations", "/console/keys"):
+        assert_error(anonymous.get(path), 403, "does not serve tenant keys")
