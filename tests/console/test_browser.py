@@ -180,6 +180,18 @@ def test_the_whole_tenant_flow_in_a_browser(driver: Any, server: Server, tmp_pat
     assert status in {"Deploying", "Deployed"}, status
     shot(f"website-{status.lower()}")
 
+    # the keyboard: the first Tab reaches the skip link, which moves focus to the content
+    driver.get(f"{base}/console/local/buckets/{BUCKET}/uploads")
+    driver.find_element("tag name", "body").send_keys(Keys.TAB)
+    skip = driver.switch_to.active_element
+    assert skip.text == "Skip to content"
+    skip.send_keys(Keys.ENTER)
+    assert driver.switch_to.active_element.get_attribute("id") == "main"
+    shot("uploads")
+    for path in ("/console/operations", "/console/keys"):
+        driver.get(f"{base}{path}")
+        shot(path.strip("/").replace("/", "-"))
+
     # the small screen: every page fits 375 px
     driver.set_window_size(375, 812)
     small = ["/console/local/buckets", f"/console/local/buckets/{BUCKET}", "/console/local/websites"]

@@ -430,3 +430,19 @@ def test_a_tenant_key_is_refused_until_tenant_scoping_reaches_the_console(app: F
     assert jar is not None
     for path in ("/console/local/buckets", "/console/operations", "/console/keys"):
         assert_error(anonymous.get(path), 403, "does not serve tenant keys")
+
+
+def test_a_deploying_website_polls_its_status_until_deployed(
+    browser: Browser, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3api.provisioning import websites
+
+    assert client.post("/v1/s3/local/websites", json={"BucketInput": {"Bucket": "www.example.test"}}).status_code == 200
+    real = websites.show
+    status = {"now": "Deploying"}
+    monkeypatch.setattr(websites, "show", lambda aws, name: {**real(aws, name), "Status": status["now"]})
+    page = html(browser.get("/console/local/websites/www.example.test"))
+    assert 'data-status="Deploying"' in page and 'hx-trigger="every 2s"' in page
+    status["now"] = "Deployed"
+    fragment = html(browser.get("/console/local/websites/www.example.test", headers={"HX-Request": "true"}))
+    assert 'data-status="Deployed"' in fragment and "hx-trigger" not in fragment
