@@ -446,3 +446,43 @@ def test_a_deploying_website_polls_its_status_until_deployed(
     status["now"] = "Deployed"
     fragment = html(browser.get("/console/local/websites/www.example.test", headers={"HX-Request": "true"}))
     assert 'data-status="Deployed"' in fragment and "hx-trigger" not in fragment
+
+
+def test_sessions_on_each_database_and_across_workers(
+    seed: dict[str, str], migrated: Any, db_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite (the embedded default): the session key is the data directory's ``secret.key``, so another worker
+    (another app on the same files) opens the cookie. PostgreSQL: with ``secret_keys`` the same holds; without
+    them this process's own key is used (logged), and another worker does not open it."""
+    import os
+
+    from s3api import create_app
+    from tests.conftest import make_settings
+
+    browser = Browser(db_app.test_client())
+    assert browser.sign_in().status_code == 303
+    made = browser.post("/console/keys", {"name": "on-db", "role": "admin"})
+    key = re.search(r'id="api-key">(s3k_[^<]+)<', html(made))
+    assert key
+    keyed = Browser(db_app.test_client())
+    assert keyed.sign_in(key.group(1)).status_code == 303
+    cookie = keyed.client.get_cookie(sessions.COOKIE, path=sessions.PATH)
+    assert cookie is not None
+    other = create_app(make_settings(seed).with_overrides(database=migrated)).test_client()
+    other.set_cookie(sessions.COOKIE, cookie.value, path=sessions.PATH)
+    if migrated.url.startswith("sqlite"):
+        assert os.path.exists(os.path.join(migrated.data_dir, "secret.key"))
+        assert other.get("/console/operations").status_code == 200
+        return
+    assert "a key of this process only" in caplog.text or sessions._fallback
+    assert other.get("/console/operations").status_code == 200  # same process: the same fallback key
+    shared = (os.urandom(32),)
+    first = create_app(make_settings(seed).with_overrides(database=migrated, secret_keys=shared))
+    second = create_app(make_settings(seed).with_overrides(database=migrated, secret_keys=shared))
+    signed = Browser(first.test_client())
+    assert signed.sign_in(key.group(1)).status_code == 303
+    value = signed.client.get_cookie(sessions.COOKIE, path=sessions.PATH)
+    assert value is not None
+    peer = second.test_client()
+    peer.set_cookie(sessions.COOKIE, value.value, path=sessions.PATH)
+    assert peer.get("/console/operations").status_code == 200
