@@ -17,7 +17,7 @@ from s3api.aws import s3
 from s3api.console import session as sessions
 from s3api.console.blueprint import bp, page
 from s3api.db.operations import STATUSES, record
-from s3api.errors import ApiError, BadRequest, Forbidden
+from s3api.errors import ApiError, BadRequest, Forbidden, NotFound
 from s3api.jobs.operations import start
 from s3api.names import GROUP_KINDS
 from s3api.provisioning import buckets, objects, users, websites
@@ -170,16 +170,23 @@ def home() -> Response:
 
 @page("/<account>/buckets", "buckets.Buckets", endpoint="buckets")
 def buckets_page(account: str) -> Response:
+    """The account's buckets (one ListBuckets); each row's usage loads after the page (htmx), one bucket at a time,
+    so a long list answers at once."""
     aws = aws_of(account)
     names = s3.list_buckets(aws)
-    rows = []
-    for name in names:
-        try:
-            usage = objects.usage(aws, name)
-        except ApiError:  # not one of ours (the access-log bucket): shown without usage
-            usage = None
-        rows.append({"Name": name, "Usage": usage})
-    return show("buckets.html", account=account, rows=rows, lifecycles=_lifecycles())
+    return show("buckets.html", account=account, names=names, lifecycles=_lifecycles())
+
+
+@page("/<account>/buckets/<bucket>/usage", "objects.Usage")
+def bucket_usage(account: str, bucket: str) -> Response:
+    """One row's usage cells (a fragment); a bucket that is not ours (the access-log bucket) says so."""
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    try:
+        usage = objects.usage(aws, bucket)
+    except (NotFound, Forbidden) as exc:
+        return show("usage_cells.html", account=account, bucket=bucket, usage=None, why=exc.message)
+    return show("usage_cells.html", account=account, bucket=bucket, usage=usage, why=None)
 
 
 def _lifecycles() -> list[str]:

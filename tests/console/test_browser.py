@@ -153,6 +153,12 @@ def test_the_whole_tenant_flow_in_a_browser(driver: Any, server: Server, tmp_pat
     body = s3.get_object(Bucket=BUCKET, Key="hello.txt")["Body"].read()
     assert body == b"hello from the console\n"
     shot("bucket-objects")
+    driver.get(f"{base}/console/local/buckets")
+    wait_for(
+        lambda: "23 B" in driver.find_element("tag name", "tbody").text, "the bucket's usage loaded after the page"
+    )
+    shot("buckets-with-usage")
+    driver.get(f"{base}/console/local/buckets/{BUCKET}")
 
     # a user, its secret shown once with a copy button
     driver.find_element("link text", "Users and keys").click()

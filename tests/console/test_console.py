@@ -178,6 +178,7 @@ def test_every_page_renders(browser: Browser, client: Client) -> None:
     bucket = make_bucket(client)
     s3().put_object(Bucket=bucket, Key="docs/readme.txt", Body=b"hello")
     s3().put_object(Bucket=bucket, Key="top.txt", Body=b"hi")
+    s3().put_object(Bucket=bucket, Key="docs/more.txt", Body=b"more")
     s3().create_multipart_upload(Bucket=bucket, Key="big.bin")
     user = client.post(f"/v1/s3/local/buckets/{bucket}/users", json={"User": {"UserName": "alice"}})
     assert user.status_code == 200
@@ -185,7 +186,8 @@ def test_every_page_renders(browser: Browser, client: Client) -> None:
     assert site.status_code == 200, site.json
     pages = {
         "/console/": None,
-        "/console/local/buckets": [bucket, "Create bucket"],
+        "/console/local/buckets": [bucket, "Create bucket", f"/console/local/buckets/{bucket}/usage"],
+        f"/console/local/buckets/{bucket}/usage": ["<td>3</td>", "listing"],
         f"/console/local/buckets/{bucket}": ["top.txt", "docs/", "Upload"],
         f"/console/local/buckets/{bucket}?prefix=docs/": ["docs/readme.txt"],
         f"/console/local/buckets/{bucket}?search=READ": ["docs/readme.txt"],
@@ -202,7 +204,7 @@ def test_every_page_renders(browser: Browser, client: Client) -> None:
         r = browser.get(path, follow_redirects=True)
         assert r.status_code == 200, (path, html(r)[:2000])
         body = html(r)
-        assert '<html lang="en">' in body and "<main" in body
+        assert ('<html lang="en">' in body and "<main" in body) or path.endswith("/usage")
         for part in expected or []:
             assert part in body, (path, part)
         assert "top.txt" not in body or path.endswith(bucket) or "search" in path or "prefix" in path
@@ -486,3 +488,8 @@ def test_sessions_on_each_database_and_across_workers(
     peer = second.test_client()
     peer.set_cookie(sessions.COOKIE, value.value, path=sessions.PATH)
     assert peer.get("/console/operations").status_code == 200
+
+
+def test_usage_cells_of_a_bucket_not_ours_say_why(browser: Browser) -> None:
+    r = browser.get("/console/local/buckets/s3api-access-logs-123456789012/usage", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<small>" in html(r) and "<html" not in html(r)
