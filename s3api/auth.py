@@ -56,8 +56,8 @@ KEY_PREFIX = "s3k_"
 READ_METHODS = frozenset({"GET", "HEAD"})
 INVALID = "missing or invalid X-Auth-Token"
 #: Blueprints whose callers prove who they are another way than ``X-Auth-Token``, by blueprint name: the one
-#: exception to the token check. The console (:func:`s3api.console.gate`: a session cookie) is the only one; its
-#: gate sets ``g.caller`` / ``g.token_name`` and calls :func:`authorize` itself, or answers (a redirect).
+#: exception to the token check. The console (:func:`s3api.console.blueprint.gate`: a session cookie) is the only
+#: one; its gate sets ``g.caller`` / ``g.token_name`` and calls :func:`authorize` itself, or answers (a redirect).
 SESSION_GATES: dict[str, Callable[[TokenChecker], Response | None]] = {}
 
 

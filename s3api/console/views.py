@@ -1,10 +1,11 @@
 """The console's pages and forms. Each is thin as an API view: check the input with the API's own schema, one call
 into the same provisioning/control function the API view calls, render. Forms answer 303 to a page (or, where a
 secret is shown once, the page with it: never in a URL, never again). Each route names the API route whose
-authorization it takes (:func:`s3api.console.page`)."""
+authorization it takes (:func:`s3api.console.blueprint.page`)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,8 +138,6 @@ def sign_in() -> Response:
         sessions.set_cookie(response, value)
         response.delete_cookie(sessions.PRE_COOKIE, path=sessions.PATH)
         return response  # type: ignore[return-value]
-    import secrets
-
     fresh = secrets.token_urlsafe(32)
     response = _sign_in_page(fresh, None, 200)
     sessions.set_cookie(response, fresh, max_age=sessions.PRE_LIFETIME, name=sessions.PRE_COOKIE)
@@ -202,9 +201,8 @@ def bucket_create(account: str) -> Response:
     if request.form.get("lifecycle"):
         data["Lifecycle"] = request.form["lifecycle"]
     body = load(BucketCreateSchema(), data)
-    created = buckets.create(aws, body["BucketInput"]["Bucket"], body["Tags"], body["Lifecycle"])
     name = body["BucketInput"]["Bucket"]
-    del created
+    buckets.create(aws, name, body["Tags"], body["Lifecycle"])
     return see("console.bucket", account=account, bucket=name, notice=f"Bucket {name} created.")
 
 
