@@ -158,12 +158,17 @@ def resource() -> str:
     rule = request.url_rule.rule if request.url_rule is not None else request.path
     args = request.view_args or {}
     path = _RULE_ARG.sub(lambda m: str(args.get(m.group(1), m.group(1))), rule).removeprefix("/v1/s3/")
-    return path[:1400]
+    return path.removeprefix("/console/")[:1400]  # a console form: its action says so (console.*)
+
+
+#: the form fields naming what a console form creates (its JSON twin's BucketInput.Bucket, User.UserName, ...)
+CONSOLE_CREATED = ("bucket", "host_name", "user_name")
 
 
 def _created_name(body: Any) -> str | None:
     if not isinstance(body, dict):
-        return None
+        form = request.form if request.blueprint == "console" else {}
+        return next((str(form[f])[:MAX_TEXT] for f in CONSOLE_CREATED if form.get(f)), None)
     for outer, inner in (("BucketInput", "Bucket"), ("User", "UserName")):
         value = body.get(outer)
         if isinstance(value, dict) and isinstance(value.get(inner), str):

@@ -389,10 +389,11 @@ def test_console_forms_are_audited_with_their_caller(browser: Browser, client: C
     assert browser.post("/console/local/buckets", {"bucket": "audited-bucket"}).status_code == 303
     assert browser.post("/console/local/buckets", {"bucket": "Bad!"}).status_code == 400
     events = client.get("/v1/s3/audit?action=console.bucket.create").json["Events"]
-    assert [(e["Outcome"], e["Status"], e["CallerName"]) for e in events] == [
-        ("refused", 400, "test"),
-        ("ok", 303, "test"),
+    assert [(e["Outcome"], e["Status"], e["CallerName"], e["Resource"]) for e in events] == [
+        ("refused", 400, "test", "local/buckets/Bad!"),
+        ("ok", 303, "test", "local/buckets/audited-bucket"),
     ]
+    assert "csrf" not in json.dumps(events)
     signed = client.get("/v1/s3/audit?action=console.sign_in").json["Events"]
     assert signed and signed[0]["CallerName"] == "test"
 
