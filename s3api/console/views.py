@@ -501,3 +501,9 @@ def audit_page() -> Response:
     page_size, token = filters.pop("page_size", PAGE_SIZE), filters.pop("page_token", None)
     found = audit.trail().page(audit.Filters(**filters), min(page_size, PAGE_SIZE), request.args.get("token") or token)
     return show("audit.html", page=found, filters=given, fields=AUDIT_FILTERS)
+
+
+@page("/<path:rest>", "keys.Whoami")
+def not_found(rest: str) -> Response:
+    """Any other path under /console: our 404 page (after sign-in, like every page)."""
+    raise NotFound(f"no console page at /console/{rest}")

@@ -494,3 +494,12 @@ def test_sessions_on_each_database_and_across_workers(
 def test_usage_cells_of_a_bucket_not_ours_say_why(browser: Browser) -> None:
     r = browser.get("/console/local/buckets/s3api-access-logs-123456789012/usage", headers={"HX-Request": "true"})
     assert r.status_code == 200 and "<small>" in html(r) and "<html" not in html(r)
+
+
+def test_an_unknown_console_page_is_our_404_and_the_current_page_is_marked(
+    browser: Browser, anonymous: Browser
+) -> None:
+    assert_error(browser.get("/console/no/such/page"), 404, "no console page at /console/no/such/page")
+    assert anonymous.get("/console/no/such/page").status_code == 303
+    page = html(browser.get("/console/operations"))
+    assert '<a href="/console/operations" aria-current="page">Operations</a>' in page
