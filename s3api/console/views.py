@@ -447,7 +447,7 @@ def operations() -> Response:
     return show("operations.html", page=found, status=status or "", statuses=STATUSES)
 
 
-@page("/operations/<operation_id>", "operations.Operation")
+@page("/operations/<operation_id>", "operations.OperationView")
 def operation(operation_id: str) -> Response:
     op = record(runtime.current().operations.get(operation_id))
     template = "operation_status.html" if request.headers.get("HX-Request") else "operation.html"

@@ -503,3 +503,16 @@ def test_an_unknown_console_page_is_our_404_and_the_current_page_is_marked(
     assert anonymous.get("/console/no/such/page").status_code == 303
     page = html(browser.get("/console/operations"))
     assert '<a href="/console/operations" aria-current="page">Operations</a>' in page
+
+
+def test_every_console_route_stands_for_a_real_api_route_and_method(app: Flask) -> None:
+    """The authorization a console route takes is that of an API route that exists, with a method it has."""
+    methods: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        methods.setdefault(rule.endpoint, set()).update(rule.methods or ())
+    console_endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("console.")}
+    assert console_endpoints - console.PUBLIC <= {e for e, _ in console.API}
+    for (endpoint, method), (api_endpoint, api_method) in console.API.items():
+        assert endpoint in console_endpoints, endpoint
+        assert api_endpoint in methods and not api_endpoint.startswith("console."), (endpoint, api_endpoint)
+        assert api_method in methods[api_endpoint], (endpoint, api_endpoint, api_method)
