@@ -117,8 +117,10 @@ def gate(checker: TokenChecker) -> Response | None:
         raise Forbidden(TENANT_REFUSED)
     if request.method not in READS and not sessions.csrf_ok(found.csrf):
         raise Forbidden(CSRF_REFUSED)
-    api_endpoint, api_method = API.get((endpoint, request.method), ("console.unknown", request.method))
-    auth.authorize(found.caller, api_method, api_endpoint, request.view_args)
+    stands_for = API.get((endpoint, request.method))
+    if stands_for is None:  # a console route registered without page(): refused, never allowed by default
+        raise Forbidden(f"the console route {endpoint} names no API route to authorize it as")
+    auth.authorize(found.caller, stands_for[1], stands_for[0], request.view_args)
     return None
 
 
