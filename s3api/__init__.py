@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     """Build the WSGI app. ``settings`` defaults to :func:`s3api.embedded.load` (the config file, otherwise the
     embedded emulator's settings)."""
-    from s3api import audit, auth, embedded, errors, idempotency, logs
+    from s3api import audit, auth, console, embedded, errors, idempotency, logs
     from s3api.api import Api
     from s3api.runtime import Runtime
     from s3api.views import register, system
@@ -56,5 +56,6 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     api = Api(app)
     register(api)
     system.register_docs_assets(app)
+    console.init_app(app)  # /console: session cookie instead of X-Auth-Token (auth.SESSION_GATES)
     errors.init_app(app)  # after Api: our handlers replace flask-smorest's
     return app

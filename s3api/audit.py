@@ -70,6 +70,25 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
     ("websites.WebsiteUserKey", "PATCH"): "website_user.key_status",
     ("operations.OperationCancel", "POST"): "operation.cancel",
+    # the console's forms (s3api/console/views.py): the same work, audited as coming from the console
+    ("console.sign_in", "POST"): "console.sign_in",
+    ("console.sign_out", "POST"): "console.sign_out",
+    ("console.bucket_create", "POST"): "console.bucket.create",
+    ("console.bucket_delete", "POST"): "console.bucket.delete",
+    ("console.upload_link", "POST"): "console.link.upload",
+    ("console.download", "POST"): "console.link.download",
+    ("console.objects_delete", "POST"): "console.objects.delete",
+    ("console.upload_abort", "POST"): "console.upload.abort",
+    ("console.user_create", "POST"): "console.user.create",
+    ("console.user_rotate", "POST"): "console.user.rotate_keys",
+    ("console.user_key_status", "POST"): "console.user.key_status",
+    ("console.user_delete", "POST"): "console.user.delete",
+    ("console.website_create", "POST"): "console.website.create",
+    ("console.website_invalidate", "POST"): "console.website.invalidate",
+    ("console.website_delete", "POST"): "console.website.delete",
+    ("console.operation_cancel", "POST"): "console.operation.cancel",
+    ("console.key_create", "POST"): "console.key.create",
+    ("console.key_revoke", "POST"): "console.key.revoke",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -139,12 +158,17 @@ def resource() -> str:
     rule = request.url_rule.rule if request.url_rule is not None else request.path
     args = request.view_args or {}
     path = _RULE_ARG.sub(lambda m: str(args.get(m.group(1), m.group(1))), rule).removeprefix("/v1/s3/")
-    return path[:1400]
+    return path.removeprefix("/console/")[:1400]  # a console form: its action says so (console.*)
+
+
+#: the form fields naming what a console form creates (its JSON twin's BucketInput.Bucket, User.UserName, ...)
+CONSOLE_CREATED = ("bucket", "host_name", "user_name")
 
 
 def _created_name(body: Any) -> str | None:
     if not isinstance(body, dict):
-        return None
+        form = request.form if request.blueprint == "console" else {}
+        return next((str(form[f])[:MAX_TEXT] for f in CONSOLE_CREATED if form.get(f)), None)
     for outer, inner in (("BucketInput", "Bucket"), ("User", "UserName")):
         value = body.get(outer)
         if isinstance(value, dict) and isinstance(value.get(inner), str):
@@ -255,7 +279,7 @@ def init_start(app: Flask) -> None:
 
 
 #: Actions whose change is database state: their event is written in the change's own transaction.
-DATABASE_STATE = ("key.",)
+DATABASE_STATE = ("key.", "console.key.")
 
 
 def _count(event: AuditEvent, result: str) -> None:

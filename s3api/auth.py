@@ -33,7 +33,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import bcrypt
 from flask import Flask, Response, g, request
@@ -55,6 +55,10 @@ BCRYPT_SLOTS = 1  # per process: one core at most spent on uncached bcrypt check
 KEY_PREFIX = "s3k_"
 READ_METHODS = frozenset({"GET", "HEAD"})
 INVALID = "missing or invalid X-Auth-Token"
+#: Blueprints whose callers prove who they are another way than ``X-Auth-Token``, by blueprint name: the one
+#: exception to the token check. The console (:func:`s3api.console.blueprint.gate`: a session cookie) is the only
+#: one; its gate sets ``g.caller`` / ``g.token_name`` and calls :func:`authorize` itself, or answers (a redirect).
+SESSION_GATES: dict[str, Callable[[TokenChecker], Response | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,9 @@ def init_app(app: Flask, checker: TokenChecker) -> None:
             g.token_name = None
             g.caller = None
             return None
+        gate = SESSION_GATES.get(request.blueprint or "")
+        if gate is not None:
+            return gate(checker)
         caller = checker.caller(request.headers.get("X-Auth-Token"))
         if caller is None:
             raise Forbidden(INVALID)

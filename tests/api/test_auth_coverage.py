@@ -21,6 +21,8 @@ def concrete_paths(app: Flask, *, public: bool = False) -> list[tuple[str, str]]
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or auth.is_public(rule.endpoint) != public:
             continue
+        if rule.endpoint.split(".")[0] in auth.SESSION_GATES:  # the console: a session, not a token (tests/console)
+            continue
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: SAMPLE.get(m.group(1), "x"), rule.rule)
         for method in sorted((rule.methods or set()) - {"OPTIONS"}):
             out.append((method, path))

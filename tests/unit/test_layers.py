@@ -127,6 +127,29 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.control.",  # the control plane's services: one call
         ),
     ),
+    # the web console: pages over the same services as the views (and the views' operation helpers), its own
+    # session (sealing) and the one authorization function
+    ("s3api.console", (*BASE, "s3api.auth", "s3api.console.")),
+    (
+        "s3api.console.",
+        (
+            *BASE,
+            "s3api.auth",
+            "s3api.sealing",
+            "s3api.console",
+            "s3api.console.",
+            "s3api.api",
+            "s3api.runtime",
+            "s3api.schemas.",
+            "s3api.provisioning.",
+            "s3api.views.operations",
+            "s3api.aws.s3",
+            "s3api.audit",
+            "s3api.db.operations",
+            "s3api.jobs.operations",
+            "s3api.control.",
+        ),
+    ),
     # start-up code: decides between the config file and the embedded emulator, boots it, builds the app
     ("s3api.embedded", ("s3api.config", "s3api.aws.clients", "s3api.provisioning.policies")),
     # the emulator made stricter (run by embedded as a module, applied to mock_aws by the tests): imports only moto
