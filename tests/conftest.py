@@ -306,11 +306,17 @@ def _postgres_schema() -> Iterator[DatabaseSettings]:
     engine = sa.create_engine(PG_URL, pool_pre_ping=True)  # a test may drop every connection (an outage)
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    # application_name marks every connection of this test: those still open at the end (the app's pools, a
+    # worker's) are closed server-side, so that a long run never exhausts the server's max_connections
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}", "application_name": schema})
     try:
         yield DatabaseSettings(url=url.render_as_string(hide_password=False), data_dir="")
     finally:
         with engine.begin() as conn:
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": schema},
+            )
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
 
