@@ -70,6 +70,9 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
     ("websites.WebsiteUserKey", "PATCH"): "website_user.key_status",
     ("operations.OperationCancel", "POST"): "operation.cancel",
+    ("plans.Plans", "POST"): "plan.create",
+    ("plans.Plan", "PATCH"): "plan.update",
+    ("plans.Plan", "DELETE"): "plan.delete",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -85,6 +88,7 @@ SAFE_FIELDS = frozenset(
         "OlderThanSeconds", "Key", "key", "Method", "ExpiresIn", "Name", "Role", "Tenant", "ExpiresAt",
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
         "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
+        "Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets", "BandwidthBytesPerMonth",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything
@@ -255,7 +259,10 @@ def init_start(app: Flask) -> None:
 
 
 #: Actions whose change is database state: their event is written in the change's own transaction.
-DATABASE_STATE = ("key.",)
+DATABASE_STATE = (
+    "key.",
+    "plan.",
+)
 
 
 def _count(event: AuditEvent, result: str) -> None:

@@ -128,7 +128,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     # start-up code: decides between the config file and the embedded emulator, boots it, builds the app
-    ("s3api.embedded", ("s3api.config", "s3api.aws.clients", "s3api.provisioning.policies")),
+    ("s3api.embedded", ("s3api.config", "s3api.aws.clients", "s3api.provisioning.policies", "s3api.db.")),
     ("s3api.cli", ANY),
     ("s3api.gunicorn_conf", ANY),
     ("s3api", ANY),  # the package: __version__ and the app factory
