@@ -10,10 +10,12 @@ body with the endpoint's secret>``, ``X-S3api-Event-Id`` (the same for every end
 de-duplicate on it), ``X-S3api-Event-Type`` and ``X-S3api-Delivery-Id``. A 2xx answer delivers it; anything else
 (another status, a redirect, a refused connection, a timeout of :data:`TIMEOUT` seconds) is an attempt that
 failed, retried after :func:`backoff` (1 min, doubling, at most 1 h) until a day after the event: then the
-delivery is ``failed``. Delivery is at least once: rows are claimed with a lease (:data:`LEASE`), so a worker that
-dies mid-POST leaves its rows due again, and two workers never claim one row (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL; SQLite writes are serialised). Webhooks are POSTed directly (no proxy, no redirects followed). The
-secret signs; it is never sent, stored in a row or logged.
+delivery is ``failed``. A run spends at most :data:`BUDGET` seconds, and an endpoint that failed once in a run gets
+no more attempts in it (a dead receiver costs one timeout per run, and never holds up the other periodic tasks).
+Events carry no order: receivers order by ``CreatedAt`` if they need to. Delivery is at least once: rows are
+claimed with a lease (:data:`LEASE`), so a worker that dies mid-POST leaves its rows due again, and two workers
+never claim one row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite writes are serialised). Webhooks are
+POSTed directly (no proxy, no redirects followed). The secret signs; it is never sent, stored in a row or logged.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ import logging
 import re
 import secrets
 import socket
+import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from s3api.config import Settings
@@ -103,8 +106,11 @@ TIMEOUT = 10.0
 LEASE = timedelta(seconds=120)
 #: a delivery not done this long after its event is ``failed``
 GIVE_UP = timedelta(days=1)
-#: rows claimed per run of the task (the rest wait for the next run)
+#: rows claimed at a time
 BATCH = 100
+#: seconds one run of the task may spend delivering (what is left waits for the next run). BUDGET + TIMEOUT stays
+#: under LEASE: a run's claimed rows are recorded before another run could take them again.
+BUDGET = 30.0
 #: delivered and failed rows are kept this long (the task purges older ones)
 KEEP = timedelta(days=30)
 DELIVERY_ID = re.compile(r"whd-[0-9a-f]{24}")
@@ -159,15 +165,14 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def claim(db: Database, when: datetime, limit: int = BATCH) -> list[_Claimed]:
-    """Due pending deliveries, oldest due first, leased to this run (:data:`LEASE`)."""
-    query = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= when)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+def claim(db: Database, when: datetime, limit: int = BATCH, skip: Iterable[str] = ()) -> list[_Claimed]:
+    """Due pending deliveries (not to the endpoints in ``skip``), oldest due first, leased to this run
+    (:data:`LEASE`)."""
+    query = select(WebhookDelivery).where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= when)
+    if skip:
+        query = query.where(WebhookDelivery.endpoint.not_in(list(skip)))
+    query = query.order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+    query = query.with_for_update(skip_locked=True)
     with db.write() as session:
         rows = list(session.scalars(query))
         for row in rows:
@@ -175,24 +180,71 @@ def claim(db: Database, when: datetime, limit: int = BATCH) -> list[_Claimed]:
         return [_Claimed(r.id, r.endpoint, r.event_id, r.event_type, r.payload, r.created_at) for r in rows]
 
 
-def _finish(db: Database, claimed: _Claimed, when: datetime, status: int | None, error: str | None) -> str:
-    """Record one attempt; the delivery's new status."""
+@dataclass(frozen=True)
+class _Attempt:
+    claimed: _Claimed
+    status: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _record(db: Database, attempts: list[_Attempt], when: datetime) -> list[str]:
+    """Write a batch's attempts in one transaction (a crash before it: those rows are due again once their lease
+    ends, and delivered again: at least once); each delivery's new status."""
+    if not attempts:
+        return []
     with db.write() as session:
-        row = session.get(WebhookDelivery, claimed.id)
-        if row is None or row.status != "pending":
-            return row.status if row is not None else "gone"
-        row.attempts += 1
-        row.last_status = status
-        if status is not None and 200 <= status < 300:
-            row.status, row.delivered_at, row.last_error = "delivered", when, None
-            return row.status
-        row.last_error = (error or f"HTTP {status}")[:512]
-        due = when + backoff(row.attempts)
-        if error == "endpoint not configured" or due > claimed.created_at + GIVE_UP:
-            row.status = "failed"
-        else:
-            row.next_attempt_at = due
+        ids = [a.claimed.id for a in attempts]
+        found = {r.id: r for r in session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))}
+        return [_finish(found.get(a.claimed.id), a.claimed, when, a.status, a.error) for a in attempts]
+
+
+def _finish(
+    row: WebhookDelivery | None, claimed: _Claimed, when: datetime, status: int | None, error: str | None
+) -> str:
+    """Record one attempt on its row; the delivery's new status."""
+    if row is None or row.status != "pending":
+        return row.status if row is not None else "gone"
+    row.attempts += 1
+    row.last_status = status
+    if status is not None and 200 <= status < 300:
+        row.status, row.delivered_at, row.last_error = "delivered", when, None
         return row.status
+    row.last_error = (error or f"HTTP {status}")[:512]
+    due = when + backoff(row.attempts)
+    if error == "endpoint not configured" or due > claimed.created_at + GIVE_UP:
+        row.status = "failed"
+    else:
+        row.next_attempt_at = due
+    return row.status
+
+
+def release(db: Database, ids: Iterable[str], when: datetime) -> None:
+    """Give back claimed rows no attempt was made for: due again (at the next run), attempts unchanged."""
+    ids = list(ids)
+    if not ids:
+        return
+    with db.write() as session:
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending")
+            .values(next_attempt_at=when)
+        )
+
+
+def expire(db: Database, when: datetime) -> int:
+    """Pending deliveries of events more than :data:`GIVE_UP` old are ``failed`` (also those never attempted,
+    behind a receiver that kept failing); how many."""
+    with db.write() as session:
+        result = session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.created_at < when - GIVE_UP)
+            .values(status="failed", last_error=func.coalesce(WebhookDelivery.last_error, "not delivered within a day"))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def deliver_due(
@@ -201,41 +253,67 @@ def deliver_due(
     *,
     when: datetime | None = None,
     limit: int = BATCH,
+    budget: float = BUDGET,
     post: Post = http_post,
 ) -> int:
-    """One run of the delivery task: POST every due delivery (up to ``limit``); how many were delivered."""
+    """One run of the delivery task: POST the due deliveries, batch after batch, for at most ``budget`` seconds
+    (the periodic tasks share one thread: a slow receiver must not hold the others up); how many were delivered.
+    An endpoint whose attempt fails gets no further attempt in this run: its other rows wait for the next run
+    (so a dead receiver costs one timeout per run, not one per event)."""
     when = when or datetime.now(UTC)
+    started = time.monotonic()
+    expire(db, when)
+    down: set[str] = set()
     delivered = 0
-    for claimed in claim(db, when, limit):
-        hook = settings.webhooks.get(claimed.endpoint)
-        status: int | None = None
-        error: str | None = None
-        if hook is None:
-            error = "endpoint not configured"
-        else:
-            body = claimed.payload.encode()
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "s3api-webhooks",
-                SIGNATURE_HEADER: signature(hook.secret, body),
-                EVENT_ID_HEADER: claimed.event_id,
-                "X-S3api-Event-Type": claimed.event_type,
-                "X-S3api-Delivery-Id": claimed.id,
-            }
-            try:
-                status = post(hook.url, body, headers, TIMEOUT)
-            except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, unreachable, timeout, garbage
-                error = _why(exc)
-        outcome = _finish(db, claimed, when, status, error)
-        if outcome == "delivered":
-            delivered += 1
-        else:
-            log.warning(
-                "webhook not delivered",
-                extra={"delivery": claimed.id, "endpoint": claimed.endpoint, "status": status, "error": error,
-                       "outcome": outcome},
-            )  # fmt: skip
+    while time.monotonic() - started < budget:
+        batch = claim(db, when, limit, skip=down)
+        if not batch:
+            break
+        skipped: list[str] = []
+        made: list[_Attempt] = []
+        for claimed in batch:
+            if claimed.endpoint in down or time.monotonic() - started >= budget:
+                skipped.append(claimed.id)
+                continue
+            attempt = _attempt(settings, claimed, post)
+            made.append(attempt)
+            if not attempt.ok:
+                down.add(claimed.endpoint)
+        for attempt, outcome in zip(made, _record(db, made, when), strict=True):
+            if outcome == "delivered":
+                delivered += 1
+            else:
+                log.warning(
+                    "webhook not delivered",
+                    extra={"delivery": attempt.claimed.id, "endpoint": attempt.claimed.endpoint,
+                           "status": attempt.status, "error": attempt.error, "outcome": outcome},
+                )  # fmt: skip
+        release(db, skipped, when)
     return delivered
+
+
+def _attempt(settings: Settings, claimed: _Claimed, post: Post) -> _Attempt:
+    """One POST of one delivery (not recorded yet)."""
+    hook = settings.webhooks.get(claimed.endpoint)
+    status: int | None = None
+    error: str | None = None
+    if hook is None:
+        error = "endpoint not configured"
+    else:
+        body = claimed.payload.encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "s3api-webhooks",
+            SIGNATURE_HEADER: signature(hook.secret, body),
+            EVENT_ID_HEADER: claimed.event_id,
+            "X-S3api-Event-Type": claimed.event_type,
+            "X-S3api-Delivery-Id": claimed.id,
+        }
+        try:
+            status = post(hook.url, body, headers, TIMEOUT)
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, unreachable, timeout, garbage
+            error = _why(exc)
+    return _Attempt(claimed, status, error)
 
 
 def purge(db: Database, when: datetime | None = None) -> int:

@@ -213,6 +213,50 @@ def test_refused_connections_redirects_and_timeouts_are_failed_attempts(
     assert moved.last_error == "timeout" and moved.attempts == 2 and moved.status == "pending"
 
 
+def test_a_failing_endpoint_gets_one_attempt_per_run_and_the_others_go_on(
+    seed: dict[str, str], migrated: Any, receiver: Receiver
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    hooks = {
+        "dead": Webhook(name="dead", url=f"http://127.0.0.1:{closed}/x", secret=SECRET),
+        "live": Webhook(name="live", url=receiver.url + "/live", secret=SECRET),
+    }
+    app = _app(seed, migrated, hooks)
+    client = Client(app.test_client())
+    for n in range(4):
+        change_a_plan(client, f"p{n}")
+    assert deliver(app) == 4
+    dead = [r for r in rows(app) if r.endpoint == "dead"]
+    assert sorted(r.attempts for r in dead) == [0, 0, 0, 1]  # one attempt, the rest wait (not leased)
+    assert all(r.status == "pending" for r in dead)
+    now = datetime.now(UTC)
+    assert all(r.next_attempt_at <= now for r in dead if r.attempts == 0)
+    assert len(receiver.received) == 4
+
+
+def test_a_run_stops_at_its_budget(app_with: Flask, hclient: Client, receiver: Receiver) -> None:
+    for n in range(3):
+        change_a_plan(hclient, f"p{n}")
+    receiver.delay = 0.3
+    env = rt(app_with)
+    assert webhooks.deliver_due(env.settings, env.db, budget=0.2) == 1  # the first POST outlasts the budget
+    assert sorted(r.status for r in rows(app_with)) == ["delivered", "pending", "pending"]
+    receiver.delay = 0.0
+    assert deliver(app_with) == 2
+
+
+def test_events_older_than_a_day_fail_even_if_never_tried(app_with: Flask, hclient: Client) -> None:
+    change_a_plan(hclient)
+    (row,) = rows(app_with)
+    assert deliver(app_with, row.created_at + timedelta(days=1, seconds=1)) == 0
+    (row,) = rows(app_with)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 0, "not delivered within a day")
+
+
 def test_every_endpoint_gets_its_own_row_of_one_event(seed: dict[str, str], migrated: Any, receiver: Receiver) -> None:
     hooks = {
         "billing": Webhook(name="billing", url=receiver.url + "/a", secret=SECRET),
@@ -279,10 +323,13 @@ def test_purge_keeps_pending_and_recent_rows(app_with: Flask, hclient: Client, r
 
 
 def test_deliveries_filter_and_page(app_with: Flask, hclient: Client, receiver: Receiver) -> None:
-    for n in range(5):
+    for n in range(3):
         change_a_plan(hclient, f"p{n}")
-    receiver.statuses = [500, 500]
     deliver(app_with)
+    for n in range(3, 5):
+        change_a_plan(hclient, f"p{n}")
+    receiver.statuses = [500]
+    deliver(app_with)  # p3 fails: p4 waits for the next run
     everything = hclient.get(DELIVERIES).get_json()["Deliveries"]
     assert [d["Event"]["Data"]["Plan"] for d in everything] == ["p4", "p3", "p2", "p1", "p0"]  # newest first
     seen: list[str] = []
