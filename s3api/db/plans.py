@@ -193,6 +193,12 @@ def _untoken(token: str, pattern: re.Pattern[str]) -> str:
 
 
 _REVISION = re.compile(r"[1-9][0-9]{0,9}")
+_ANY_NAME = re.compile(r"[^\x00]{1,64}")  # rows made by other means than the API may have other names
+
+
+def _lookable(name: str) -> bool:
+    """A name a lookup may send to the database (PostgreSQL refuses NUL in text): anything else is no plan."""
+    return 0 < len(name) <= 64 and "\x00" not in name
 
 
 class PlanStore:
@@ -202,14 +208,14 @@ class PlanStore:
     def get(self, name: str) -> PlanView:
         """The plan (a deleted one too: ``deleted`` says so); 404 for a name that is not one."""
         with self.db.read() as session:
-            row = session.get(Plan, name) if PLAN_NAME.fullmatch(name) else None
+            row = session.get(Plan, name) if _lookable(name) else None
             if row is None:
                 raise NotFound(f"plan '{name}' not found")
             return PlanView.of(row)
 
     def find(self, name: str, filters: Filters | None = None) -> PlanView | None:
         """The plan if it exists, is not deleted and passes ``filters`` (visibility above all), else None."""
-        if not PLAN_NAME.fullmatch(name):
+        if not _lookable(name):
             return None
         query = self._query(filters or Filters()).where(Plan.name == name)
         with self.db.read() as session:
@@ -235,7 +241,7 @@ class PlanStore:
         """Plans by name: ``{"Plans": [PlanView...], "NextPageToken": token or None}`` (deleted ones never)."""
         query = self._query(filters)
         if page_token:
-            query = query.where(Plan.name > _untoken(page_token, PLAN_NAME))
+            query = query.where(Plan.name > _untoken(page_token, _ANY_NAME))
         query = query.order_by(Plan.name).limit(page_size + 1)
         with self.db.read() as session:
             rows = list(session.scalars(query))
@@ -284,12 +290,14 @@ class PlanStore:
         """Change a plan: ``decide(current)`` (run inside the write, on the row locked for it) gives the new values
         of the fields that change (or raises: nothing is written). Only fields whose value differs are revised;
         no difference, no revision (and ``extra`` does not run). Returns the plan and ``{Field: {Old, New}}``."""
+        if not _lookable(name):
+            raise NotFound(f"plan '{name}' not found")
         try:
             with self.db.write() as session:
                 row = session.scalars(
                     select(Plan).where(Plan.name == name, Plan.deleted_at.is_(None)).with_for_update()
                 ).first()
-                if row is None or not PLAN_NAME.fullmatch(name):
+                if row is None:
                     raise NotFound(f"plan '{name}' not found")
                 before = PlanView.of(row)
                 old = before.fields()
@@ -321,11 +329,13 @@ class PlanStore:
     ) -> PlanView:
         """Delete a plan no live tenant uses (409 names how many do: deactivate it instead). The row and its
         history stay; a last revision records the deletion."""
+        if not _lookable(name):
+            raise NotFound(f"plan '{name}' not found")
         with self.db.write() as session:
             row = session.scalars(
                 select(Plan).where(Plan.name == name, Plan.deleted_at.is_(None)).with_for_update()
             ).first()
-            if row is None or not PLAN_NAME.fullmatch(name):
+            if row is None:
                 raise NotFound(f"plan '{name}' not found")
             users = self.users(session, name)
             if users:
@@ -359,7 +369,7 @@ class PlanStore:
         """The plan read with its row locked in the caller's transaction (PostgreSQL ``FOR UPDATE``; SQLite's
         writes are serialised anyway), or None when there is none or it is deleted. A tenant written in the same
         transaction cannot race a delete of its plan."""
-        if not PLAN_NAME.fullmatch(name):
+        if not _lookable(name):
             return None
         query = select(Plan).where(Plan.name == name, Plan.deleted_at.is_(None)).with_for_update()
         row = session.scalars(query).first()
@@ -390,7 +400,7 @@ class PlanStore:
         "NextPageToken"}``; 404 for a name that never was a plan."""
         after = int(_untoken(page_token, _REVISION)) if page_token else 0
         with self.db.read() as session:
-            if not PLAN_NAME.fullmatch(name) or session.get(Plan, name) is None:
+            if not _lookable(name) or session.get(Plan, name) is None:
                 raise NotFound(f"plan '{name}' not found")
             rows = list(
                 session.scalars(

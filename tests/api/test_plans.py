@@ -495,3 +495,26 @@ def test_the_embedded_default_is_seeded_with_a_free_and_a_paid_plan(seed: dict[s
     assert embedded.seed_plans(settings) == []
     assert client.get(f"{PLANS}/free").get_json()["MaxBuckets"] == 1  # the operator's change stays
     assert embedded.seed_plans(make_settings(seed).with_overrides(database=migrated)) == []  # not embedded: nothing
+
+
+@pytest.mark.parametrize("name", ["%00", "a%00b", "x" * 65, "%C3%A9", "UPPER"])
+def test_odd_plan_names_in_the_path_are_404_on_every_route(db_client: Client, name: str) -> None:
+    for method in ("GET", "PATCH", "DELETE"):
+        answer = db_client.open(method, f"{PLANS}/{name}", json={"Active": False} if method == "PATCH" else None)
+        assert answer.status_code == 404, (method, answer.get_json())
+    assert db_client.get(f"{PLANS}/{name}/history").status_code == 404
+
+
+def test_rows_made_outside_the_api_are_served(db_app: Flask, db_client: Client) -> None:
+    """Plans another tool wrote directly (names outside the API's rule) are still found and paged."""
+    from datetime import UTC, datetime
+
+    with rt(db_app).db.write() as session:
+        for name in ("Legacy Plan", "Zed"):
+            when = datetime.now(UTC)
+            session.add(Plan(name=name, active=True, test_only=False, storage_type="Standard", locations='["local"]',
+                             prices="[]", revision=1, created_at=when, updated_at=when))  # fmt: skip
+    assert db_client.get(f"{PLANS}/Legacy%20Plan").get_json()["Name"] == "Legacy Plan"
+    first = db_client.get(f"{PLANS}?page_size=1").get_json()
+    second = db_client.get(f"{PLANS}?page_size=1&page_token={first['NextPageToken']}").get_json()
+    assert [p["Name"] for p in first["Plans"] + second["Plans"]] == ["Legacy Plan", "Zed"]
