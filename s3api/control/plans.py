@@ -10,9 +10,9 @@ The rules a plan follows, checked before anything is written (400 with every pro
 accounts (``accounts.<name>.location``, default the account's name), no repeats; ``Prices`` decimal strings in
 a 3-letter currency, each for a location of the plan, one per (location, currency), and when there are any,
 every location has one (a plan without prices is free everywhere). A PATCH is checked as the whole plan it
-would make. Every change is a revision (who, when, old and new value of each changed field), written with the
-audit event and, for a PATCH, the ``plan.changed`` webhook, in one transaction. A PATCH that changes nothing
-writes none of them.
+would make (the locations against the configuration only when it sets ``Locations``). Every change is a
+revision (who, when, old and new value of each changed field), written with the audit event and, for a PATCH,
+the ``plan.changed`` webhook, in one transaction. A PATCH that changes nothing writes none of them.
 
 Other services call :func:`usable` to check a plan for a new tenant or a plan change, and
 :meth:`s3api.db.plans.PlanStore.locked` to hold the plan row while they write a tenant (no delete can race it).
@@ -151,14 +151,17 @@ def usable(
 # --- the rules of a plan's fields ------------------------------------------------------------------------
 
 
-def problems(values: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
-    """Every rule ``values`` (a whole plan's fields) break, as marshmallow-style ``errors`` (empty: none)."""
+def problems(values: Mapping[str, Any], settings: Settings, *, configured: bool = True) -> dict[str, Any]:
+    """Every rule ``values`` (a whole plan's fields) break, as marshmallow-style ``errors`` (empty: none).
+    ``configured=False`` leaves out the check that each location is a configured account's (a PATCH that does not
+    set ``Locations``: a plan still names a location whose account left the configuration, and can be
+    deactivated)."""
     errors: dict[str, Any] = {}
     known = locations(settings)
     where: list[str] = list(values["Locations"])
     bad_locations: dict[str, list[str]] = {}
     for i, code in enumerate(where):
-        if code not in known:
+        if configured and code not in known:
             listed = ", ".join(sorted(known))
             bad_locations[str(i)] = [f"'{code}' is no configured account's location (known: {listed})"]
         elif code in where[:i]:
@@ -182,8 +185,8 @@ def problems(values: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     return errors
 
 
-def _check(values: Mapping[str, Any], settings: Settings) -> None:
-    errors = problems(values, settings)
+def _check(values: Mapping[str, Any], settings: Settings, *, configured: bool = True) -> None:
+    errors = problems(values, settings, configured=configured)
     if errors:
         fields = ", ".join(sorted(errors))
         raise BadRequest(f"the plan breaks the rules of {fields}", errors={"json": errors})
@@ -227,7 +230,7 @@ def update(rt: Env, caller: CallerLike, name: str, body: Mapping[str, Any], audi
         wanted["Prices"] = _prices(wanted["Prices"])
 
     def decide(current: PlanView) -> Mapping[str, Any]:
-        _check({**current.fields(), **wanted}, rt.settings)
+        _check({**current.fields(), **wanted}, rt.settings, configured="Locations" in wanted)
         return wanted
 
     def extra(session: Session, view: PlanView, changes: dict[str, Any]) -> None:

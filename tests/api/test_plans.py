@@ -518,3 +518,19 @@ def test_rows_made_outside_the_api_are_served(db_app: Flask, db_client: Client) 
     first = db_client.get(f"{PLANS}?page_size=1").get_json()
     second = db_client.get(f"{PLANS}?page_size=1&page_token={first['NextPageToken']}").get_json()
     assert [p["Name"] for p in first["Plans"] + second["Plans"]] == ["Legacy Plan", "Zed"]
+
+
+def test_a_plan_whose_account_left_the_configuration_can_still_be_deactivated(
+    seed: dict[str, str], migrated: Any
+) -> None:
+    from s3api import create_app
+
+    base = make_settings(seed)
+    second = type(base.accounts["local"])(**dict(base.accounts["local"].__dict__, name="eu", location="eu-west"))
+    with_eu = Client(create_app(base.with_overrides(database=migrated, accounts={**base.accounts, "eu": second}))
+                     .test_client())  # fmt: skip
+    assert with_eu.post(PLANS, json=body(Locations=["eu-west"], Prices=[])).status_code == 201
+    without = Client(create_app(base.with_overrides(database=migrated)).test_client())
+    assert without.patch(f"{PLANS}/basic", json={"Active": False}).status_code == 200
+    answer = without.patch(f"{PLANS}/basic", json={"Locations": ["eu-west", "local"]})
+    assert answer.status_code == 400 and "0" in answer.get_json()["errors"]["json"]["Locations"]
