@@ -534,3 +534,27 @@ def test_a_plan_whose_account_left_the_configuration_can_still_be_deactivated(
     assert without.patch(f"{PLANS}/basic", json={"Active": False}).status_code == 200
     answer = without.patch(f"{PLANS}/basic", json={"Locations": ["eu-west", "local"]})
     assert answer.status_code == 400 and "0" in answer.get_json()["errors"]["json"]["Locations"]
+
+
+def test_a_change_whose_audit_event_fails_leaves_no_revision_nor_webhook(hooked_app: Flask, hooked: Client) -> None:
+    """Revision, webhook and audit event are one transaction: the event fails, nothing of the change stays."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import OperationalError
+
+    hooked.post(PLANS, json=body())
+    before = hooked.get(f"{PLANS}/basic").get_json()
+
+    def refuse(*_: Any) -> None:
+        raise OperationalError("INSERT INTO audit_events", {}, Exception("disk full"))
+
+    sa.event.listen(AuditEvent, "before_insert", refuse)
+    try:
+        changed = hooked.patch(f"{PLANS}/basic", json={"MaxBuckets": 9})
+        deleted = hooked.delete(f"{PLANS}/basic")
+        made = hooked.post(PLANS, json=body("other"))
+    finally:
+        sa.event.remove(AuditEvent, "before_insert", refuse)
+    assert [changed.status_code, deleted.status_code, made.status_code] == [503, 503, 503]
+    assert hooked.get(f"{PLANS}/basic").get_json() == before
+    assert hooked.get(f"{PLANS}/other").status_code == 404
+    assert counts(hooked_app) == (1, 1, 0)
