@@ -89,6 +89,9 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("console.operation_cancel", "POST"): "console.operation.cancel",
     ("console.key_create", "POST"): "console.key.create",
     ("console.key_revoke", "POST"): "console.key.revoke",
+    ("plans.Plans", "POST"): "plan.create",
+    ("plans.Plan", "PATCH"): "plan.update",
+    ("plans.Plan", "DELETE"): "plan.delete",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -104,6 +107,7 @@ SAFE_FIELDS = frozenset(
         "OlderThanSeconds", "Key", "key", "Method", "ExpiresIn", "Name", "Role", "Tenant", "ExpiresAt",
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
         "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
+        "Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets", "BandwidthBytesPerMonth",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything
@@ -279,7 +283,11 @@ def init_start(app: Flask) -> None:
 
 
 #: Actions whose change is database state: their event is written in the change's own transaction.
-DATABASE_STATE = ("key.", "console.key.")
+DATABASE_STATE = (
+    "key.",
+    "console.key.",
+    "plan.",
+)
 
 
 def _count(event: AuditEvent, result: str) -> None:

@@ -63,6 +63,7 @@ RESERVED_ACCOUNT_NAMES: Mapping[str, str] = {
     "plans": "/v1/s3/plans",
     "orders": "/v1/s3/orders",
     "ready": "/v1/s3/ready",
+    "webhooks": "/v1/s3/webhooks",
 }
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a 10,000-key batch delete of 1,024-byte ASCII keys fits
 #: where the embedded SQLite database lives without ``data_dir`` / ``S3API_DATA_DIR``: relative to the working

@@ -6,8 +6,9 @@ process, so an in-process mock per worker would give each worker its own AWS). T
 master (``PR_SET_PDEATHSIG``) and is stopped on shutdown.
 
 Seeded: account ``local`` (moto's default account id), a Route53 hosted zone and an imported wildcard
-certificate for ``S3API_DOMAIN`` (default ``example.test``), and an access-log bucket. The workers learn
-the emulator's address and the seed from ``S3API_EMBEDDED_*`` environment variables set by the master.
+certificate for ``S3API_DOMAIN`` (default ``example.test``), and an access-log bucket; in the database, the
+plans of :data:`PLANS` (a free one and a paid one, sold in ``local``'s location), once (:func:`seed_plans`).
+The workers learn the emulator's address and the seed from ``S3API_EMBEDDED_*`` environment variables set by the master.
 
 Start-up code: only the app factory, ``s3api serve`` and the gunicorn configuration decide to use it
 (:func:`load`, :func:`boot`); configuration, gateways and workflows never import this module.
@@ -188,6 +189,62 @@ def seed(endpoint: str | None, domain: str, account_id: str = ACCOUNT_ID) -> dic
     s3.create_bucket(Bucket=log_bucket)
     s3.put_bucket_policy(Bucket=log_bucket, Policy=json.dumps(policies.log_delivery_policy(log_bucket, account_id)))
     return {"domain": domain, "hosted_zone_id": zone, "certificate_arn": cert_arn, "log_bucket": log_bucket}
+
+
+GIB = 1024**3
+#: the plans the embedded default starts with: fields as ``POST /v1/s3/plans`` takes them, ``{location}`` the
+#: embedded account's location code
+PLANS: dict[str, dict[str, Any]] = {
+    "free": {
+        "Active": True,
+        "TestOnly": False,
+        "StorageType": "Standard",
+        "Locations": ["{location}"],
+        "QuotaBytes": 1 * GIB,
+        "MaxBuckets": 3,
+        "BandwidthBytesPerMonth": 10 * GIB,
+        "Prices": [],
+    },
+    "standard": {
+        "Active": True,
+        "TestOnly": False,
+        "StorageType": "Standard",
+        "Locations": ["{location}"],
+        "QuotaBytes": 100 * GIB,
+        "MaxBuckets": 10,
+        "BandwidthBytesPerMonth": 1024 * GIB,
+        "Prices": [
+            {
+                "Location": "{location}",
+                "Currency": "EUR",
+                "Monthly": "4.99",
+                "StorageOverPerGb": "0.02",
+                "TrafficOverPerGb": "0.01",
+            }
+        ],
+    },
+}
+
+
+def plans_for(location: str) -> dict[str, dict[str, Any]]:
+    """:data:`PLANS` sold in ``location``."""
+    return json.loads(json.dumps(PLANS).replace("{location}", location))  # type: ignore[no-any-return]
+
+
+def seed_plans(settings: Settings) -> list[str]:
+    """Create the plans of :data:`PLANS` that the database lacks (a restart keeps what the operator changed;
+    a deleted seed plan stays deleted); the names created. The embedded default only: its account ``local``."""
+    from s3api.db.plans import PlanStore
+    from s3api.db.session import Database
+
+    account = settings.account("local")
+    if not settings.embedded or account is None:
+        return []
+    db = Database(settings.database)
+    try:
+        return PlanStore(db).seed(plans_for(account.location_code), caller_name="embedded-seed")
+    finally:
+        db.dispose()
 
 
 def boot(env: MutableMapping[str, str]) -> Emulator:

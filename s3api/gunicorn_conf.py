@@ -65,6 +65,8 @@ def on_starting(server: Any) -> None:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()  # never the URL: it can hold a password
         why = f"{type(exc).__name__}: {reason[0] if reason else ''}"
         raise SystemExit(f"s3api: database migration failed: {why}") from None
+    if settings.embedded:  # the embedded default's plans (a free and a paid one), once
+        embedded.seed_plans(settings)
 
 
 def when_ready(server: Any) -> None:

@@ -215,6 +215,9 @@ class Plan(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: set by DELETE of a plan no live tenant uses (migration 0005_plans): the row and its revisions stay (old
+    #: tenants and orders name it, the history is append-only), the name is never reused
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PlanRevision(Base):

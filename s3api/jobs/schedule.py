@@ -2,7 +2,9 @@
 
 Every task of :mod:`s3api.provisioning.periodic` (key retirement, disabled-distribution deletion, stale DNS
 records, audit and idempotency purges) runs once per ``sweep_interval`` over every account, plus the engine's
-own: ``operations_purge`` (operations ended more than 30 days ago). On PostgreSQL procrastinate runs them
+own: ``operations_purge`` (operations ended more than 30 days ago), ``webhooks_deliver`` (the outbox's due
+deliveries, :func:`s3api.webhooks.deliver_due`) and ``webhooks_purge`` (deliveries ended 30 days ago).
+On PostgreSQL procrastinate runs them
 (:mod:`s3api.jobs.queue`, which adds ``retry_stalled`` and ``requeue``), on SQLite the in-process runner.
 Each run logs one line ``periodic task ran`` with the task and the period's timestamp.
 """
@@ -13,6 +15,7 @@ import functools
 import logging
 from collections.abc import Callable
 
+from s3api import webhooks
 from s3api.jobs.kinds import Env
 from s3api.provisioning import periodic
 
@@ -40,6 +43,10 @@ def tasks(env: Env, *, engine: str) -> dict[str, Periodic]:
     for name in periodic.load_tasks():
         found[name] = _logged(name, engine, functools.partial(periodic.run, name, env.settings, env.clients))
     found["operations_purge"] = _logged("operations_purge", engine, env.operations.purge)
+    found["webhooks_deliver"] = _logged(
+        "webhooks_deliver", engine, functools.partial(webhooks.deliver_due, env.settings, env.db)
+    )
+    found["webhooks_purge"] = _logged("webhooks_purge", engine, functools.partial(webhooks.purge, env.db))
     return found
 
 

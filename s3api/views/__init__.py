@@ -6,7 +6,19 @@ from s3api.api import Api
 
 
 def register(api: Api) -> None:
-    from s3api.views import accounts, audit, buckets, keys, objects, operations, system, users, websites
+    from s3api.views import (
+        accounts,
+        audit,
+        buckets,
+        keys,
+        objects,
+        operations,
+        plans,
+        system,
+        users,
+        webhooks,
+        websites,
+    )
 
-    for module in (system, keys, audit, operations, accounts, buckets, users, objects, websites):
+    for module in (system, keys, audit, operations, accounts, buckets, users, objects, websites, plans, webhooks):
         api.register_blueprint(module.blp)

@@ -151,7 +151,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     # start-up code: decides between the config file and the embedded emulator, boots it, builds the app
-    ("s3api.embedded", ("s3api.config", "s3api.aws.clients", "s3api.provisioning.policies")),
+    ("s3api.embedded", ("s3api.config", "s3api.aws.clients", "s3api.provisioning.policies", "s3api.db.")),
     # the emulator made stricter (run by embedded as a module, applied to mock_aws by the tests): imports only moto
     ("s3api.emulator", ()),
     ("s3api.cli", ANY),
