@@ -23,6 +23,7 @@ from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
+from s3api.control import usage
 from s3api.jobs.operations import start
 from s3api.provisioning import objects
 from s3api.schemas.objects import (
@@ -44,6 +45,7 @@ from s3api.schemas.objects import (
     UsageSchema,
 )
 from s3api.schemas.operations import OperationSchema
+from s3api.schemas.usage import HistoryQuery, UsageHistorySchema
 from s3api.views.operations import ACCEPTED_HEADERS, accepted, if_busy, starter
 
 blp = Blueprint(
@@ -141,6 +143,16 @@ class Usage(MethodView):
     def get(self, account: str, bucket: str) -> dict[str, Any]:
         """Bytes and objects stored, with when and how they were measured"""
         return objects.usage(runtime.aws(account), bucket)
+
+
+@blp.route(f"{BUCKET}/usage/history")
+class UsageHistory(MethodView):
+    @blp.arguments(HistoryQuery, location="query", unknown=ma.RAISE)
+    @blp.response(200, UsageHistorySchema)
+    def get(self, query: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """The bucket's usage day by day (the daily samples; default the last 30 days)"""
+        rt = runtime.current()
+        return usage.history(rt.aws(account), rt.usage, bucket, query["start"], query["end"])
 
 
 @blp.route(f"{BUCKET}/usage/recount")

@@ -1,0 +1,126 @@
+"""Usage history: one sample per managed bucket per day, made by the periodic task ``usage_sample``.
+
+A run goes over the account's managed buckets (ListBuckets + ListGroups, as ``ManagedBuckets`` of the account
+stats) and, for each one without a finished sample of the day (UTC), reads its owner once (GetBucketTagging: the
+``s3api:tenant`` tag, kept on the sample so a tenant's history survives its buckets) and lists it
+(``Source: listing``: ListObjectsV2, 1,000 keys a page, current objects by storage class). A run lists at most
+:data:`PAGES_PER_RUN` pages over all buckets; a listing cut short is saved with its continuation token and the
+next run goes on from there, so a bucket of any size is finished in ``ceil(objects / 1000 / PAGES_PER_RUN)``
+runs while small buckets are not held up (pending buckets are taken least-listed first).
+
+AWS calls per bucket and day: 1 GetBucketTagging + ceil(objects / 1,000) ListObjectsV2, plus 2 paginated list
+calls per account and run. The figure is flat in the number of buckets (``bench`` section ``usage``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from s3api.aws import s3
+from s3api.aws.clients import AccountAws
+from s3api.db.session import Database
+from s3api.db.usage import Partial, UsageStore, shape
+from s3api.errors import BadRequest, NotFound
+from s3api.provisioning import objects, periodic
+from s3api.provisioning.tenants import ownership
+
+log = logging.getLogger("s3api.usage")
+
+#: ListObjectsV2 pages one run reads over all buckets of an account (1,000 keys each)
+PAGES_PER_RUN = 200
+#: an unfinished listing is saved every this many pages (a crash loses at most that much work)
+SAVE_EVERY = 20
+
+_STORES: dict[str, UsageStore] = {}
+
+
+def store_for(settings: Any) -> UsageStore:
+    """The process's usage store of the configured database (made once)."""
+    found = _STORES.get(settings.database.url)
+    if found is None:
+        found = _STORES.setdefault(settings.database.url, UsageStore(Database(settings.database)))
+    return found
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def sample(aws: AccountAws, store: UsageStore, *, day: str | None = None, budget: int = PAGES_PER_RUN) -> int:
+    """One run over the account: samples finished by this run (the day's already finished ones are skipped)."""
+    day = day or today()
+    account = aws.account.name
+    names = objects.managed_names(aws)
+    rows = store.day_of(account, names, day)
+    pending = [name for name in names if not (name in rows and rows[name].complete)]
+    pending.sort(key=lambda name: rows[name].pages if name in rows else 0)
+    finished = 0
+    for bucket in pending:
+        if budget <= 0:
+            break
+        row = rows.get(bucket)
+        if row is None:
+            try:
+                tenant = ownership.owner(aws, bucket)
+            except NotFound:  # deleted since the listing
+                continue
+            partial = Partial(day=day, tenant=tenant, as_of=datetime.now(UTC).replace(microsecond=0))
+        else:
+            partial = store.partial(row)
+        used = _list(aws, store, bucket, partial, budget)
+        if used < 0:  # the bucket went away
+            continue
+        budget -= used
+        store.save(account, bucket, partial)
+        finished += partial.complete
+    return finished
+
+
+def _list(aws: AccountAws, store: UsageStore, bucket: str, partial: Partial, budget: int) -> int:
+    """List pages of ``bucket`` into ``partial`` until it is complete or ``budget`` pages are read; the pages read
+    (-1: the bucket no longer exists)."""
+    used = 0
+    while used < budget and not partial.complete:
+        try:
+            page = s3.usage_page(aws, bucket, partial.resume_token)
+        except NotFound:
+            return -1
+        except BadRequest:  # a continuation token S3 no longer takes: list the day again from the start
+            if partial.resume_token is None:
+                raise
+            log.warning("usage listing restarted", extra={"bucket": bucket})
+            partial.storage_bytes = partial.objects = partial.pages = 0
+            partial.by_class, partial.resume_token = {}, None
+            continue
+        partial.add_page(page)
+        used += 1
+        if not partial.complete and partial.pages % SAVE_EVERY == 0:
+            store.save(aws.account.name, bucket, partial)
+    return used
+
+
+@periodic.task("usage_sample")
+def usage_sample(aws: AccountAws) -> int:
+    """The daily usage sample of the account's managed buckets (bounded per run, resumed the next run)."""
+    return sample(aws, store_for(aws.settings))
+
+
+#: the longest range one history answer covers
+MAX_DAYS = 400
+
+
+def history(aws: AccountAws, store: UsageStore, bucket: str, start: date | None, end: date | None) -> dict[str, Any]:
+    """The bucket's daily samples from ``start`` to ``end`` (days, inclusive; default the last 30 days), oldest
+    first: ``{Bucket, From, To, Samples}``. A managed bucket only (:func:`objects.managed_bucket`); no other AWS
+    call. A day without a sample is missing from the list (the sampler had not run, or the bucket did not exist)."""
+    objects.managed_bucket(aws, bucket)
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=29)
+    if start > end:
+        raise BadRequest("'from' is after 'to'")
+    if (end - start).days >= MAX_DAYS:
+        raise BadRequest(f"at most {MAX_DAYS} days in one answer")
+    rows = store.series(aws.account.name, bucket, start.isoformat(), end.isoformat())
+    return {"Bucket": bucket, "From": start.isoformat(), "To": end.isoformat(), "Samples": [shape(r) for r in rows]}
