@@ -44,6 +44,7 @@ def test_models_and_migrations_agree(migrated: DatabaseSettings) -> None:
                 "share_links",
                 "signers",
                 "tenants",
+                "usage_samples",
                 "webhook_deliveries",
             ]
             if migrated.is_sqlite:
