@@ -20,8 +20,9 @@ from typing import Any
 
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
+from s3api.db.models import UsageSample
 from s3api.db.session import Database
-from s3api.db.usage import Partial, UsageStore, shape
+from s3api.db.usage import Partial, UsageStore, iso, shape
 from s3api.errors import BadRequest, NotFound
 from s3api.provisioning import objects, periodic
 from s3api.provisioning.tenants import ownership
@@ -124,3 +125,121 @@ def history(aws: AccountAws, store: UsageStore, bucket: str, start: date | None,
         raise BadRequest(f"at most {MAX_DAYS} days in one answer")
     rows = store.series(aws.account.name, bucket, start.isoformat(), end.isoformat())
     return {"Bucket": bucket, "From": start.isoformat(), "To": end.isoformat(), "Samples": [shape(r) for r in rows]}
+
+
+GRANULARITIES = ("day", "month")
+
+
+def _period(day: str, granularity: str) -> str:
+    return day if granularity == "day" else day[:7]
+
+
+def totals(rows: list[UsageSample], granularity: str = "day") -> list[dict[str, Any]]:
+    """Samples of several buckets summed per day, then per ``granularity``: storage and objects as the peak of
+    the daily totals of the period, traffic and requests summed (None when no sample had a traffic source),
+    ``Days`` sampled and ``Complete`` when every sample of the period was."""
+    if granularity not in GRANULARITIES:
+        raise BadRequest(f"granularity must be one of {', '.join(GRANULARITIES)}")
+    days: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        d = days.setdefault(
+            row.day,
+            {
+                "StorageBytes": 0,
+                "Objects": 0,
+                "BytesDownloaded": None,
+                "BytesUploaded": None,
+                "Requests": None,
+                "Complete": True,
+                "AsOf": row.as_of,
+            },
+        )
+        d["StorageBytes"] += row.storage_bytes
+        d["Objects"] += row.objects
+        for name, value in (
+            ("BytesDownloaded", row.bytes_downloaded),
+            ("BytesUploaded", row.bytes_uploaded),
+            ("Requests", row.requests),
+        ):
+            if value is not None:
+                d[name] = (d[name] or 0) + value
+        d["Complete"] = d["Complete"] and row.complete
+        d["AsOf"] = max(d["AsOf"], row.as_of)
+    periods: dict[str, dict[str, Any]] = {}
+    for day in sorted(days):
+        d = days[day]
+        p = periods.setdefault(
+            _period(day, granularity),
+            {
+                "Period": _period(day, granularity),
+                "StorageBytes": 0,
+                "Objects": 0,
+                "BytesDownloaded": None,
+                "BytesUploaded": None,
+                "Requests": None,
+                "Days": 0,
+                "Complete": True,
+                "AsOf": d["AsOf"],
+            },
+        )
+        p["StorageBytes"] = max(p["StorageBytes"], d["StorageBytes"])
+        p["Objects"] = max(p["Objects"], d["Objects"])
+        for name in ("BytesDownloaded", "BytesUploaded", "Requests"):
+            if d[name] is not None:
+                p[name] = (p[name] or 0) + d[name]
+        p["Days"] += 1
+        p["Complete"] = p["Complete"] and d["Complete"]
+        p["AsOf"] = max(p["AsOf"], d["AsOf"])
+    return [{**p, "AsOf": iso(p["AsOf"])} for p in periods.values()]
+
+
+def metering(rows: list[UsageSample], today_: date | None = None) -> dict[str, Any]:
+    """``{TrafficBytesThisPeriod, StoragePeakBytesThisPeriod, AsOf}`` for the calendar month (UTC) of ``today_``
+    from the samples ``rows`` (of one bucket or of a tenant's buckets); zeros and ``AsOf: null`` before the
+    first sample of the month."""
+    month = (today_ or datetime.now(UTC).date()).isoformat()[:7]
+    found = totals([r for r in rows if r.day.startswith(month)], "month")
+    if not found:
+        return {"TrafficBytesThisPeriod": 0, "StoragePeakBytesThisPeriod": 0, "AsOf": None}
+    return {
+        "TrafficBytesThisPeriod": found[0]["BytesDownloaded"] or 0,
+        "StoragePeakBytesThisPeriod": found[0]["StorageBytes"],
+        "AsOf": found[0]["AsOf"],
+    }
+
+
+def month_start(today_: date | None = None) -> str:
+    return (today_ or datetime.now(UTC).date()).replace(day=1).isoformat()
+
+
+def tenant_history(
+    store: UsageStore, tenant_id: str, start: date | None, end: date | None, granularity: str
+) -> dict[str, Any]:
+    """A tenant's usage over time: its buckets' samples (by owner when sampled) summed per day or month:
+    ``{Tenant, From, To, Granularity, Series}``. Database only, no AWS call."""
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=29)
+    if start > end:
+        raise BadRequest("'from' is after 'to'")
+    if (end - start).days >= MAX_DAYS:
+        raise BadRequest(f"at most {MAX_DAYS} days in one answer")
+    rows = store.tenant_series(tenant_id, start.isoformat(), end.isoformat())
+    return {
+        "Tenant": tenant_id,
+        "From": start.isoformat(),
+        "To": end.isoformat(),
+        "Granularity": granularity,
+        "Series": totals(rows, granularity),
+    }
+
+
+def tenant_metering(store: UsageStore, tenant_id: str) -> dict[str, Any]:
+    """The tenant's ``Metering`` for this month (one query)."""
+    today_ = datetime.now(UTC).date()
+    return metering(store.tenant_series(tenant_id, month_start(today_), today_.isoformat()), today_)
+
+
+def bucket_metering(store: UsageStore, account: str, bucket: str) -> dict[str, Any]:
+    """The bucket's ``Metering`` for this month (one query)."""
+    today_ = datetime.now(UTC).date()
+    return metering(store.series(account, bucket, month_start(today_), today_.isoformat()), today_)

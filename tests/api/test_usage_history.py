@@ -8,13 +8,14 @@ finished day costs no listing, and the owner tag is kept on the sample.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
 from s3api.control import usage
+from s3api.errors import BadRequest
 from s3api.provisioning import periodic
 from tests.api.test_reads import Calls
 from tests.conftest import Client
@@ -137,3 +138,54 @@ def test_an_unknown_bucket_is_404(client: Client) -> None:
 
 def test_the_periodic_task_is_registered(client: Client) -> None:
     assert "usage_sample" in periodic.load_tasks()
+
+
+def sample_row(bucket: str, day: str, stored: int, down: int | None = None, complete: bool = True) -> Any:
+    from s3api.db.models import UsageSample
+
+    return UsageSample(
+        account="local",
+        bucket=bucket,
+        day=day,
+        tenant="t-00000000000000aa",
+        storage_bytes=stored,
+        objects=stored // 10,
+        by_class="{}",
+        bytes_downloaded=down,
+        source="listing",
+        traffic_source=None if down is None else "cloudfront",
+        as_of=datetime.fromisoformat(f"{day}T03:00:00+00:00"),
+        complete=complete,
+        pages=1,
+    )
+
+
+def test_a_tenants_series_sums_its_buckets_per_day_and_month(db_app: Any) -> None:
+    store = runtime(db_app).usage
+    for row in (
+        sample_row("one", "2026-10-31", 500, 10),
+        sample_row("one", "2026-11-01", 100, 5),
+        sample_row("two", "2026-11-01", 300),
+        sample_row("one", "2026-11-02", 200, 7),
+        sample_row("two", "2026-11-02", 50, None, complete=False),
+    ):
+        store.put(row)
+    days = usage.tenant_history(store, "t-00000000000000aa", date(2026, 11, 1), date(2026, 11, 30), "day")["Series"]
+    assert [(d["Period"], d["StorageBytes"], d["BytesDownloaded"], d["Complete"]) for d in days] == [
+        ("2026-11-01", 400, 5, True),
+        ("2026-11-02", 250, 7, False),
+    ]
+    months = usage.tenant_history(store, "t-00000000000000aa", date(2026, 10, 1), date(2026, 11, 30), "month")
+    assert [(m["Period"], m["StorageBytes"], m["BytesDownloaded"], m["Days"]) for m in months["Series"]] == [
+        ("2026-10", 500, 10, 1),
+        ("2026-11", 400, 12, 2),  # storage: the peak of the daily totals; traffic: the sum
+    ]
+    rows = store.tenant_series("t-00000000000000aa", "2026-11-01", "2026-11-30")
+    assert usage.metering(rows, date(2026, 11, 15)) == {
+        "TrafficBytesThisPeriod": 12,
+        "StoragePeakBytesThisPeriod": 400,
+        "AsOf": "2026-11-02T03:00:00Z",
+    }
+    assert usage.metering(rows, date(2026, 12, 1))["AsOf"] is None
+    with pytest.raises(BadRequest):
+        usage.tenant_history(store, "t-00000000000000aa", None, None, "week")
