@@ -14,11 +14,12 @@ calls per account and run. The figure is flat in the number of buckets (``bench`
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from s3api.aws import s3
+from s3api.aws import cloudwatch, s3
 from s3api.aws.clients import AccountAws
 from s3api.db.models import UsageSample
 from s3api.db.session import Database
@@ -58,13 +59,19 @@ def sample(aws: AccountAws, store: UsageStore, *, day: str | None = None, budget
     pending = [name for name in names if not (name in rows and rows[name].complete)]
     pending.sort(key=lambda name: rows[name].pages if name in rows else 0)
     finished = 0
+    owners: dict[str, str | None] = {}
+    if aws.account.usage_source == "cloudwatch" and not aws.account.endpoint_url:
+        fresh = [name for name in pending if name not in rows]
+        done, owners = _from_cloudwatch(aws, store, day, fresh)
+        finished += len(done)
+        pending = [name for name in pending if name not in done]
     for bucket in pending:
         if budget <= 0:
             break
         row = rows.get(bucket)
         if row is None:
             try:
-                tenant = ownership.owner(aws, bucket)
+                tenant = owners[bucket] if bucket in owners else ownership.owner(aws, bucket)
             except NotFound:  # deleted since the listing
                 continue
             partial = Partial(day=day, tenant=tenant, as_of=datetime.now(UTC).replace(microsecond=0))
@@ -77,6 +84,43 @@ def sample(aws: AccountAws, store: UsageStore, *, day: str | None = None, budget
         store.save(account, bucket, partial)
         finished += partial.complete
     return finished
+
+
+def _from_cloudwatch(
+    aws: AccountAws, store: UsageStore, day: str, buckets: list[str]
+) -> tuple[set[str], dict[str, str | None]]:
+    """``Source: cloudwatch`` for ``buckets`` (no sample yet today): each one's owner (GetBucketTagging) and region
+    (HeadBucket), then S3's daily storage metrics per region in batches (:func:`cloudwatch.storage_of_buckets`).
+    The buckets sampled and the owners read; those without datapoints (younger than a day) are left to the
+    listing."""
+    owners: dict[str, str | None] = {}
+    regions: dict[str, list[str]] = {}
+    for bucket in buckets:
+        try:
+            owners[bucket] = ownership.owner(aws, bucket)
+            regions.setdefault(s3.region_of(aws, s3.require_bucket(aws, bucket)), []).append(bucket)
+        except NotFound:
+            continue
+    done: set[str] = set()
+    for region, names in sorted(regions.items()):
+        for bucket, metrics in cloudwatch.storage_of_buckets(aws, region, names).items():
+            store.put(
+                UsageSample(
+                    account=aws.account.name,
+                    bucket=bucket,
+                    day=day,
+                    tenant=owners[bucket],
+                    storage_bytes=metrics["Bytes"],
+                    objects=metrics["Objects"],
+                    by_class=json.dumps({k: [0, v] for k, v in metrics["ByStorageClass"].items()}, sort_keys=True),
+                    source="cloudwatch",
+                    as_of=metrics["AsOf"],
+                    complete=True,
+                    pages=0,
+                )
+            )
+            done.add(bucket)
+    return done, owners
 
 
 def _list(aws: AccountAws, store: UsageStore, bucket: str, partial: Partial, budget: int) -> int:

@@ -189,3 +189,35 @@ def test_a_tenants_series_sums_its_buckets_per_day_and_month(db_app: Any) -> Non
     assert usage.metering(rows, date(2026, 12, 1))["AsOf"] is None
     with pytest.raises(BadRequest):
         usage.tenant_history(store, "t-00000000000000aa", None, None, "week")
+
+
+def test_a_cloudwatch_account_takes_the_metrics_and_lists_what_has_none(
+    seed: dict[str, str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3api import create_app
+    from s3api.aws import cloudwatch
+    from s3api.config import DatabaseSettings
+    from s3api.db import migrate
+    from tests.conftest import make_settings
+
+    database = DatabaseSettings(url=f"sqlite:///{tmp_path}/s3api.db", data_dir=str(tmp_path))
+    migrate.upgrade(database)
+    app = create_app(make_settings(seed, usage_source="cloudwatch").with_overrides(database=database))
+    client = Client(app.test_client())
+    make(client, "metered-data")
+    make(client, "young-data")
+    boto3.client("s3", region_name="us-east-1").put_object(Bucket="young-data", Key="k", Body=b"abc")
+    asked: list[tuple[str, list[str]]] = []
+    stamp = datetime(2026, 12, 3, tzinfo=UTC)
+
+    def metrics(aws: Any, region: str, buckets: list[str], now: Any = None) -> dict[str, Any]:
+        asked.append((region, sorted(buckets)))
+        return {"metered-data": {"Bytes": 9000, "Objects": 3, "ByStorageClass": {"STANDARD": 9000}, "AsOf": stamp}}
+
+    monkeypatch.setattr(cloudwatch, "storage_of_buckets", metrics)
+    assert run(app) == 2
+    assert asked == [("us-east-1", ["metered-data", "young-data"])]  # one batch for the region
+    [metered] = history(client, "metered-data").json["Samples"]
+    assert (metered["Source"], metered["StorageBytes"], metered["AsOf"]) == ("cloudwatch", 9000, "2026-12-03T00:00:00Z")
+    [young] = history(client, "young-data").json["Samples"]
+    assert (young["Source"], young["StorageBytes"], young["Complete"]) == ("listing", 3, True)
