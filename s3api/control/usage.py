@@ -22,10 +22,9 @@ from typing import Any
 from s3api.aws import cloudwatch, s3
 from s3api.aws.clients import AccountAws
 from s3api.db.models import UsageSample
-from s3api.db.session import Database
 from s3api.db.usage import Partial, UsageStore, iso, shape
 from s3api.errors import BadRequest, NotFound
-from s3api.provisioning import objects, periodic
+from s3api.provisioning import objects
 from s3api.provisioning.tenants import ownership
 
 log = logging.getLogger("s3api.usage")
@@ -35,34 +34,40 @@ PAGES_PER_RUN = 200
 #: an unfinished listing is saved every this many pages (a crash loses at most that much work)
 SAVE_EVERY = 20
 
-_STORES: dict[str, UsageStore] = {}
-
-
-def store_for(settings: Any) -> UsageStore:
-    """The process's usage store of the configured database (made once)."""
-    found = _STORES.get(settings.database.url)
-    if found is None:
-        found = _STORES.setdefault(settings.database.url, UsageStore(Database(settings.database)))
-    return found
-
-
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def sample(aws: AccountAws, store: UsageStore, *, day: str | None = None, budget: int = PAGES_PER_RUN) -> int:
-    """One run over the account: samples finished by this run (the day's already finished ones are skipped)."""
+def sample(
+    aws: AccountAws,
+    store: UsageStore,
+    *,
+    day: str | None = None,
+    budget: int = PAGES_PER_RUN,
+    refresh: frozenset[str] = frozenset(),
+    refresh_seconds: int = 86400,
+) -> int:
+    """One run over the account: samples finished by this run. The day's finished samples are skipped, except
+    those of ``refresh`` (buckets under a quota) older than ``refresh_seconds``: these are listed again, and the
+    new figure replaces the old one only once that listing is complete within the run's budget."""
     day = day or today()
     account = aws.account.name
     names = objects.managed_names(aws)
     rows = store.day_of(account, names, day)
+    stale = datetime.now(UTC) - timedelta(seconds=refresh_seconds)
+    fresh: set[str] = set()
+    for name in sorted(refresh & set(names)):
+        row = rows.get(name)
+        if row is not None and row.complete and row.as_of < stale:
+            del rows[name]  # listed again below, from the start
+            fresh.add(name)
     pending = [name for name in names if not (name in rows and rows[name].complete)]
     pending.sort(key=lambda name: rows[name].pages if name in rows else 0)
     finished = 0
     owners: dict[str, str | None] = {}
     if aws.account.usage_source == "cloudwatch" and not aws.account.endpoint_url:
-        fresh = [name for name in pending if name not in rows]
-        done, owners = _from_cloudwatch(aws, store, day, fresh)
+        unsampled = [name for name in pending if name not in rows]
+        done, owners = _from_cloudwatch(aws, store, day, unsampled)
         finished += len(done)
         pending = [name for name in pending if name not in done]
     for bucket in pending:
@@ -77,10 +82,12 @@ def sample(aws: AccountAws, store: UsageStore, *, day: str | None = None, budget
             partial = Partial(day=day, tenant=tenant, as_of=datetime.now(UTC).replace(microsecond=0))
         else:
             partial = store.partial(row)
-        used = _list(aws, store, bucket, partial, budget)
+        used = _list(aws, None if bucket in fresh else store, bucket, partial, budget)
         if used < 0:  # the bucket went away
             continue
         budget -= used
+        if bucket in fresh and not partial.complete:
+            continue  # the refresh did not fit in this run: the older figure stands
         store.save(account, bucket, partial)
         finished += partial.complete
     return finished
@@ -123,9 +130,9 @@ def _from_cloudwatch(
     return done, owners
 
 
-def _list(aws: AccountAws, store: UsageStore, bucket: str, partial: Partial, budget: int) -> int:
+def _list(aws: AccountAws, store: UsageStore | None, bucket: str, partial: Partial, budget: int) -> int:
     """List pages of ``bucket`` into ``partial`` until it is complete or ``budget`` pages are read; the pages read
-    (-1: the bucket no longer exists)."""
+    (-1: the bucket no longer exists). Saved every :data:`SAVE_EVERY` pages when a ``store`` is given."""
     used = 0
     while used < budget and not partial.complete:
         try:
@@ -141,15 +148,9 @@ def _list(aws: AccountAws, store: UsageStore, bucket: str, partial: Partial, bud
             continue
         partial.add_page(page)
         used += 1
-        if not partial.complete and partial.pages % SAVE_EVERY == 0:
+        if store is not None and not partial.complete and partial.pages % SAVE_EVERY == 0:
             store.save(aws.account.name, bucket, partial)
     return used
-
-
-@periodic.task("usage_sample")
-def usage_sample(aws: AccountAws) -> int:
-    """The daily usage sample of the account's managed buckets (bounded per run, resumed the next run)."""
-    return sample(aws, store_for(aws.settings))
 
 
 #: the longest range one history answer covers

@@ -25,7 +25,7 @@ TASKS: dict[str, Task] = {}
 MODULES = (
     "s3api.provisioning.users",
     "s3api.provisioning.websites",
-    "s3api.control.usage",
+    "s3api.control.quotas",
     "s3api.audit",
     "s3api.idempotency",
 )

@@ -1,4 +1,4 @@
-"""Usage history: one sample per managed bucket per day.
+"""Usage history (one sample per managed bucket per day), bucket quotas and quota alerts.
 
 Revision ID: 0005
 Revises: 0004
@@ -40,9 +40,43 @@ def upgrade() -> None:
     with op.batch_alter_table("usage_samples", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_usage_samples_tenant_day"), ["tenant", "day"], unique=False)
         batch_op.create_index(batch_op.f("ix_usage_samples_day"), ["day"], unique=False)
+    op.create_table(
+        "bucket_quotas",
+        sa.Column("account", sa.String(length=64), nullable=False),
+        sa.Column("bucket", sa.String(length=63), nullable=False),
+        sa.Column("quota_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("thresholds", sa.String(length=64), nullable=False),
+        sa.Column("set_by", sa.String(length=128), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account", "bucket", name=op.f("pk_bucket_quotas")),
+    )
+    op.create_table(
+        "quota_alerts",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("threshold", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("used_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("limit_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("projected_day", sa.String(length=10), nullable=True),
+        sa.Column("crossed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cleared_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("kind IN ('storage', 'bandwidth')", name=op.f("ck_quota_alerts_kind")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quota_alerts")),
+    )
+    with op.batch_alter_table("quota_alerts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_quota_alerts_subject_kind_cleared_at"), ["subject", "kind", "cleared_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("quota_alerts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quota_alerts_subject_kind_cleared_at"))
+    op.drop_table("quota_alerts")
+    op.drop_table("bucket_quotas")
     with op.batch_alter_table("usage_samples", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_usage_samples_day"))
         batch_op.drop_index(batch_op.f("ix_usage_samples_tenant_day"))
