@@ -58,6 +58,11 @@ class Env:
         return cls(settings, db, QuotaStore(db), UsageStore(db))
 
 
+def env(rt: Any) -> Env:
+    """The quota environment of a web process's runtime (its database and stores)."""
+    return Env(rt.settings, rt.db, rt.quotas, rt.usage)
+
+
 _ENVS: dict[str, Env] = {}
 
 

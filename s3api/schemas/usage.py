@@ -40,3 +40,42 @@ class UsageHistorySchema(ma.Schema):
     From = fields.String(required=True)
     To = fields.String(required=True)
     Samples = fields.List(fields.Nested(UsageSampleSchema), required=True)
+
+
+class QuotaInputSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    QuotaBytes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
+    AlertThresholds = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=100)),
+        load_default=None,
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "percents of the quota that alert (default 75, 90, 100; 100 is always one)"},
+    )
+
+
+class QuotaAlertSchema(ma.Schema):
+    Kind = fields.String(required=True)
+    Threshold = fields.Integer(required=True)
+    UsedBytes = fields.Integer(required=True)
+    QuotaBytes = fields.Integer(required=True)
+    ProjectedReachedOn = fields.String(allow_none=True, required=True)
+    CrossedAt = fields.String(required=True)
+
+
+class ProjectionSchema(ma.Schema):
+    GrowthBytesPerDay = fields.Integer(required=True)
+    ReachedOn = fields.String(required=True)
+
+
+class QuotaStatusSchema(ma.Schema):
+    Bucket = fields.String(required=True)
+    QuotaBytes = fields.Integer(required=True)
+    AlertThresholds = fields.List(fields.Integer(), required=True)
+    UsedBytes = fields.Integer(required=True, metadata={"description": "the newest daily sample's storage"})
+    Percent = fields.Float(required=True)
+    AsOf = fields.String(allow_none=True, required=True)
+    WritesDenied = fields.Boolean(required=True)
+    Alerts = fields.List(fields.Nested(QuotaAlertSchema), required=True)
+    Projection = fields.Nested(ProjectionSchema, allow_none=True, required=True)
