@@ -33,6 +33,8 @@ log = logging.getLogger("s3api.usage")
 PAGES_PER_RUN = 200
 #: an unfinished listing is saved every this many pages (a crash loses at most that much work)
 SAVE_EVERY = 20
+#: samples of this many buckets are saved in one transaction
+SAVE_BATCH = 50
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
@@ -70,6 +72,7 @@ def sample(
         done, owners = _from_cloudwatch(aws, store, day, unsampled)
         finished += len(done)
         pending = [name for name in pending if name not in done]
+    batch: list[tuple[str, Partial]] = []
     for bucket in pending:
         if budget <= 0:
             break
@@ -88,8 +91,12 @@ def sample(
         budget -= used
         if bucket in fresh and not partial.complete:
             continue  # the refresh did not fit in this run: the older figure stands
-        store.save(account, bucket, partial)
+        batch.append((bucket, partial))
         finished += partial.complete
+        if len(batch) >= SAVE_BATCH:
+            store.save_many(account, batch)
+            batch = []
+    store.save_many(account, batch)
     return finished
 
 

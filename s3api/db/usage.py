@@ -80,20 +80,31 @@ class UsageStore:
 
     def save(self, account: str, bucket: str, partial: Partial, source: str = "listing") -> None:
         """Insert or update the bucket's row of ``partial.day``."""
+        self.save_many(account, [(bucket, partial)], source)
+
+    def save_many(self, account: str, items: list[tuple[str, Partial]], source: str = "listing") -> None:
+        """Insert or update several buckets' rows in one transaction."""
+        if not items:
+            return
         with self.db.write() as session:
-            row = session.get(UsageSample, (account, bucket, partial.day))
-            if row is None:
-                row = UsageSample(account=account, bucket=bucket, day=partial.day)
-                session.add(row)
-            row.tenant = partial.tenant
-            row.storage_bytes = partial.storage_bytes
-            row.objects = partial.objects
-            row.by_class = json.dumps(partial.by_class, sort_keys=True)
-            row.source = source
-            row.as_of = partial.as_of
-            row.complete = partial.complete
-            row.resume_token = None if partial.complete else partial.resume_token
-            row.pages = partial.pages
+            for bucket, partial in items:
+                self._put(session, account, bucket, partial, source)
+
+    @staticmethod
+    def _put(session: Any, account: str, bucket: str, partial: Partial, source: str) -> None:
+        row = session.get(UsageSample, (account, bucket, partial.day))
+        if row is None:
+            row = UsageSample(account=account, bucket=bucket, day=partial.day)
+            session.add(row)
+        row.tenant = partial.tenant
+        row.storage_bytes = partial.storage_bytes
+        row.objects = partial.objects
+        row.by_class = json.dumps(partial.by_class, sort_keys=True)
+        row.source = source
+        row.as_of = partial.as_of
+        row.complete = partial.complete
+        row.resume_token = None if partial.complete else partial.resume_token
+        row.pages = partial.pages
 
     def put(self, row: UsageSample) -> None:
         """Insert or replace a whole sample (sources that answer in one go: CloudWatch)."""
