@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from s3api import webhooks
 from s3api.aws.clients import AccountAws
 from s3api.config import Settings
 from s3api.control import usage
 from s3api.db.audit import new_event
-from s3api.db.models import QuotaAlert
+from s3api.db.models import Plan, QuotaAlert, Tenant
 from s3api.db.quotas import QuotaStore
 from s3api.db.session import Database
 from s3api.db.usage import UsageStore, iso
@@ -128,6 +130,65 @@ def bucket_subjects(aws: AccountAws, env: Env, day: date) -> list[Subject]:
 
 
 SUBJECTS.append(bucket_subjects)
+
+#: tenants whose quota is enforced (a terminated, failed or unprovisioned tenant has nothing to guard)
+GUARDED = ("active", "suspended", "cancelling")
+
+
+def tenant_subjects(aws: AccountAws, env: Env, day: date) -> list[Subject]:
+    """The account's tenants on a plan with ``QuotaBytes``: all their buckets together (the buckets and their
+    owner as sampled, so no AWS call), with the last :data:`GROWTH_DAYS` + 1 days of daily totals."""
+    start = (day - timedelta(days=GROWTH_DAYS)).isoformat()
+    with env.db.read() as session:
+        found = session.execute(
+            select(Tenant.id, Plan.quota_bytes)
+            .join(Plan, Plan.name == Tenant.plan)
+            .where(Tenant.account == aws.account.name, Tenant.status.in_(GUARDED), Plan.quota_bytes.is_not(None))
+            .order_by(Tenant.id)
+        ).all()
+    subjects = []
+    for tenant_id, quota in found:
+        rows = env.usage.tenant_series(tenant_id, start, day.isoformat())
+        last_day = rows[-1].day if rows else None
+        buckets = tuple(sorted({r.bucket for r in rows if r.day == last_day and r.account == aws.account.name}))
+        subjects.append(
+            Subject(
+                name=f"tenant:{tenant_id}",
+                account=aws.account.name,
+                buckets=buckets,
+                quota_bytes=int(quota),
+                tenant=tenant_id,
+                series=usage.totals(rows, "day"),
+            )
+        )
+    return subjects
+
+
+SUBJECTS.append(tenant_subjects)
+
+
+def tenant_status(env: Env, tenant_id: str, quota_bytes: int | None) -> dict[str, Any]:
+    """What a tenant answer shows of its quota: ``{QuotaBytes, UsedBytes, Percent, AsOf, Alerts, Projection,
+    Metering}`` (database only)."""
+    today_ = datetime.now(UTC).date()
+    rows = env.usage.tenant_series(tenant_id, (today_ - timedelta(days=GROWTH_DAYS)).isoformat(), today_.isoformat())
+    subject = Subject(
+        name=f"tenant:{tenant_id}",
+        account="",
+        buckets=(),
+        quota_bytes=quota_bytes or 0,
+        tenant=tenant_id,
+        series=usage.totals(rows, "day"),
+    )
+    return {
+        "QuotaBytes": quota_bytes,
+        "UsedBytes": subject.used,
+        "Percent": round(subject.percent, 1) if quota_bytes else None,
+        "AsOf": subject.as_of,
+        "Alerts": alerts_shape(env, subject.name),
+        "Projection": projection(subject) if quota_bytes else None,
+        "Metering": usage.tenant_metering(env.usage, tenant_id),
+    }
 
 
 def projection(subject: Subject) -> dict[str, Any] | None:

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from s3api import create_app
 from s3api.config import DatabaseSettings, Webhook
 from s3api.control import quotas
-from s3api.db import migrate
 from s3api.db.models import AuditEvent, WebhookDelivery
 from s3api.provisioning import quota_guard
 from tests.api.test_users_enforced import bootstrap_admin, denied, s3_with
@@ -56,10 +55,10 @@ class World:
 
 
 @pytest.fixture
-def world(seed: dict[str, str], tmp_path: Any) -> Iterator[World]:
+def world(seed: dict[str, str], migrated: DatabaseSettings) -> Iterator[World]:
+    """On SQLite and on PostgreSQL (``migrated``)."""
     ak, sk = bootstrap_admin()
-    database = DatabaseSettings(url=f"sqlite:///{tmp_path}/s3api.db", data_dir=str(tmp_path))
-    migrate.upgrade(database)
+    database = migrated
     settings = make_settings(seed, access_key_id=ak, secret_access_key=sk).with_overrides(
         database=database,
         webhooks={
@@ -161,3 +160,44 @@ def test_bad_quota_input_is_400_and_sets_nothing(world: World, body: dict[str, A
 def test_quota_of_an_unknown_bucket_is_404(world: World) -> None:
     assert world.client.put("/v1/s3/local/buckets/no-such-data/quota", json={"QuotaBytes": 10}).status_code == 404
     assert world.client.delete(f"{PATH}/quota").status_code == 404
+
+
+def test_a_tenant_over_its_plans_quota_is_denied_on_every_bucket_and_writes_again_after_the_plan_grows(
+    world: World,
+) -> None:
+    from datetime import UTC, datetime
+
+    from s3api.db.models import Plan
+    from s3api.db.tenants import NewTenant, TenantStore
+
+    rt = world.rt
+    when = datetime.now(UTC)
+    with rt.db.write() as session:
+        session.add(Plan(name="small", storage_type="Standard", locations='["local"]', prices="[]", quota_bytes=500,
+                         created_at=when, updated_at=when))  # fmt: skip
+    tenant = TenantStore(rt.db).create(NewTenant(account="local", location="local", plan="small", email="a@b.test",
+                                                 status="active")).id  # fmt: skip
+    second = "quota-more"
+    assert world.client.post("/v1/s3/local/buckets", json={"BucketInput": {"Bucket": second}}).status_code == 200
+    admin = s3_with(world.admin)
+    for bucket in (BUCKET, second):
+        tags = admin.get_bucket_tagging(Bucket=bucket)["TagSet"]
+        admin.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [*tags, {"Key": "s3api:tenant", "Value": tenant}]})
+    world.put("a.bin", 300)
+    admin.put_object(Bucket=second, Key="b.bin", Body=b"y" * 250)  # 550 of 500 together
+    world.sample()
+    sent = [d for d in world.outbox() if d["Subject"] == f"tenant:{tenant}"]
+    assert [d["Threshold"] for d in sent] == [75, 90, 100] and all(d["Tenant"] == tenant for d in sent)
+    assert sorted(sent[-1]["Buckets"]) == [BUCKET, second]
+    aws = rt.aws("local")
+    assert quota_guard.is_denied(aws, BUCKET) and quota_guard.is_denied(aws, second)
+    assert denied(s3_with(world.user).put_object, Bucket=BUCKET, Key="c.bin", Body=b"x") in ("AccessDenied", "403")
+    status = quotas.tenant_status(quotas.env(rt), tenant, 500)
+    assert status["UsedBytes"] == 550 and [a["Threshold"] for a in status["Alerts"]] == [75, 90, 100]
+
+    with rt.db.write() as session:
+        session.get(Plan, "small").quota_bytes = 10_000  # the plan grows
+    world.sample()
+    assert not quota_guard.is_denied(aws, BUCKET) and not quota_guard.is_denied(aws, second)
+    world.put("c.bin", 10)
+    assert quotas.tenant_status(quotas.env(rt), tenant, 10_000)["Alerts"] == []
