@@ -87,12 +87,19 @@ class Subject:
     series: list[dict[str, Any]] = field(default_factory=list)  # daily totals, oldest first
 
     @property
+    def complete(self) -> list[dict[str, Any]]:
+        """The days whose every sample is finished (a day still being listed does not count yet)."""
+        return [d for d in self.series if d.get("Complete", True)]
+
+    @property
     def used(self) -> int:
-        return int(self.series[-1]["StorageBytes"]) if self.series else 0
+        days = self.complete
+        return int(days[-1]["StorageBytes"]) if days else 0
 
     @property
     def as_of(self) -> str | None:
-        return self.series[-1]["AsOf"] if self.series else None
+        days = self.complete
+        return days[-1]["AsOf"] if days else None
 
     @property
     def percent(self) -> float:
@@ -194,7 +201,7 @@ def tenant_status(env: Env, tenant_id: str, quota_bytes: int | None) -> dict[str
 def projection(subject: Subject) -> dict[str, Any] | None:
     """``{GrowthBytesPerDay, ReachedOn}``: the last days' growth (first to last sample of the window) and the day
     the quota is reached at that pace; None without growth or with fewer than two days."""
-    series = subject.series
+    series = subject.complete
     if len(series) < 2:
         return None
     first, last = series[0], series[-1]

@@ -14,7 +14,6 @@ calls per account and run. The figure is flat in the number of buckets (``bench`
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ SAVE_EVERY = 20
 #: samples of this many buckets are saved in one transaction
 SAVE_BATCH = 50
 
+
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
@@ -49,42 +49,36 @@ def sample(
     refresh: frozenset[str] = frozenset(),
     refresh_seconds: int = 86400,
 ) -> int:
-    """One run over the account: samples finished by this run. The day's finished samples are skipped, except
-    those of ``refresh`` (buckets under a quota) older than ``refresh_seconds``: these are listed again, and the
-    new figure replaces the old one only once that listing is complete within the run's budget."""
+    """One run over the account: samples finished by this run.
+
+    1. Every managed bucket without a sample of the day gets one opened: its owner and website distribution from
+       one GetBucketTagging, yesterday's CloudFront traffic for the websites (AWS itself only: :func:`_traffic`),
+       and on a ``cloudwatch`` account its storage from S3's metrics (done at once where there are datapoints).
+    2. Unfinished samples are listed, least listed first, within ``budget`` pages.
+
+    The day's finished samples are skipped, except those of ``refresh`` (buckets under a quota) older than
+    ``refresh_seconds``: these are listed again in memory, and the new figure replaces the old one only once that
+    listing is complete within the run's budget."""
     day = day or today()
     account = aws.account.name
     names = objects.managed_names(aws)
     rows = store.day_of(account, names, day)
     stale = datetime.now(UTC) - timedelta(seconds=refresh_seconds)
-    fresh: set[str] = set()
+    fresh: dict[str, Partial] = {}
     for name in sorted(refresh & set(names)):
         row = rows.get(name)
         if row is not None and row.complete and row.as_of < stale:
-            del rows[name]  # listed again below, from the start
-            fresh.add(name)
-    pending = [name for name in names if not (name in rows and rows[name].complete)]
-    pending.sort(key=lambda name: rows[name].pages if name in rows else 0)
-    finished = 0
-    owners: dict[str, str | None] = {}
-    if aws.account.usage_source == "cloudwatch" and not aws.account.endpoint_url:
-        unsampled = [name for name in pending if name not in rows]
-        done, owners = _from_cloudwatch(aws, store, day, unsampled)
-        finished += len(done)
-        pending = [name for name in pending if name not in done]
+            fresh[name] = Partial(day=day, tenant=row.tenant, as_of=_now(), traffic=_traffic_of(row))
+    opened = _open(aws, store, day, [name for name in names if name not in rows])
+    rows.update(opened)
+    finished = sum(1 for row in opened.values() if row.complete)
+    pending = [name for name in names if name in fresh or (name in rows and not rows[name].complete)]
+    pending.sort(key=lambda name: 0 if name in fresh else rows[name].pages)
     batch: list[tuple[str, Partial]] = []
     for bucket in pending:
         if budget <= 0:
             break
-        row = rows.get(bucket)
-        if row is None:
-            try:
-                tenant = owners[bucket] if bucket in owners else ownership.owner(aws, bucket)
-            except NotFound:  # deleted since the listing
-                continue
-            partial = Partial(day=day, tenant=tenant, as_of=datetime.now(UTC).replace(microsecond=0))
-        else:
-            partial = store.partial(row)
+        partial = fresh[bucket] if bucket in fresh else store.partial(rows[bucket])
         used = _list(aws, None if bucket in fresh else store, bucket, partial, budget)
         if used < 0:  # the bucket went away
             continue
@@ -100,41 +94,72 @@ def sample(
     return finished
 
 
-def _from_cloudwatch(
-    aws: AccountAws, store: UsageStore, day: str, buckets: list[str]
-) -> tuple[set[str], dict[str, str | None]]:
-    """``Source: cloudwatch`` for ``buckets`` (no sample yet today): each one's owner (GetBucketTagging) and region
-    (HeadBucket), then S3's daily storage metrics per region in batches (:func:`cloudwatch.storage_of_buckets`).
-    The buckets sampled and the owners read; those without datapoints (younger than a day) are left to the
-    listing."""
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _traffic_of(row: UsageSample) -> dict[str, Any] | None:
+    if row.traffic_source is None:
+        return None
+    return {"BytesDownloaded": row.bytes_downloaded, "BytesUploaded": row.bytes_uploaded, "Requests": row.requests,
+            "Source": row.traffic_source}  # fmt: skip
+
+
+def _open(aws: AccountAws, store: UsageStore, day: str, buckets: list[str]) -> dict[str, UsageSample]:
+    """Open the day of ``buckets`` (no sample yet): one GetBucketTagging each (owner, distribution), the websites'
+    traffic in batches, the storage from CloudWatch on accounts that choose it; saved in batches, returned."""
     owners: dict[str, str | None] = {}
+    sites: dict[str, str] = {}
+    for bucket in buckets:
+        try:
+            tags = s3.get_tags(aws, bucket)
+        except NotFound:  # deleted since the listing
+            continue
+        owners[bucket] = ownership.owner_of(tags)
+        dist = next((t.get("Value") for t in tags if t["Key"] == s3.DISTRIBUTION_TAG), None)
+        if dist:
+            sites[bucket] = dist
+    traffic = _traffic(aws, sites, day)
+    storage = _storage(aws, list(owners), day) if _cloudwatch_storage(aws) else {}
+    made: dict[str, UsageSample] = {}
+    for bucket, tenant in owners.items():
+        partial = Partial(day=day, tenant=tenant, as_of=_now(), traffic=traffic.get(bucket))
+        row = store.opened(aws.account.name, bucket, partial, storage.get(bucket))
+        made[bucket] = row
+    store.put_many(list(made.values()))
+    return made
+
+
+def _cloudwatch_storage(aws: AccountAws) -> bool:
+    return aws.account.usage_source == "cloudwatch" and not aws.account.endpoint_url
+
+
+def _traffic(aws: AccountAws, sites: dict[str, str], day: str) -> dict[str, dict[str, Any]]:
+    """Yesterday's (UTC) CloudFront traffic of the website buckets ``sites`` (bucket → distribution id), from
+    ``AWS/CloudFront`` in us-east-1 (:func:`cloudwatch.distribution_traffic`, batched). Only against AWS itself:
+    an emulator or an S3-compatible backend has no such metrics, and the traffic stays unknown (null)."""
+    if not sites or aws.account.endpoint_url:
+        return {}
+    end = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
+    found = cloudwatch.distribution_traffic(aws, sorted(set(sites.values())), end - timedelta(days=1), end)
+    zero = {"BytesDownloaded": 0, "BytesUploaded": 0, "Requests": 0}
+    return {bucket: {**zero, **found.get(dist, {}), "Source": "cloudfront"} for bucket, dist in sites.items()}
+
+
+def _storage(aws: AccountAws, buckets: list[str], day: str) -> dict[str, dict[str, Any]]:
+    """``Source: cloudwatch`` for ``buckets``: each one's region (HeadBucket), then S3's daily storage metrics per
+    region in batches (:func:`cloudwatch.storage_of_buckets`). Buckets without datapoints (younger than a day) are
+    missing: the listing samples them."""
     regions: dict[str, list[str]] = {}
     for bucket in buckets:
         try:
-            owners[bucket] = ownership.owner(aws, bucket)
             regions.setdefault(s3.region_of(aws, s3.require_bucket(aws, bucket)), []).append(bucket)
         except NotFound:
             continue
-    done: set[str] = set()
+    found: dict[str, dict[str, Any]] = {}
     for region, names in sorted(regions.items()):
-        for bucket, metrics in cloudwatch.storage_of_buckets(aws, region, names).items():
-            store.put(
-                UsageSample(
-                    account=aws.account.name,
-                    bucket=bucket,
-                    day=day,
-                    tenant=owners[bucket],
-                    storage_bytes=metrics["Bytes"],
-                    objects=metrics["Objects"],
-                    by_class=json.dumps({k: [0, v] for k, v in metrics["ByStorageClass"].items()}, sort_keys=True),
-                    source="cloudwatch",
-                    as_of=metrics["AsOf"],
-                    complete=True,
-                    pages=0,
-                )
-            )
-            done.add(bucket)
-    return done, owners
+        found.update(cloudwatch.storage_of_buckets(aws, region, names))
+    return found
 
 
 def _list(aws: AccountAws, store: UsageStore | None, bucket: str, partial: Partial, budget: int) -> int:

@@ -31,6 +31,8 @@ class Partial:
     resume_token: str | None = None
     pages: int = 0
     complete: bool = False
+    #: ``{BytesDownloaded, BytesUploaded, Requests, Source}`` of the day, when a traffic source has it
+    traffic: dict[str, Any] | None = None
 
     def add_page(self, page: dict[str, Any]) -> None:
         self.objects += page["Objects"]
@@ -105,6 +107,51 @@ class UsageStore:
         row.complete = partial.complete
         row.resume_token = None if partial.complete else partial.resume_token
         row.pages = partial.pages
+        traffic = partial.traffic or {}
+        row.bytes_downloaded = traffic.get("BytesDownloaded")
+        row.bytes_uploaded = traffic.get("BytesUploaded")
+        row.requests = traffic.get("Requests")
+        row.traffic_source = traffic.get("Source")
+
+    @staticmethod
+    def opened(account: str, bucket: str, partial: Partial, storage: dict[str, Any] | None) -> UsageSample:
+        """A new row for the day: unlisted (``complete`` false, no pages), or finished from CloudWatch's
+        ``storage`` (``{Bytes, Objects, ByStorageClass: {class: bytes}, AsOf}``)."""
+        traffic = partial.traffic or {}
+        row = UsageSample(
+            account=account,
+            bucket=bucket,
+            day=partial.day,
+            tenant=partial.tenant,
+            storage_bytes=0,
+            objects=0,
+            by_class="{}",
+            bytes_downloaded=traffic.get("BytesDownloaded"),
+            bytes_uploaded=traffic.get("BytesUploaded"),
+            requests=traffic.get("Requests"),
+            traffic_source=traffic.get("Source"),
+            source="listing",
+            as_of=partial.as_of,
+            complete=False,
+            resume_token=None,
+            pages=0,
+        )
+        if storage is not None:
+            row.storage_bytes = storage["Bytes"]
+            row.objects = storage["Objects"]
+            row.by_class = json.dumps({k: [0, v] for k, v in storage["ByStorageClass"].items()}, sort_keys=True)
+            row.source = "cloudwatch"
+            row.as_of = storage["AsOf"]
+            row.complete = True
+        return row
+
+    def put_many(self, rows: list[UsageSample]) -> None:
+        """Insert or replace whole samples in one transaction."""
+        if not rows:
+            return
+        with self.db.write() as session:
+            for row in rows:
+                session.merge(row)
 
     def put(self, row: UsageSample) -> None:
         """Insert or replace a whole sample (sources that answer in one go: CloudWatch)."""
@@ -150,4 +197,12 @@ class UsageStore:
             resume_token=row.resume_token,
             pages=row.pages,
             complete=row.complete,
+            traffic=None
+            if row.traffic_source is None
+            else {
+                "BytesDownloaded": row.bytes_downloaded,
+                "BytesUploaded": row.bytes_uploaded,
+                "Requests": row.requests,
+                "Source": row.traffic_source,
+            },
         )

@@ -87,8 +87,9 @@ def test_a_listing_cut_short_goes_on_next_run_and_small_buckets_are_not_held_up(
     s3.put_object(Bucket="a-small", Key="k", Body=b"1")
     for i in range(2001):
         s3.put_object(Bucket="b-large", Key=f"k{i:05d}", Body=b"ab")
-    assert run(db_app, budget=1) == 1  # a-small done, b-large not started
-    assert history(db_client, "b-large").json["Samples"] == []
+    assert run(db_app, budget=1) == 1  # a-small done, b-large opened (owner read) but not listed yet
+    [opened] = history(db_client, "b-large").json["Samples"]
+    assert (opened["Complete"], opened["Objects"], opened["StorageBytes"]) == (False, 0, 0)
     assert run(db_app, budget=1) == 0
     [partial] = history(db_client, "b-large").json["Samples"]
     assert partial["Complete"] is False and partial["Objects"] == 1000
@@ -221,3 +222,35 @@ def test_a_cloudwatch_account_takes_the_metrics_and_lists_what_has_none(
     assert (metered["Source"], metered["StorageBytes"], metered["AsOf"]) == ("cloudwatch", 9000, "2026-12-03T00:00:00Z")
     [young] = history(client, "young-data").json["Samples"]
     assert (young["Source"], young["StorageBytes"], young["Complete"]) == ("listing", 3, True)
+
+
+def test_a_websites_traffic_is_yesterdays_cloudfront_figures(
+    db_app: Any, db_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3api.aws import cloudwatch
+
+    make(db_client, "site-data")
+    make(db_client, "plain-data")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    tags = s3.get_bucket_tagging(Bucket="site-data")["TagSet"]
+    s3.put_bucket_tagging(Bucket="site-data", Tagging={"TagSet": [*tags, {"Key": "s3api:distribution", "Value": "E1"}]})
+    asked: list[Any] = []
+
+    def traffic(aws: Any, dists: list[str], start: datetime, end: datetime) -> dict[str, Any]:
+        asked.append((dists, start, end))
+        return {"E1": {"BytesDownloaded": 5000, "Requests": 7}}
+
+    monkeypatch.setattr(cloudwatch, "distribution_traffic", traffic)
+    assert run(db_app, day="2026-11-10") == 2
+    assert asked == [(["E1"], datetime(2026, 11, 9, tzinfo=UTC), datetime(2026, 11, 10, tzinfo=UTC))]
+    [site] = history(db_client, "site-data", **{"from": "2026-11-10", "to": "2026-11-10"}).json["Samples"]
+    assert (site["BytesDownloaded"], site["BytesUploaded"], site["Requests"], site["TrafficSource"]) == (
+        5000,
+        0,
+        7,
+        "cloudfront",
+    )
+    [plain] = history(db_client, "plain-data", **{"from": "2026-11-10", "to": "2026-11-10"}).json["Samples"]
+    assert plain["BytesDownloaded"] is None and plain["TrafficSource"] is None  # no traffic source for it
+    rows = runtime(db_app).usage.series("local", "site-data", "2026-11-01", "2026-11-30")
+    assert usage.metering(rows, date(2026, 11, 20))["TrafficBytesThisPeriod"] == 5000

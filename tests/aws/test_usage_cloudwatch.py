@@ -113,3 +113,44 @@ def test_queries_go_in_batches_of_500(stub: Any, aws: AccountAws) -> None:
     stub.client.get_metric_data = spy
     assert cloudwatch.storage_of_buckets(aws, "eu-west-1", buckets, NOW) == {}
     assert sizes == [500, 100]
+
+
+class UsEast1:
+    def __init__(self, cw: Any) -> None:
+        self.cw = cw
+
+    def get(self, account: Any, service: str, region: str | None = None) -> Any:
+        assert service == "cloudwatch" and region == "us-east-1", "CloudFront's metrics are in us-east-1 only"
+        return self.cw
+
+
+def test_cloudfront_traffic_summed_per_distribution_in_us_east_1() -> None:
+    cw = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    settings = make_settings()
+    aws = AccountAws(settings.accounts["local"], UsEast1(cw), settings)  # type: ignore[arg-type]
+    start, end = DAY0 - timedelta(days=1), DAY0
+    with Stubber(cw) as stub:
+        stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {"Id": "t0", "Values": [100.0, 50.0]},  # E1 BytesDownloaded
+                    {"Id": "t1", "Values": [3.0]},  # E1 BytesUploaded
+                    {"Id": "t2", "Values": [9.0]},  # E1 Requests
+                    {"Id": "t3", "Values": []},  # E2: no traffic
+                    {"Id": "t4", "Values": []},
+                    {"Id": "t5", "Values": []},
+                ],
+                "NextToken": "more",
+            },
+            {"MetricDataQueries": ANY, "StartTime": start, "EndTime": end},
+        )
+        stub.add_response(
+            "get_metric_data",
+            {"MetricDataResults": [{"Id": "t0", "Values": [1.0]}]},
+            {"MetricDataQueries": ANY, "StartTime": start, "EndTime": end, "NextToken": "more"},
+        )
+        found = cloudwatch.distribution_traffic(aws, ["E1", "E2"], start, end)
+        stub.assert_no_pending_responses()
+    assert found["E1"] == {"BytesDownloaded": 151, "BytesUploaded": 3, "Requests": 9}
+    assert found["E2"] == {"BytesDownloaded": 0, "BytesUploaded": 0, "Requests": 0}
