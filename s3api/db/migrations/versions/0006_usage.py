@@ -1,7 +1,7 @@
 """Usage history (one sample per managed bucket per day), bucket quotas and quota alerts.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006_usage
+Revises: 0005_plans
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006_usage"
+down_revision = "0005_plans"
 branch_labels = None
 depends_on = None
 
