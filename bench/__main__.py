@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import apikeys, forcedelete, groups, report, sections
+from bench import apikeys, forcedelete, groups, report, sections, usage
 from bench.direct import Direct
 from bench.server import Server, ServerError
 from bench.stats import ratio
@@ -37,6 +37,7 @@ PRESENT = [
     "startup",
     "bcrypt",
     "keys",
+    "usage",
 ]  # by issue
 # keys beside overhead (a quiet main server); calls, groups (it adds thousands of IAM groups) and memory last
 # forcedelete last: its child process (moto in-process, 100,000 objects) takes what the run has left
@@ -50,6 +51,7 @@ RUN_ORDER = [
     "groups",
     "startup",
     "bcrypt",
+    "usage",
     "forcedelete",
 ]
 FUNCS = {
@@ -63,6 +65,7 @@ FUNCS = {
     "groups": groups.many_groups,
     "keys": apikeys.key_overhead,
     "forcedelete": forcedelete.force_delete,
+    "usage": usage.usage_sampling,
 }
 
 
@@ -172,6 +175,9 @@ def _summary(secs: dict[str, dict[str, Any]]) -> list[str]:
     fd = secs.get("forcedelete", {})
     if fd.get("status") == "ok":
         lines.append(forcedelete.summary_line(fd["data"]))
+    us = secs.get("usage", {})
+    if us.get("status") == "ok":
+        lines.append(usage.summary_line(us["data"]))
     ky = secs.get("keys", {})
     if ky.get("status") == "ok":
         lines.append(apikeys.summary_line(ky["data"]))

@@ -61,6 +61,8 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("objects.Upload", "DELETE"): "upload.abort",
     ("objects.Presign", "POST"): "link.presign",
     ("objects.UsageRecount", "POST"): "bucket.recount",
+    ("objects.BucketQuota", "PUT"): "bucket.quota.set",
+    ("objects.BucketQuota", "DELETE"): "bucket.quota.delete",
     ("websites.Websites", "POST"): "website.create",
     ("websites.Website", "PUT"): "website.update",
     ("websites.Website", "PATCH"): "website.invalidate",

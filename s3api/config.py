@@ -221,6 +221,9 @@ class Settings:
     secret_keys: tuple[bytes, ...] = field(default=(), repr=False)
     webhooks: Mapping[str, Webhook] = field(default_factory=dict)
     max_link_seconds: int = 7 * 24 * 3600  # a presigned link lives at most this long (S3's own limit: 7 days)
+    #: a bucket under a quota is listed again when its sample of the day is older than this (enforcement follows
+    #: the samples: lower it for tighter quotas, at one listing of the bucket per refresh)
+    usage_refresh_seconds: int = 86400
 
     @property
     def org_tag(self) -> names.Tag:
@@ -433,6 +436,7 @@ def from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         secret_keys=_secret_keys(raw, env),
         webhooks=_webhooks(raw.get("webhooks")),
         max_link_seconds=_max_link_seconds(raw),
+        usage_refresh_seconds=_usage_refresh_seconds(raw),
     )
 
 
@@ -494,6 +498,13 @@ def _webhooks(raw: Any) -> dict[str, Webhook]:
             raise ConfigError(f"{where}.events must be a list of event types")
         out[name] = Webhook(name=name, url=url, secret=secret, events=tuple(events))
     return out
+
+
+def _usage_refresh_seconds(raw: Mapping[str, Any]) -> int:
+    value = raw.get("usage_refresh_seconds", 86400)
+    if isinstance(value, bool) or not isinstance(value, int) or not 60 <= value <= 86400:
+        raise ConfigError("usage_refresh_seconds must be a whole number of seconds from 60 to 86400")
+    return value
 
 
 def _max_link_seconds(raw: Mapping[str, Any]) -> int:

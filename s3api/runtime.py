@@ -9,7 +9,9 @@ from s3api.aws.clients import AccountAws, Clients
 from s3api.config import Settings
 from s3api.db.keys import KeyStore
 from s3api.db.operations import OperationStore
+from s3api.db.quotas import QuotaStore
 from s3api.db.session import Database
+from s3api.db.usage import UsageStore
 from s3api.errors import NotFound
 
 
@@ -20,6 +22,8 @@ class Runtime:
         self.db = Database(settings.database)  # no I/O until a request needs it
         self.keys = KeyStore(self.db)
         self.operations = OperationStore(self.db)
+        self.usage = UsageStore(self.db)
+        self.quotas = QuotaStore(self.db)
         self.checker = TokenChecker(settings.tokens, self.keys)
 
     def aws(self, account_name: str) -> AccountAws:

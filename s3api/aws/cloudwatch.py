@@ -84,3 +84,160 @@ def bucket_storage(aws: AccountAws, bucket: str, region: str) -> dict[str, Any] 
     if len(stamps) == 1:
         return None
     return {"Bytes": int(total), "Objects": int(objects[0]), "AsOf": min(stamps)}
+
+
+#: S3's StorageType dimension -> the storage class our samples name (types not listed keep their own name)
+STORAGE_TYPE_CLASSES = {
+    "StandardStorage": "STANDARD",
+    "StandardIAStorage": "STANDARD_IA",
+    "OneZoneIAStorage": "ONEZONE_IA",
+    "ReducedRedundancyStorage": "REDUCED_REDUNDANCY",
+    "IntelligentTieringFAStorage": "INTELLIGENT_TIERING",
+    "IntelligentTieringIAStorage": "INTELLIGENT_TIERING",
+    "IntelligentTieringAAStorage": "INTELLIGENT_TIERING",
+    "IntelligentTieringAIAStorage": "INTELLIGENT_TIERING",
+    "IntelligentTieringDAAStorage": "INTELLIGENT_TIERING",
+    "GlacierInstantRetrievalStorage": "GLACIER_IR",
+    "GlacierStorage": "GLACIER",
+    "DeepArchiveStorage": "DEEP_ARCHIVE",
+}
+#: GetMetricData takes at most 500 queries per call
+QUERIES_PER_CALL = 500
+
+
+@gateway("cloudwatch", "ListMetrics", "GetMetricData")
+def storage_of_buckets(aws: AccountAws, region: str, buckets: list[str], now: datetime | None = None) -> dict[str, Any]:
+    """S3's daily storage metrics of many buckets of one region at a flat cost: ``{bucket: {"Bytes", "Objects",
+    "ByStorageClass": {class: bytes}, "AsOf"}}`` for the buckets that have datapoints in the last two days (a
+    bucket younger than a day has none: the caller lists it instead).
+
+    Calls: ListMetrics over the namespace's ``BucketSizeBytes`` series (1 page per 500 series, whatever the
+    number of buckets asked for) + GetMetricData with up to 500 queries each (one per storage type of each bucket,
+    one ``NumberOfObjects`` per bucket): about ``(types + 1) * buckets / 500`` calls, flat per bucket."""
+    cw = aws.client("cloudwatch", region)
+    now = now or datetime.now(UTC)
+    wanted = set(buckets)
+    series: list[tuple[str, str]] = []
+    for page in cw.get_paginator("list_metrics").paginate(Namespace=NAMESPACE, MetricName="BucketSizeBytes"):
+        for metric in page.get("Metrics", []):
+            dims = {d.get("Name"): d.get("Value") for d in metric.get("Dimensions", [])}
+            if dims.get("BucketName") in wanted and dims.get("StorageType"):
+                series.append((str(dims["BucketName"]), str(dims["StorageType"])))
+    queries: list[tuple[str, str, str, dict[str, Any]]] = []  # (id, bucket, storage type or "", query)
+    for bucket, storage_type in sorted(set(series)):
+        queries.append((f"s{len(queries)}", bucket, storage_type, _query("BucketSizeBytes", bucket, storage_type)))
+    for bucket in sorted(wanted):
+        queries.append((f"n{len(queries)}", bucket, "", _query("NumberOfObjects", bucket, "AllStorageTypes")))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(queries), QUERIES_PER_CALL):
+        chunk = queries[start : start + QUERIES_PER_CALL]
+        by_id = {qid: (bucket, storage_type) for qid, bucket, storage_type, _ in chunk}
+        values = _metric_data(cw, [{"Id": qid, **q} for qid, _, _, q in chunk], now)
+        for qid, (value, stamp) in values.items():
+            bucket, storage_type = by_id[qid]
+            entry = found.setdefault(bucket, {"Bytes": 0, "Objects": None, "ByStorageClass": {}, "AsOf": stamp})
+            entry["AsOf"] = min(entry["AsOf"], stamp)
+            if storage_type:
+                name = STORAGE_TYPE_CLASSES.get(storage_type, storage_type)
+                entry["ByStorageClass"][name] = entry["ByStorageClass"].get(name, 0) + int(value)
+                entry["Bytes"] += int(value)
+            else:
+                entry["Objects"] = int(value)
+    return {b: e for b, e in found.items() if e["Objects"] is not None}
+
+
+def _query(metric: str, bucket: str, storage_type: str) -> dict[str, Any]:
+    return {
+        "MetricStat": {
+            "Metric": {
+                "Namespace": NAMESPACE,
+                "MetricName": metric,
+                "Dimensions": [
+                    {"Name": "BucketName", "Value": bucket},
+                    {"Name": "StorageType", "Value": storage_type},
+                ],
+            },
+            "Period": DAY,
+            "Stat": "Average",
+        },
+        "ReturnData": True,
+    }
+
+
+def _metric_data(cw: Any, queries: list[dict[str, Any]], now: datetime) -> dict[str, tuple[float, datetime]]:
+    """The newest value of each query within the window (GetMetricData, following NextToken)."""
+    newest: dict[str, tuple[float, datetime]] = {}
+    kwargs: dict[str, Any] = {
+        "MetricDataQueries": queries,
+        "StartTime": now - WINDOW,
+        "EndTime": now,
+        "ScanBy": "TimestampDescending",
+    }
+    while True:
+        resp = cw.get_metric_data(**kwargs)
+        for result in resp.get("MetricDataResults", []):
+            stamps, values = result.get("Timestamps", []), result.get("Values", [])
+            for stamp, value in zip(stamps, values, strict=False):
+                stamp = _utc(stamp)
+                if result["Id"] not in newest or stamp > newest[result["Id"]][1]:
+                    newest[result["Id"]] = (float(value), stamp)
+        token = resp.get("NextToken")
+        if not token:
+            return newest
+        kwargs["NextToken"] = token
+
+
+#: CloudFront's traffic metrics (``AWS/CloudFront``, dimensions DistributionId and Region=Global, in us-east-1)
+TRAFFIC_METRICS = {"BytesDownloaded": "BytesDownloaded", "BytesUploaded": "BytesUploaded", "Requests": "Requests"}
+
+
+@gateway("cloudwatch", "GetMetricData")
+def distribution_traffic(aws: AccountAws, distributions: list[str], start: datetime, end: datetime) -> dict[str, Any]:
+    """CloudFront's ``BytesDownloaded``, ``BytesUploaded`` and ``Requests`` summed from ``start`` to ``end`` per
+    distribution: ``{dist_id: {"BytesDownloaded", "BytesUploaded", "Requests"}}`` (a distribution without
+    datapoints had no traffic: missing). CloudFront publishes these in us-east-1 only. Calls: one GetMetricData per
+    166 distributions (3 queries each, 500 per call)."""
+    cw = aws.client("cloudwatch", "us-east-1")
+    queries: list[tuple[str, str, str]] = []  # (id, distribution, our field)
+    for dist in distributions:
+        for field in TRAFFIC_METRICS:
+            queries.append((f"t{len(queries)}", dist, field))
+    found: dict[str, dict[str, int]] = {}
+    for first in range(0, len(queries), QUERIES_PER_CALL):
+        chunk = queries[first : first + QUERIES_PER_CALL]
+        by_id = {qid: (dist, field) for qid, dist, field in chunk}
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": [
+                {
+                    "Id": qid,
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/CloudFront",
+                            "MetricName": TRAFFIC_METRICS[field],
+                            "Dimensions": [
+                                {"Name": "DistributionId", "Value": dist},
+                                {"Name": "Region", "Value": "Global"},
+                            ],
+                        },
+                        "Period": DAY,
+                        "Stat": "Sum",
+                    },
+                    "ReturnData": True,
+                }
+                for qid, dist, field in chunk
+            ],
+            "StartTime": start,
+            "EndTime": end,
+        }
+        while True:
+            resp = cw.get_metric_data(**kwargs)
+            for result in resp.get("MetricDataResults", []):
+                dist, field = by_id[result["Id"]]
+                total = int(sum(result.get("Values", [])))
+                entry = found.setdefault(dist, {})
+                entry[field] = entry.get(field, 0) + total
+            token = resp.get("NextToken")
+            if not token:
+                break
+            kwargs["NextToken"] = token
+    return found

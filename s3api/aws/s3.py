@@ -251,6 +251,19 @@ def get_website(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     return None if resp is None else {k: v for k, v in resp.items() if k != "ResponseMetadata"}
 
 
+@gateway("s3", "GetBucketPolicy")
+def get_bucket_policy(aws: AccountAws, bucket: str) -> str | None:
+    """The bucket policy's JSON text, or None when the bucket has none (NoSuchBucketPolicy). NoSuchBucket → 404."""
+    resp = _optional(aws.s3.get_bucket_policy, ("NoSuchBucketPolicy",), Bucket=bucket)
+    return None if resp is None else str(resp["Policy"])
+
+
+@gateway("s3", "DeleteBucketPolicy")
+def delete_bucket_policy(aws: AccountAws, bucket: str) -> None:
+    """DeleteBucketPolicy (nothing happens when there is none)."""
+    aws.s3.delete_bucket_policy(Bucket=bucket)
+
+
 @gateway("s3", "PutBucketPolicy")
 def put_bucket_policy(aws: AccountAws, bucket: str, policy: str) -> None:
     """PutBucketPolicy with a JSON document (validate it first: moto accepts anything)."""

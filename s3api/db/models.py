@@ -382,3 +382,72 @@ class Signer(Base):
     key_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index(None, "account", "bucket", "share"),)
+
+
+class UsageSample(Base):
+    """One day of one bucket's usage (design note: usage samples are state AWS cannot hold as history):
+    storage by storage class, objects, and where the source has it traffic and requests, each with its
+    ``source`` (``listing``, ``cloudwatch``, ``request-metrics``, ``cloudfront``) and ``as_of``. ``tenant`` is the
+    bucket's owner (its tag) when the day was sampled: a tenant's history survives its buckets. A listing that a
+    run's budget cut short is ``complete = false`` with the ``resume_token`` the next run continues from."""
+
+    __tablename__ = "usage_samples"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(63), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    storage_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    objects: Mapped[int] = mapped_column(BigInteger, default=0)
+    by_class: Mapped[str] = mapped_column(Text, default="{}")  # JSON {class: [objects, bytes]}
+    bytes_downloaded: Mapped[int | None] = mapped_column(BigInteger)
+    bytes_uploaded: Mapped[int | None] = mapped_column(BigInteger)
+    requests: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))
+    traffic_source: Mapped[str | None] = mapped_column(String(16))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    complete: Mapped[bool] = mapped_column(default=False)
+    resume_token: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index(None, "tenant", "day"), Index(None, "day"))
+
+
+class BucketQuota(Base):
+    """A storage quota an admin set on one bucket (a tenant's quota is its plan's ``quota_bytes``): the limit and
+    the alert thresholds in percent. Whether writes are denied is not here: it is the bucket policy's statement
+    (read back from AWS)."""
+
+    __tablename__ = "bucket_quotas"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(63), primary_key=True)
+    quota_bytes: Mapped[int] = mapped_column(BigInteger)
+    thresholds: Mapped[str] = mapped_column(String(64))  # JSON list of percents, ascending
+    set_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QuotaAlert(Base):
+    """One crossing of a threshold by a subject (``tenant:<id>`` or ``bucket:<account>/<bucket>``): storage, or
+    bandwidth within a month (``period``). Sent once (webhook ``quota.alert`` and an audit event, in the same
+    transaction); ``cleared_at`` when usage fell back below, so that the next crossing alerts again."""
+
+    __tablename__ = "quota_alerts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(7), default="")
+    used_bytes: Mapped[int] = mapped_column(BigInteger)
+    limit_bytes: Mapped[int] = mapped_column(BigInteger)
+    projected_day: Mapped[str | None] = mapped_column(String(10))
+    crossed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('storage', 'bandwidth')", name="kind"),
+        Index(None, "subject", "kind", "cleared_at"),
+    )

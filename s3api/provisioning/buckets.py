@@ -59,7 +59,7 @@ from s3api import concurrency, names, validation
 from s3api.aws import cloudfront, iam, s3, translate
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
-from s3api.provisioning import boundary, policies, teardown
+from s3api.provisioning import boundary, policies, quota_guard, teardown
 from s3api.provisioning.scope import bucket_scope, owned_group
 from s3api.provisioning.steps import Transaction
 
@@ -424,12 +424,13 @@ def update(
     if bucket_policy is not None:
         public_read = aws.account.origin_access == "public-website"
         document = validation.validate_bucket_policy(bucket_policy, bucket, "BucketPolicy", public_read=public_read)
+        quota_guard.refuse_reserved(document)
     current = boundary.managed_tags(aws, bucket)
     if new_tags is not None:
         kept = [t for t in current if t["Key"] == s3.DISTRIBUTION_TAG]
         s3.put_tags(aws, bucket, new_tags + kept)
-    if document is not None:
-        s3.put_bucket_policy(aws, bucket, json.dumps(document))
+    if document is not None:  # a quota's deny statement stays (GetBucketPolicy)
+        s3.put_bucket_policy(aws, bucket, json.dumps(quota_guard.keep(aws, bucket, document)))
 
 
 # --- delete ------------------------------------------------------------------------------------------------

@@ -394,6 +394,18 @@ def recount(aws: AccountAws, bucket: str, progress: Progress) -> dict[str, Any]:
 ADMIN_GROUP_SUFFIX = "-BktAdmGrp"
 
 
+def _with_admin_group(aws: AccountAws, buckets: set[str]) -> set[str]:
+    """The buckets of ``buckets`` that have an unscoped ``<bucket>-BktAdmGrp`` IAM group (ListGroups)."""
+    groups = (g["GroupName"] for g in iam.list_groups(aws))
+    return buckets & {g.removesuffix(ADMIN_GROUP_SUFFIX) for g in groups if g.endswith(ADMIN_GROUP_SUFFIX)}
+
+
+def managed_names(aws: AccountAws) -> list[str]:
+    """The account's managed buckets, sorted, from two paginated list calls (ListBuckets, ListGroups): the
+    same rule as ``ManagedBuckets`` of :func:`account_stats` (no call per bucket)."""
+    return sorted(_with_admin_group(aws, set(s3.list_buckets(aws))))
+
+
 def account_stats(aws: AccountAws) -> dict[str, int]:
     """Counts for the account from four paginated list calls (ListBuckets, ListGroups, ListUsers,
     ListDistributions in pages of 100), none per bucket.
@@ -408,8 +420,7 @@ def account_stats(aws: AccountAws) -> dict[str, int]:
       (a website's bucket is named after its site). Disabled ones are being deleted and do not count.
     """
     buckets = set(s3.list_buckets(aws))
-    groups = (g["GroupName"] for g in iam.list_groups(aws))
-    admin_groups = {g.removesuffix(ADMIN_GROUP_SUFFIX) for g in groups if g.endswith(ADMIN_GROUP_SUFFIX)}
+    managed = _with_admin_group(aws, buckets)
     websites = 0
     for dist in cloudfront.list_distributions(aws):
         aliases = {a.lower().rstrip(".") for a in dist.get("Aliases", {}).get("Items", [])}
@@ -417,7 +428,7 @@ def account_stats(aws: AccountAws) -> dict[str, int]:
             websites += 1
     return {
         "Buckets": len(buckets),
-        "ManagedBuckets": len(buckets & admin_groups),
+        "ManagedBuckets": len(managed),
         "Users": len(iam.list_user_names(aws)),
         "Websites": websites,
     }

@@ -19,10 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import g
 from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
+from s3api.control import quotas, usage
 from s3api.jobs.operations import start
 from s3api.provisioning import objects
 from s3api.schemas.objects import (
@@ -44,6 +46,7 @@ from s3api.schemas.objects import (
     UsageSchema,
 )
 from s3api.schemas.operations import OperationSchema
+from s3api.schemas.usage import HistoryQuery, QuotaInputSchema, QuotaStatusSchema, UsageHistorySchema
 from s3api.views.operations import ACCEPTED_HEADERS, accepted, if_busy, starter
 
 blp = Blueprint(
@@ -141,6 +144,41 @@ class Usage(MethodView):
     def get(self, account: str, bucket: str) -> dict[str, Any]:
         """Bytes and objects stored, with when and how they were measured"""
         return objects.usage(runtime.aws(account), bucket)
+
+
+@blp.route(f"{BUCKET}/usage/history")
+class UsageHistory(MethodView):
+    @blp.arguments(HistoryQuery, location="query", unknown=ma.RAISE)
+    @blp.response(200, UsageHistorySchema)
+    def get(self, query: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """The bucket's usage day by day (the daily samples; default the last 30 days)"""
+        rt = runtime.current()
+        return usage.history(rt.aws(account), rt.usage, bucket, query["start"], query["end"])
+
+
+@blp.route(f"{BUCKET}/quota")
+class BucketQuota(MethodView):
+    @blp.response(200, QuotaStatusSchema)
+    def get(self, account: str, bucket: str) -> dict[str, Any]:
+        """The bucket's quota: limit, usage measured against it, standing alerts, projection, writes denied"""
+        rt = runtime.current()
+        return quotas.bucket_status(rt.aws(account), quotas.env(rt), bucket)
+
+    @blp.arguments(QuotaInputSchema)
+    @blp.response(200, QuotaStatusSchema)
+    def put(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
+        """Set the bucket's quota (checked at once against its last sample: a raised quota lifts a block now)"""
+        rt = runtime.current()
+        by = g.caller.log_name if g.caller else None
+        return quotas.set_bucket_quota(
+            rt.aws(account), quotas.env(rt), bucket, body["QuotaBytes"], body["AlertThresholds"], by
+        )
+
+    @blp.response(204)
+    def delete(self, account: str, bucket: str) -> None:
+        """Remove the bucket's quota: writes allowed again, its alerts cleared"""
+        rt = runtime.current()
+        quotas.delete_bucket_quota(rt.aws(account), quotas.env(rt), bucket)
 
 
 @blp.route(f"{BUCKET}/usage/recount")

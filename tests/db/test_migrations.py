@@ -36,14 +36,17 @@ def test_models_and_migrations_agree(migrated: DatabaseSettings) -> None:
                 "alembic_version",
                 "api_keys",
                 "audit_events",
+                "bucket_quotas",
                 "idempotency_keys",
                 "operations",
                 "orders",
                 "plan_revisions",
                 "plans",
+                "quota_alerts",
                 "share_links",
                 "signers",
                 "tenants",
+                "usage_samples",
                 "webhook_deliveries",
             ]
             if migrated.is_sqlite:

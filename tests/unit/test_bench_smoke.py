@@ -455,3 +455,14 @@ def test_forcedelete_render_summary_and_wiring() -> None:
     assert FUNCS["forcedelete"] is forcedelete.force_delete
     args = _parse(["--only", "forcedelete", "--forcedelete-objects", "5000"])
     assert args.forcedelete_objects == 5000 and args.forcedelete_seconds == 420.0
+
+
+def test_usage_render_summary_and_wiring() -> None:
+    from bench import usage
+
+    level = {"buckets": 10, "api": {"runs": 1, "calls_per_bucket": 2.2, "ms_per_bucket": 30.0, "buckets_done": 10},
+             "direct": {"calls_per_bucket": 2.2, "ms_per_bucket": 20.0}, "ratio": 1.5}  # fmt: skip
+    sec = usage.render({"levels": [level]})
+    assert sec["status"] == "ok" and sec["tables"][0]["rows"] == [[10, 2.2, 2.2, 30.0, 20.0, 1.5, 1]]
+    assert usage.summary_line({"levels": [level]}) == "Usage sampling per bucket — 10: 2.2 calls, ratio 1.5."
+    assert "usage" in PRESENT and "usage" in RUN_ORDER and FUNCS["usage"] is usage.usage_sampling

@@ -92,6 +92,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.sealing",
             "s3api.webhooks",
             "s3api.audit",
+            "s3api.control.",  # one service may use another's (quotas read the usage samples)
         ),
     ),
     ("s3api.control", ()),
