@@ -264,6 +264,8 @@ def _rules(endpoint: str | None) -> list[str]:
 
 
 def _authorize_tenant(caller: Caller, method: str, endpoint: str | None, resource: Mapping[str, Any]) -> str:
+    if endpoint is None:
+        return "open"  # no rule matched: the router's own 404 (an unknown account's too), as for any caller
     rules = _rules(endpoint)
     reach = next((r for r in (tenant_route(method, rule) for rule in rules) if r is not None), None)
     if reach is None:

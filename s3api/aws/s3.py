@@ -109,12 +109,12 @@ def list_buckets(aws: AccountAws) -> list[str]:
 
 
 @gateway("s3", "ListBuckets")
-def list_buckets_dated(aws: AccountAws) -> list[tuple[str, str]]:
+def list_buckets_dated(aws: AccountAws) -> list[tuple[str, datetime | None]]:
     """``(name, creation date)`` of every bucket of the account: the date tells a re-created bucket of the same
     name from the one seen before (tenant ownership is cached by both)."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, datetime | None]] = []
     for page in aws.s3.get_paginator("list_buckets").paginate():
-        found.extend((b["Name"], str(b.get("CreationDate", ""))) for b in page.get("Buckets", []))
+        found.extend((b["Name"], b.get("CreationDate")) for b in page.get("Buckets", []))
     return found
 
 

@@ -145,12 +145,9 @@ def create(
             lifecycle=lifecycle_config,
         )
         group = admin_group(tx, aws, group_name, policy["Arn"])
-        if owner is not None:
-            tx.step(
-                "tenant_access",
-                lambda: access.after_bucket_created(aws, owner, bucket),
-                lambda _: access.after_bucket_deleted(aws, owner, bucket),
-            )
+        if owner is not None:  # the undo first: a sync failing half-way is narrowed again too
+            tx.on_undo("tenant_access", lambda: access.after_bucket_deleted(aws, owner, bucket))
+            access.after_bucket_created(aws, owner, bucket)
     return {"Bucket": f"/{bucket}", "Policy": policy, "Group": group}
 
 

@@ -6,11 +6,11 @@ bucket is remembered per process by (account, bucket name, creation date). That 
 owner tag never changes while the bucket lives: it is put in the same PutBucketTagging as the organisation tag
 when the bucket is made, our PUT of a bucket's tags keeps it and refuses it from callers, and tenants'
 credentials deny ``s3:PutBucketTagging``. A bucket deleted and made again under the same name has a new
-creation date, so it is read again. A tag set read as empty (a bucket between CreateBucket and its tags, or a
-bucket nobody tagged) is not remembered. So a tenant listing its buckets costs one ListBuckets plus one
-GetBucketTagging per bucket new to this process (the first listing: one per bucket of the account), and one
-ListBuckets after that. Entries live :data:`OWNER_TTL_SECONDS` (a tag changed outside this service is seen
-again after that) and at most :data:`MAX_ENTRIES` are kept.
+creation date, so it is read again. A tag set read as empty is remembered only for a bucket made more than
+:data:`SETTLED_SECONDS` ago: a younger one may be a bucket between its CreateBucket and its tags. So a tenant
+listing its buckets costs one ListBuckets plus one GetBucketTagging per bucket new to this process (the first
+listing: one per bucket of the account), and one ListBuckets after that. Entries live :data:`OWNER_TTL_SECONDS`
+(a tag changed outside this service is seen again after that) and at most :data:`MAX_ENTRIES` are kept.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from datetime import UTC, datetime
 from typing import Any
 
 from s3api.aws import s3
@@ -26,6 +27,7 @@ from s3api.errors import NotFound
 
 TAG_KEY = "s3api:tenant"
 OWNER_TTL_SECONDS = 3600.0
+SETTLED_SECONDS = 300.0  # a bucket create puts its tags within its own request, well within this
 MAX_ENTRIES = 50_000
 
 _now = time.monotonic
@@ -93,19 +95,30 @@ def clear() -> None:
             cache.clear()
 
 
+def _stamp(created: datetime | None) -> str:
+    return created.isoformat() if created is not None else ""
+
+
+def _settled(created: datetime | None) -> bool:
+    if created is None:
+        return False
+    when = created if created.tzinfo is not None else created.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - when).total_seconds() > SETTLED_SECONDS
+
+
 def owners(aws: AccountAws) -> dict[str, str | None]:
     """Every bucket of the account → its tenant (None: no tenant's); see the module docstring for the cost."""
     found: dict[str, str | None] = {}
     for name, created in s3.list_buckets_dated(aws):
-        known, tenant = _lookup(aws, name, created)
+        known, tenant = _lookup(aws, name, _stamp(created))
         if not known:
             try:
                 tags = s3.get_tags(aws, name)
             except NotFound:  # deleted between the listing and the read
                 continue
             tenant = owner_of(tags)
-            if tags:
-                _store(aws, name, created, tenant)
+            if tags or _settled(created):
+                _store(aws, name, _stamp(created), tenant)
         found[name] = tenant
     return found
 
