@@ -8,19 +8,22 @@ when the bucket is made, our PUT of a bucket's tags keeps it and refuses it from
 credentials deny ``s3:PutBucketTagging``. A bucket deleted and made again under the same name has a new
 creation date, so it is read again. A tag set read as empty is remembered only for a bucket made more than
 :data:`SETTLED_SECONDS` ago: a younger one may be a bucket between its CreateBucket and its tags. So a tenant
-listing its buckets costs one ListBuckets plus one GetBucketTagging per bucket new to this process (the first
-listing: one per bucket of the account), and one ListBuckets after that. Entries live :data:`OWNER_TTL_SECONDS`
+listing its buckets costs one ListBuckets plus one GetBucketTagging per bucket new to this process (read
+concurrently, :mod:`s3api.concurrency`; the first listing: one per bucket of the account), and one ListBuckets
+after that. Entries live :data:`OWNER_TTL_SECONDS`
 (a tag changed outside this service is seen again after that) and at most :data:`MAX_ENTRIES` are kept.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
 from datetime import UTC, datetime
 from typing import Any
 
+from s3api import concurrency
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import NotFound
@@ -108,19 +111,31 @@ def _settled(created: datetime | None) -> bool:
 
 def owners(aws: AccountAws) -> dict[str, str | None]:
     """Every bucket of the account → its tenant (None: no tenant's); see the module docstring for the cost."""
+    listed = s3.list_buckets_dated(aws)
     found: dict[str, str | None] = {}
-    for name, created in s3.list_buckets_dated(aws):
+    unknown: dict[str, datetime | None] = {}
+    for name, created in listed:
         known, tenant = _lookup(aws, name, _stamp(created))
-        if not known:
-            try:
-                tags = s3.get_tags(aws, name)
-            except NotFound:  # deleted between the listing and the read
-                continue
-            tenant = owner_of(tags)
-            if tags or _settled(created):
-                _store(aws, name, _stamp(created), tenant)
-        found[name] = tenant
-    return found
+        if known:
+            found[name] = tenant
+        else:
+            unknown[name] = created
+    read = concurrency.gather({name: functools.partial(_read_tags, aws, name) for name in unknown})
+    for name, created in unknown.items():
+        tags = read[name]
+        if tags is None:  # deleted between the listing and the read
+            continue
+        found[name] = owner_of(tags)
+        if tags or _settled(created):
+            _store(aws, name, _stamp(created), found[name])
+    return {name: found[name] for name, _ in listed if name in found}
+
+
+def _read_tags(aws: AccountAws, bucket: str) -> list[s3.Tag] | None:
+    try:
+        return s3.get_tags(aws, bucket)
+    except NotFound:
+        return None
 
 
 def buckets(aws: AccountAws, tenant_id: str) -> list[str]:
