@@ -16,6 +16,8 @@ import pytest
 from flask import Flask
 
 from s3api import create_app
+from s3api.jobs import local
+from s3api.provisioning import boundary, emptying
 from s3api.provisioning.tenants import credentials, ownership
 from tests.api.tenancy_made import make_bucket, make_tenant, s3_client
 from tests.api.test_buckets import Recorder
@@ -301,3 +303,68 @@ def _counted(client: Client, key: str, recorder: Any) -> Counter[str]:
     r = client.get(BUCKETS, headers=h(key))
     assert r.status_code == 200 and len(r.json) == 10
     return Counter(recorder.calls)
+
+
+def test_forced_delete_operation_narrows_before_the_bucket_goes(
+    app: Flask, client: Client, two: dict[str, Any], synced: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(emptying, "RETRY_PAUSE", 0.0)
+    s3 = s3_client()
+    s3.put_object(Bucket="acme-two", Key="x", Body=b"1")
+    seen: list[bool] = []
+    record = credentials.sync
+
+    def check(aws: Any, tenant_id: str, buckets: list[str] | None = None) -> None:
+        seen.append("acme-two" in {b["Name"] for b in s3.list_buckets()["Buckets"]})
+        record(aws, tenant_id, buckets)
+
+    monkeypatch.setattr(credentials, "sync", check)
+    assert client.delete(f"{BUCKETS}/acme-two?force=true", headers=h(two["key_a"])).status_code == 202
+    assert local.drain(app.extensions["s3api"]) == 1
+    assert synced == [(two["a"], ["acme-one"])]
+    assert seen == [True]  # synced while the bucket still existed
+    assert client.get(BUCKETS, headers=h(two["key_a"])).json == ["acme-one"]
+
+
+def test_a_tenant_route_costs_what_it_costs_an_admin(app: Flask, client: Client, two: dict[str, Any]) -> None:
+    """The tenant check's GetBucketTagging also answers the managed-bucket check: no extra call."""
+    recorder = Recorder()
+    clients = app.extensions["s3api"].clients
+    clients.add_hook("before-call", recorder)
+    try:
+        counts = []
+        for headers in ({}, h(two["key_a"])):
+            boundary.clear()
+            recorder.calls.clear()
+            assert client.get(f"{BUCKETS}/acme-one/objects", headers=headers).status_code == 200
+            counts.append(Counter(recorder.calls))
+    finally:
+        clients.remove_hook("before-call", recorder)
+    assert counts[0] == counts[1]
+
+
+def test_a_young_untagged_bucket_is_read_again(app: Flask, client: Client, two: dict[str, Any]) -> None:
+    """A bucket between CreateBucket and its tags must not be remembered as no tenant's."""
+    s3 = s3_client()
+    s3.create_bucket(Bucket="acme-late")
+    assert client.get(BUCKETS, headers=h(two["key_a"])).json == ["acme-one", "acme-two"]
+    s3.put_bucket_tagging(
+        Bucket="acme-late",
+        Tagging={"TagSet": [{"Key": "s3api:org", "Value": "test"}, {"Key": ownership.TAG_KEY, "Value": two["a"]}]},
+    )
+    assert client.get(BUCKETS, headers=h(two["key_a"])).json == ["acme-late", "acme-one", "acme-two"]
+
+
+def test_scoping_on_each_database(db_app: Flask, db_client: Client, synced: list[Any]) -> None:
+    """The tenant row, its key and its operations read from SQLite and from PostgreSQL alike."""
+    a, key_a, _ = make_tenant(db_app, buckets=["db-acme"])
+    _, key_b, _ = make_tenant(db_app, buckets=["db-bravo"], email="b@example.test")
+    assert db_client.get(BUCKETS, headers=h(key_a)).json == ["db-acme"]
+    assert db_client.get(f"{BUCKETS}/db-bravo", headers=h(key_a)).status_code == 404
+    op = db_client.post(f"{BUCKETS}/db-acme/usage/recount", headers=h(key_a))
+    assert op.status_code == 202, op.json
+    assert db_client.get(f"/v1/s3/operations/{op.json['Id']}", headers=h(key_b)).status_code == 404
+    assert [o["Id"] for o in db_client.get("/v1/s3/operations", headers=h(key_a)).json["Operations"]] == [op.json["Id"]]
+    made = db_client.post(BUCKETS, headers=h(key_a), json={"BucketInput": {"Bucket": "db-acme-two"}})
+    assert made.status_code == 200, made.json
+    assert synced == [(a, ["db-acme", "db-acme-two"])]
