@@ -91,6 +91,7 @@ def create(
     *,
     owner: str | None = None,
     storage_class: str | None = None,
+    grant: bool = True,
 ) -> dict[str, Any]:
     """Create ``bucket`` with its admin policy and group; answers ``{"Bucket", "Policy", "Group"}``.
 
@@ -98,6 +99,8 @@ def create(
     PutBucketTagging as the organisation tag), the lifecycle rule of its plan's ``storage_class``
     (:func:`access.storage_rule`, besides a named ``lifecycle``), and, as the last step of the transaction, the
     tenant's credentials are made to reach it (:func:`access.after_bucket_created`; undo: they no longer do).
+    ``grant=False`` leaves the credentials alone: for the tenant's first bucket, made before its credentials
+    exist (``credentials.create`` names it).
 
     All input is checked before the first AWS call (BadRequest with per-field messages). Any failure
     undoes the completed steps in reverse and raises the mapped error.
@@ -130,7 +133,7 @@ def create(
         raise Conflict(f"bucket '{bucket}' already exists") from None  # another account's (or hidden from us)
     if taken:
         resumed = _resume(aws, bucket, bucket_tags, lifecycle_config)
-        if owner is not None:
+        if owner is not None and grant:
             access.after_bucket_created(aws, owner, bucket)  # idempotent: the retry may have died before it
         return resumed
     check_names_free(aws, bucket)
@@ -145,7 +148,7 @@ def create(
             lifecycle=lifecycle_config,
         )
         group = admin_group(tx, aws, group_name, policy["Arn"])
-        if owner is not None:  # the undo first: a sync failing half-way is narrowed again too
+        if owner is not None and grant:  # the undo first: a sync failing half-way is narrowed again too
             tx.on_undo("tenant_access", lambda: access.after_bucket_deleted(aws, owner, bucket))
             access.after_bucket_created(aws, owner, bucket)
     return {"Bucket": f"/{bucket}", "Policy": policy, "Group": group}

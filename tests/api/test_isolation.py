@@ -368,3 +368,14 @@ def test_scoping_on_each_database(db_app: Flask, db_client: Client, synced: list
     made = db_client.post(BUCKETS, headers=h(key_a), json={"BucketInput": {"Bucket": "db-acme-two"}})
     assert made.status_code == 200, made.json
     assert synced == [(a, ["db-acme", "db-acme-two"])]
+
+
+def test_first_bucket_without_grant(app: Flask, client: Client, synced: list[Any]) -> None:
+    """``buckets.create(owner=..., grant=False)``: the tenant's first bucket, made before its credentials."""
+    from s3api.provisioning import buckets  # noqa: PLC0415 - the workflow itself, not a route
+
+    tenant, key, _ = make_tenant(app)
+    with app.app_context():
+        buckets.create(app.extensions["s3api"].aws("local"), "first-of-all", owner=tenant, grant=False)
+    assert synced == []
+    assert client.get(BUCKETS, headers=h(key)).json == ["first-of-all"]
