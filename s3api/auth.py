@@ -264,14 +264,14 @@ def _rules(endpoint: str | None) -> list[str]:
 
 
 def _authorize_tenant(caller: Caller, method: str, endpoint: str | None, resource: Mapping[str, Any]) -> str:
+    if caller.tenant is None or caller.status is None or caller.status in GONE_STATUSES:
+        raise Forbidden(INVALID)
     if endpoint is None:
         return "open"  # no rule matched: the router's own 404 (an unknown account's too), as for any caller
     rules = _rules(endpoint)
     reach = next((r for r in (tenant_route(method, rule) for rule in rules) if r is not None), None)
     if reach is None:
         raise Forbidden(f"the tenant role may not {method} this route")
-    if caller.tenant is None or caller.status is None or caller.status in GONE_STATUSES:
-        raise Forbidden(INVALID)
     if reach not in ("open", "self") and caller.status not in ACTIVE_STATUSES:
         raise Forbidden(f"the tenant is {caller.status}: only plans, whoami and its own tenant answer")
     account = resource.get("account")
