@@ -1,8 +1,10 @@
 """Tenants made directly for tests: a plan row, a tenant row, its tagged buckets and a ``tenant`` API key.
 
-No IAM is made (the tenant's S3 credentials are the tenancy work's: ``credentials.create``); the buckets are
-created in the test's moto with the organisation tag and ``s3api:tenant=<id>``, as a tenant bucket made by the
-service carries them. ``make_tenant`` takes the app or a test client (either finds the runtime).
+By default no IAM is made (the tenant's S3 credentials are the tenancy work's: ``credentials.create``); the
+buckets are created in the test's moto with the organisation tag and ``s3api:tenant=<id>``, as a tenant bucket
+made by the service carries them. ``with_credentials=True`` also calls the real ``credentials.create`` for them
+(on the isolation branch it raises NotImplementedError) and keeps the S3 key in :data:`S3_KEYS`.
+``make_tenant`` takes the app or a test client (either finds the runtime).
 
     tenant_id, key, buckets = make_tenant(app, buckets=["acme-data"], max_buckets=3)
     client.get("/v1/s3/local/buckets", headers={"X-Auth-Token": key})
@@ -21,8 +23,13 @@ from flask import Flask
 
 from s3api.db.models import Plan
 from s3api.db.tenants import NewTenant, TenantStore, new_id
+from s3api.provisioning.steps import Transaction
+from s3api.provisioning.tenants import credentials
 from s3api.provisioning.tenants.ownership import TAG_KEY
 from s3api.runtime import Runtime
+
+#: tenant id -> (access key id, secret) of the S3 credentials made with ``with_credentials=True``
+S3_KEYS: dict[str, tuple[str, str]] = {}
 
 
 def runtime_of(app_or_client: Any) -> Runtime:
@@ -95,6 +102,7 @@ def make_tenant(
     status: str = "active",
     email: str = "owner@example.test",
     tester: bool = False,
+    with_credentials: bool = False,
 ) -> tuple[str, str, list[str]]:
     """``(tenant_id, api_key_token, buckets)``: the plan (made when missing), an ``active`` tenant row in
     ``account``, its buckets (tagged) and an API key with role ``tenant``."""
@@ -115,6 +123,10 @@ def make_tenant(
     )
     for bucket in buckets:
         make_bucket(app_or_client, bucket, tenant_id)
+    if with_credentials:
+        with Transaction("test_tenant_credentials") as tx:
+            S3_KEYS[tenant_id] = credentials.create(rt.aws(account), tenant_id, list(buckets), tx)
+        TenantStore(rt.db).update(tenant_id, access_key_id=S3_KEYS[tenant_id][0])
     key = rt.keys.create(f"tenant {tenant_id}", "tenant", tenant=tenant_id)
     TenantStore(rt.db).update(tenant_id, api_key_id=key["Id"])
     return tenant_id, str(key["Key"]), list(buckets)

@@ -19,7 +19,7 @@ from s3api import create_app
 from s3api.jobs import local
 from s3api.provisioning import boundary, emptying
 from s3api.provisioning.tenants import credentials, ownership
-from tests.api.tenancy_made import make_bucket, make_tenant, s3_client
+from tests.api.tenancy_made import S3_KEYS, make_bucket, make_tenant, s3_client
 from tests.api.test_buckets import Recorder
 from tests.conftest import Client, make_settings
 
@@ -379,3 +379,17 @@ def test_first_bucket_without_grant(app: Flask, client: Client, synced: list[Any
         buckets.create(app.extensions["s3api"].aws("local"), "first-of-all", owner=tenant, grant=False)
     assert synced == []
     assert client.get(BUCKETS, headers=h(key)).json == ["first-of-all"]
+
+
+def test_made_with_credentials_asks_the_real_create(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make_tenant(with_credentials=True)`` goes through ``credentials.create`` (stubbed here until it is real)."""
+    seen: list[Any] = []
+
+    def create(aws: Any, tenant_id: str, buckets: list[str], steps: Any) -> tuple[str, str]:
+        seen.append((tenant_id, buckets))
+        return "AKIATEST", "secret-test-value-0000"
+
+    monkeypatch.setattr(credentials, "create", create)
+    tenant, _, _ = make_tenant(app, buckets=["cred-one"], with_credentials=True)
+    assert seen == [(tenant, ["cred-one"])]
+    assert S3_KEYS[tenant][0] == "AKIATEST"
