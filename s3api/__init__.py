@@ -19,6 +19,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     embedded emulator's settings)."""
     from s3api import audit, auth, console, embedded, errors, idempotency, logs
     from s3api.api import Api
+    from s3api.control import isolation
     from s3api.runtime import Runtime
     from s3api.views import register, system
 
@@ -50,7 +51,7 @@ def create_app(settings: Any = None, *, clients: Any = None) -> Flask:
     app.extensions["s3api"] = runtime
     logs.init_app(app)
     audit.init_app(app, runtime.db)  # before auth: refused requests are audited too
-    auth.init_app(app, runtime.checker)
+    auth.init_app(app, runtime.checker, isolation.Edge(runtime))
     idempotency.init_app(app, runtime.db, settings.idempotency_wait)  # after auth: the caller; before init_start
     audit.init_start(app)  # after auth: the started event of AWS work names its caller
     api = Api(app)

@@ -17,7 +17,10 @@ such as ``/v1/s3/docs-prod/...`` matches the account routes and needs a token li
 
 Every caller has a role: config-file tokens are ``admin`` (bootstrap), API keys carry theirs. :func:`authorize`
 decides for the whole URL map, at the edge, before any view runs: ``admin`` may do everything, ``reader`` every
-GET (and HEAD), nothing else. Views never check roles.
+GET (and HEAD), nothing else; ``tenant`` only the routes of :data:`TENANT_ROUTES` (any other: 403), only in its
+own account and for its own tenant id (otherwise 404, worded as for a name that does not exist). What a tenant
+route reaches (a bucket, a website, an operation) is checked right after, in the same hook, by the scoper given
+to :func:`init_app` (:mod:`s3api.control.isolation`: AWS tags and database rows). Views never check roles.
 
 Failures answer 403 with the JSON error, the same for a wrong, expired or revoked key; the submitted header is
 never logged. A key that cannot be checked because the database is down or locked answers 503 (``Retry-After``),
@@ -33,14 +36,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import bcrypt
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from s3api.config import Token
 from s3api.db.keys import KeyStore
-from s3api.errors import Forbidden, TooManyRequests
+from s3api.errors import Forbidden, NotFound, TooManyRequests
 
 PREFIX = "/v1/s3"
 # endpoints answered without a token; CORS "*" is added to the first group (not to the docs page)
@@ -70,6 +73,9 @@ class Caller:
     role: str
     id: str | None = None
     tenant: str | None = None
+    #: a tenant key's: its tenant's account and status (filled at the edge from the tenant row)
+    account: str | None = None
+    status: str | None = None
 
     @property
     def log_name(self) -> str:
@@ -167,18 +173,161 @@ def is_public(endpoint: str | None) -> bool:
     return endpoint in PUBLIC_ENDPOINTS
 
 
-def authorize(caller: Caller, method: str, endpoint: str | None, resource: Mapping[str, Any] | None = None) -> None:
+# --- tenant keys ---------------------------------------------------------------------------------------------
+
+#: What a tenant route reaches, checked after :func:`authorize` by the scoper (:mod:`s3api.control.isolation`):
+#: ``open`` nothing of anyone's (plans, whoami); ``self`` its own tenant (the path's one value is its id);
+#: ``account`` its account only (lists there show only its own resources); ``bucket`` a bucket tagged
+#: ``s3api:tenant=<its id>``; ``website`` a website whose bucket is; ``operation`` an operation it started.
+REACHES = ("open", "self", "account", "bucket", "website", "operation")
+#: Tenant statuses whose key may reach its data; the others (suspended, pending_payment, provisioning...) reach
+#: only the ``open`` and ``self`` routes; terminated, terminating and failed tenants nothing.
+ACTIVE_STATUSES = frozenset({"active", "cancelling"})
+GONE_STATUSES = frozenset({"terminated", "terminating", "failed"})
+
+_A = "/v1/s3/{account}"
+_B = f"{_A}/buckets/{{bucket}}"
+_W = f"{_A}/websites/{{website}}"
+#: The only routes a tenant key may use: (method, path template) → reach. Placeholder names do not matter
+#: (``{}`` matches any), so the table reads as the README does. A route missing here answers 403 to a tenant
+#: key; ``tests/api/test_isolation_routes.py`` fails for a new route that is in neither this table nor its
+#: list of admin-only routes, so no route is left undecided. HEAD goes with GET.
+TENANT_ROUTES: Mapping[tuple[str, str], str] = {
+    ("GET", "/v1/s3/whoami"): "open",
+    ("GET", "/v1/s3/plans"): "open",
+    ("GET", "/v1/s3/plans/{plan}"): "open",
+    ("GET", "/v1/s3/plans/{plan}/history"): "open",
+    ("GET", "/v1/s3/tenants/{tenant}"): "self",
+    ("GET", "/v1/s3/accounts"): "open",  # lists only its own account
+    ("GET", _A): "account",
+    ("GET", f"{_A}/stats"): "account",  # counts of its own resources
+    ("GET", f"{_A}/buckets"): "account",  # its own buckets
+    ("POST", f"{_A}/buckets"): "account",  # tagged with its tenant, within its plan
+    ("GET", _B): "bucket",
+    ("PUT", _B): "bucket",  # tags only (the tenant tag stays); a BucketPolicy is refused
+    ("DELETE", _B): "bucket",
+    ("GET", f"{_B}/duck"): "bucket",
+    ("GET", f"{_B}/objects"): "bucket",
+    ("POST", f"{_B}/objects/delete"): "bucket",
+    ("GET", f"{_B}/objects/{{key}}"): "bucket",
+    ("DELETE", f"{_B}/objects/{{key}}"): "bucket",
+    ("GET", f"{_B}/uploads"): "bucket",
+    ("POST", f"{_B}/uploads/abort"): "bucket",
+    ("DELETE", f"{_B}/uploads/{{upload_id}}"): "bucket",
+    ("POST", f"{_B}/presign"): "bucket",
+    ("GET", f"{_B}/usage"): "bucket",
+    ("POST", f"{_B}/usage/recount"): "bucket",
+    ("GET", f"{_B}/users"): "bucket",
+    ("POST", f"{_B}/users"): "bucket",
+    ("GET", f"{_B}/users/{{user}}"): "bucket",
+    ("PUT", f"{_B}/users/{{user}}"): "bucket",
+    ("DELETE", f"{_B}/users/{{user}}"): "bucket",
+    ("PATCH", f"{_B}/users/{{user}}/keys/{{key_id}}"): "bucket",
+    ("GET", _W): "website",
+    ("PUT", _W): "website",
+    ("PATCH", _W): "website",
+    ("DELETE", _W): "website",
+    ("GET", f"{_W}/duck"): "website",
+    ("GET", f"{_W}/invalidations/{{invalidation}}"): "website",
+    ("GET", f"{_W}/users"): "website",
+    ("POST", f"{_W}/users"): "website",
+    ("GET", f"{_W}/users/{{user}}"): "website",
+    ("PUT", f"{_W}/users/{{user}}"): "website",
+    ("DELETE", f"{_W}/users/{{user}}"): "website",
+    ("PATCH", f"{_W}/users/{{user}}/keys/{{key_id}}"): "website",
+    ("GET", "/v1/s3/operations"): "open",  # only the operations it started
+    ("GET", "/v1/s3/operations/{operation}"): "operation",
+}
+#: Body fields a tenant key may not send on a route (refused with 403 before the view runs).
+TENANT_REFUSED_FIELDS: Mapping[tuple[str, str], tuple[str, ...]] = {("PUT", _B): ("BucketPolicy",)}
+
+_PLACEHOLDER = re.compile(r"<(?:[^:>]+:)?[^>]+>|\{[^}]*\}")
+
+
+def template(rule: str) -> str:
+    """A route's path with every placeholder as ``{}``: ``/v1/s3/<account:account>/stats`` → ``/v1/s3/{}/stats``."""
+    return _PLACEHOLDER.sub("{}", rule)
+
+
+_TENANT_TABLE = {(m, template(path)): reach for (m, path), reach in TENANT_ROUTES.items()}
+_TENANT_REFUSED = {(m, template(path)): fields for (m, path), fields in TENANT_REFUSED_FIELDS.items()}
+
+
+def tenant_route(method: str, rule: str) -> str | None:
+    """The reach of ``method`` on the URL rule ``rule`` for a tenant key, or None: not a tenant route."""
+    return _TENANT_TABLE.get(("GET" if method == "HEAD" else method, template(rule)))
+
+
+def _rules(endpoint: str | None) -> list[str]:
+    if endpoint is None:
+        return []
+    try:
+        return [r.rule for r in current_app.url_map.iter_rules(endpoint)]
+    except KeyError:
+        return []
+
+
+def _authorize_tenant(caller: Caller, method: str, endpoint: str | None, resource: Mapping[str, Any]) -> str:
+    if caller.tenant is None or caller.status is None or caller.status in GONE_STATUSES:
+        raise Forbidden(INVALID)
+    if endpoint is None:
+        return "open"  # no rule matched: the router's own 404 (an unknown account's too), as for any caller
+    rules = _rules(endpoint)
+    reach = next((r for r in (tenant_route(method, rule) for rule in rules) if r is not None), None)
+    if reach is None:
+        raise Forbidden(f"the tenant role may not {method} this route")
+    if reach not in ("open", "self") and caller.status not in ACTIVE_STATUSES:
+        raise Forbidden(f"the tenant is {caller.status}: only plans, whoami and its own tenant answer")
+    account = resource.get("account")
+    if account is not None and account != caller.account:
+        raise NotFound(f"account '{account}' is not configured")  # the words of an account that is not there
+    if reach == "self":
+        values = [v for k, v in resource.items() if k != "account"]
+        if values != [caller.tenant]:
+            raise NotFound(f"tenant '{values[0] if values else ''}' not found")
+    for rule in rules:
+        refused = _TENANT_REFUSED.get((method, template(rule)), ())
+        body = request.get_json(silent=True) if refused else None
+        given = [f for f in refused if isinstance(body, Mapping) and body.get(f) is not None]
+        if given:
+            raise Forbidden(f"a tenant key may not set {', '.join(given)}")
+    return reach
+
+
+def authorize(
+    caller: Caller, method: str, endpoint: str | None, resource: Mapping[str, Any] | None = None
+) -> str | None:
     """The one authorization decision, for every route: may ``caller`` do ``method`` on ``endpoint`` (its path
-    values in ``resource``)? Raises Forbidden. ``tenant`` keys arrive with the tenancy issue: until then the role
-    is refused everywhere (no key can be created with it)."""
+    values in ``resource``)? Raises Forbidden (the route is not the role's) or NotFound (a tenant key naming
+    another account or tenant). For a tenant key, answers the route's reach (:data:`REACHES`): what the scoper
+    still has to prove is the tenant's (a bucket, a website, an operation); None for every other role. Needs an
+    app context (the endpoint's rules come from the URL map)."""
     if caller.role == "admin":
-        return
+        return None
     if caller.role == "reader" and method in READ_METHODS:
-        return
+        return None
+    if caller.role == "tenant":
+        return _authorize_tenant(caller, method, endpoint, resource or {})
     raise Forbidden(f"the {caller.role} role may not {method} this route")
 
 
-def init_app(app: Flask, checker: TokenChecker) -> None:
+class Scoper(Protocol):
+    """What the edge needs to scope a tenant key (:class:`s3api.control.isolation.Edge`)."""
+
+    def caller(self, caller: Caller) -> Caller:
+        """The tenant key's caller with its tenant's ``account`` and ``status``; Forbidden when there is none."""
+
+    def reach(self, caller: Caller, reach: str, resource: Mapping[str, Any]) -> None:
+        """NotFound unless what ``resource`` names (bucket, website, operation) is the caller's tenant's."""
+
+
+def scoped_tenant() -> str | None:
+    """The tenant id the current request is scoped to (a tenant key's), or None (admin, reader, public)."""
+    caller = g.get("caller")
+    return caller.tenant if caller is not None and caller.role == "tenant" else None
+
+
+def init_app(app: Flask, checker: TokenChecker, scoper: Scoper | None = None) -> None:
     @app.before_request
     def _authenticate() -> Response | None:
         if request.method == "OPTIONS":
@@ -194,8 +343,14 @@ def init_app(app: Flask, checker: TokenChecker) -> None:
         if caller is None:
             raise Forbidden(INVALID)
         g.token_name = caller.log_name
+        if caller.role == "tenant":
+            if scoper is None:
+                raise Forbidden(INVALID)
+            caller = scoper.caller(caller)
         g.caller = caller
-        authorize(caller, request.method, request.endpoint, request.view_args)
+        reach = authorize(caller, request.method, request.endpoint, request.view_args)
+        if reach is not None and scoper is not None:
+            scoper.reach(caller, reach, request.view_args or {})
         return None
 
     @app.after_request

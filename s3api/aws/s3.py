@@ -109,6 +109,16 @@ def list_buckets(aws: AccountAws) -> list[str]:
 
 
 @gateway("s3", "ListBuckets")
+def list_buckets_dated(aws: AccountAws) -> list[tuple[str, datetime | None]]:
+    """``(name, creation date)`` of every bucket of the account: the date tells a re-created bucket of the same
+    name from the one seen before (tenant ownership is cached by both)."""
+    found: list[tuple[str, datetime | None]] = []
+    for page in aws.s3.get_paginator("list_buckets").paginate():
+        found.extend((b["Name"], b.get("CreationDate")) for b in page.get("Buckets", []))
+    return found
+
+
+@gateway("s3", "ListBuckets")
 def probe(aws: AccountAws) -> None:
     """Readiness: one cheap call proving the backend answers and accepts the service's credentials (ListBuckets
     of at most one bucket, on the probe client: short timeouts, no retries). Raises our error when it does not."""

@@ -110,6 +110,16 @@ def read_tags(aws: AccountAws, bucket: str) -> list[s3.Tag]:
         raise NotFound(f"bucket '{bucket}' does not exist") from None
 
 
+def remember_tags(aws: AccountAws, bucket: str, tags: Iterable[s3.Tag]) -> None:
+    """Cache a positive answer from a tag set just read elsewhere (the tenant scoping reads it first), so that
+    the route's own :func:`require_managed` costs no second GetBucketTagging. Nothing when not managed."""
+    try:
+        check_tags(aws, bucket, tags)
+    except Forbidden:
+        return
+    _remember(aws, bucket)
+
+
 def require_managed(aws: AccountAws, bucket: str) -> None:
     """Nothing when ``bucket`` is managed (see the module docstring); 404 when it does not exist; 403 otherwise.
 

@@ -62,6 +62,7 @@ from s3api.errors import BadRequest, Conflict, Forbidden, NotFound
 from s3api.provisioning import boundary, policies, quota_guard, teardown
 from s3api.provisioning.scope import bucket_scope, owned_group
 from s3api.provisioning.steps import Transaction
+from s3api.provisioning.tenants import access, ownership
 
 ADMIN = "BktAdmGrp"
 
@@ -69,20 +70,37 @@ log = logging.getLogger("s3api.buckets")
 
 
 def _caller_tags(aws: AccountAws, tags: Any) -> list[validation.Tag]:
-    """The caller's tags checked (validation.validate_tags) plus: the distribution tag is the server's.
-    Returned with the organisation tag appended."""
+    """The caller's tags checked (validation.validate_tags) plus: the distribution and tenant tags are the
+    server's. Returned with the organisation tag appended."""
     checked = validation.validate_tags(tags, aws.settings.org_tag_key, "Tags")
-    if any(t["Key"].lower() == s3.DISTRIBUTION_TAG for t in checked):
-        problem = f"the tag {s3.DISTRIBUTION_TAG!r} is set by the server and may not be given"
-        raise BadRequest(problem, errors={"Tags": [problem]})
+    for server_tag in (s3.DISTRIBUTION_TAG, ownership.TAG_KEY):
+        if any(t["Key"].lower() == server_tag for t in checked):
+            problem = f"the tag {server_tag!r} is set by the server and may not be given"
+            raise BadRequest(problem, errors={"Tags": [problem]})
     return validation.with_org_tag(checked, aws.settings.org_tag_key, aws.settings.org)
 
 
 # --- create ------------------------------------------------------------------------------------------------
 
 
-def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycle: str | None = None) -> dict[str, Any]:
+def create(
+    aws: AccountAws,
+    bucket: str,
+    tags: list[Any] | None = None,
+    lifecycle: str | None = None,
+    *,
+    owner: str | None = None,
+    storage_class: str | None = None,
+    grant: bool = True,
+) -> dict[str, Any]:
     """Create ``bucket`` with its admin policy and group; answers ``{"Bucket", "Policy", "Group"}``.
+
+    A tenant's bucket (``owner``: the tenant id) also carries the tag ``s3api:tenant=<owner>`` (in the same
+    PutBucketTagging as the organisation tag), the lifecycle rule of its plan's ``storage_class``
+    (:func:`access.storage_rule`, besides a named ``lifecycle``), and, as the last step of the transaction, the
+    tenant's credentials are made to reach it (:func:`access.after_bucket_created`; undo: they no longer do).
+    ``grant=False`` leaves the credentials alone: for the tenant's first bucket, made before its credentials
+    exist (``credentials.create`` names it).
 
     All input is checked before the first AWS call (BadRequest with per-field messages). Any failure
     undoes the completed steps in reverse and raises the mapped error.
@@ -94,7 +112,15 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     """
     validation.validate_bucket_name(bucket, "Bucket")
     bucket_tags = _caller_tags(aws, tags)
+    if owner is not None:
+        if len(bucket_tags) >= validation.MAX_TAGS:
+            problem = f"a tenant's bucket takes at most {validation.MAX_TAGS - 2} tags (two are the server's)"
+            raise BadRequest(problem, errors={"Tags": [problem]})
+        bucket_tags.append({"Key": ownership.TAG_KEY, "Value": owner})
     lifecycle_config = _lifecycle(lifecycle)
+    plan_rule = access.storage_rule(storage_class) if storage_class else None
+    if plan_rule is not None:
+        lifecycle_config = {"Rules": [*(lifecycle_config or {}).get("Rules", []), plan_rule]}
     policy_name = policies.policy_name(bucket, ADMIN)
     group_name = policies.group_name(bucket, ADMIN)
     settings = aws.settings
@@ -106,7 +132,10 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
     except Forbidden:
         raise Conflict(f"bucket '{bucket}' already exists") from None  # another account's (or hidden from us)
     if taken:
-        return _resume(aws, bucket, bucket_tags, lifecycle_config)
+        resumed = _resume(aws, bucket, bucket_tags, lifecycle_config)
+        if owner is not None and grant:
+            access.after_bucket_created(aws, owner, bucket)  # idempotent: the retry may have died before it
+        return resumed
     check_names_free(aws, bucket)
 
     with Transaction("bucket_create") as tx:
@@ -119,6 +148,9 @@ def create(aws: AccountAws, bucket: str, tags: list[Any] | None = None, lifecycl
             lifecycle=lifecycle_config,
         )
         group = admin_group(tx, aws, group_name, policy["Arn"])
+        if owner is not None and grant:  # the undo first: a sync failing half-way is narrowed again too
+            tx.on_undo("tenant_access", lambda: access.after_bucket_deleted(aws, owner, bucket))
+            access.after_bucket_created(aws, owner, bucket)
     return {"Bucket": f"/{bucket}", "Policy": policy, "Group": group}
 
 
@@ -411,8 +443,9 @@ def update(
 ) -> None:
     """Replace the tags (when given) and/or set the bucket policy, on a managed bucket only.
 
-    Without ``tags`` the tag set is left alone (Yale wiped it). With them, the organisation tag and the
-    website's distribution tag (which keeps a live website's bucket from being deleted) stay. The policy
+    Without ``tags`` the tag set is left alone (Yale wiped it). With them, the organisation tag, the
+    website's distribution tag (which keeps a live website's bucket from being deleted) and the tenant tag (the
+    bucket's owner) stay. The policy
     must be JSON whose every resource is this bucket or lies under it, and follows the public-principal rules
     of :func:`s3api.validation.validate_bucket_policy` (public read only where the account serves public
     websites). Both are checked before any AWS call. Then one GetBucketTagging (never cached: this changes the
@@ -427,7 +460,7 @@ def update(
         quota_guard.refuse_reserved(document)
     current = boundary.managed_tags(aws, bucket)
     if new_tags is not None:
-        kept = [t for t in current if t["Key"] == s3.DISTRIBUTION_TAG]
+        kept = [t for t in current if t["Key"] in (s3.DISTRIBUTION_TAG, ownership.TAG_KEY)]
         s3.put_tags(aws, bucket, new_tags + kept)
     if document is not None:  # a quota's deny statement stays (GetBucketPolicy)
         s3.put_bucket_policy(aws, bucket, json.dumps(quota_guard.keep(aws, bucket, document)))
@@ -454,9 +487,27 @@ def delete(aws: AccountAws, bucket: str) -> teardown.Removal:
             f"bucket '{bucket}' serves a website through CloudFront distribution {distribution}; "
             "delete the website instead"
         )
-    removal = remove_iam(aws, bucket)
-    s3.delete_bucket(aws, bucket, missing_ok=True)
+    tenant = ownership.owner_of(tags)
+    if tenant is not None:  # before the bucket goes: no tenant policy names a bucket name anyone may take
+        access.after_bucket_deleted(aws, tenant, bucket)
+    try:
+        removal = remove_iam(aws, bucket)
+        s3.delete_bucket(aws, bucket, missing_ok=True)
+    except Exception:
+        if tenant is not None:
+            _give_back(aws, tenant, bucket)
+        raise
     return removal
+
+
+def _give_back(aws: AccountAws, tenant: str, bucket: str) -> None:
+    """A tenant bucket whose delete failed after its tenant's credentials were narrowed: reach it again (best
+    effort; the next sync of the tenant repairs it otherwise)."""
+    try:
+        if s3.head_bucket(aws, bucket) is not None:
+            access.after_bucket_created(aws, tenant, bucket)
+    except Exception:  # noqa: BLE001 - the delete's own error is the one to report
+        log.warning("tenant credentials not given back the bucket", extra={"bucket": bucket, "tenant": tenant})
 
 
 def scope_groups(aws: AccountAws, bucket: str) -> tuple[list[teardown.FoundGroup], list[str]]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import g
 from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import STRING_LIST, Blueprint, json_response
+from s3api.control import isolation
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1/s3", description="Configured AWS accounts")
 
@@ -24,8 +26,8 @@ class AccountSchema(ma.Schema):
 class Accounts(MethodView):
     @json_response(blp, STRING_LIST)
     def get(self) -> list[str]:
-        """Names of the configured accounts"""
-        return sorted(runtime.current().settings.accounts)
+        """Names of the configured accounts (a tenant key: its own)"""
+        return isolation.account_names(runtime.current(), g.get("caller"))
 
 
 @blp.route("/<account:account>")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, g
 from flask.views import MethodView
 
 from s3api import duck, runtime
 from s3api.api import STRING_LIST, Blueprint, ErrorSchema, json_response
-from s3api.aws import s3
+from s3api.control import isolation
 from s3api.jobs.operations import start
 from s3api.provisioning import buckets
 from s3api.schemas.buckets import (
@@ -48,16 +48,16 @@ def errors(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]
 class Buckets(MethodView):
     @json_response(blp, STRING_LIST)
     def get(self, account: str) -> list[str]:
-        """Names of every bucket in the account"""
-        return s3.list_buckets(runtime.aws(account))
+        """Names of every bucket in the account (a tenant key: its own buckets)"""
+        return isolation.bucket_names(runtime.current(), g.get("caller"), account)
 
     @blp.arguments(BucketCreateSchema)
     @blp.response(200, BucketCreatedSchema)
     @errors(409)
     def post(self, body: dict[str, Any], account: str) -> dict[str, Any]:
-        """Create a bucket with its admin policy and group (rolled back on failure)"""
-        aws = runtime.aws(account)
-        return buckets.create(aws, body["BucketInput"]["Bucket"], body["Tags"], body["Lifecycle"])
+        """Create a bucket with its admin policy and group (rolled back on failure); a tenant key's is tagged with
+        its tenant, within its plan's MaxBuckets (409 beyond) and storage class"""
+        return isolation.create_bucket(runtime.current(), g.get("caller"), account, body)
 
 
 @blp.route("/<account:account>/buckets/<bucket:bucket>")

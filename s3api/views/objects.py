@@ -24,7 +24,7 @@ from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
-from s3api.control import quotas, usage
+from s3api.control import isolation, quotas, usage
 from s3api.jobs.operations import start
 from s3api.provisioning import objects
 from s3api.schemas.objects import (
@@ -196,5 +196,6 @@ class UsageRecount(MethodView):
 class Stats(MethodView):
     @blp.response(200, StatsSchema)
     def get(self, account: str) -> dict[str, int]:
-        """Counts of buckets, managed buckets, IAM users and websites in the account (cheap list calls)"""
-        return objects.account_stats(runtime.aws(account))
+        """Counts of buckets, managed buckets, IAM users and websites in the account (cheap list calls); a tenant
+        key: of its own buckets, their users and websites"""
+        return isolation.stats(runtime.current(), g.get("caller"), account)

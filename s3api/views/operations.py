@@ -11,6 +11,7 @@ from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
+from s3api.control import isolation
 from s3api.db.models import Operation
 from s3api.db.operations import record
 from s3api.errors import BadRequest
@@ -99,8 +100,9 @@ class Operations(MethodView):
     @blp.arguments(OperationQuerySchema, location="query", unknown=ma.RAISE)
     @blp.response(200, OperationPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Operations, newest first: filters kind, target, status, account; page_size and page_token"""
-        return runtime.current().operations.list(**query)
+        """Operations, newest first: filters kind, target, status, account; page_size and page_token (a tenant
+        key: the operations it started)"""
+        return isolation.list_operations(runtime.current(), g.get("caller"), query)
 
 
 @blp.route("/operations/<operation_id>")

@@ -20,6 +20,7 @@ from s3api.aws import cloudfront, iam, route53, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import Conflict, NotFound
 from s3api.provisioning import policies, teardown
+from s3api.provisioning.tenants import access, ownership
 from s3api.provisioning.websites.distribution import DELETED_COMMENT, find_by_alias, find_distribution, tagged
 from s3api.provisioning.websites.groups import group_spec, site_groups
 from s3api.provisioning.websites.naming import SITE_KINDS, Site, resolve
@@ -55,9 +56,13 @@ def delete(aws: AccountAws, site_name: str) -> dict[str, Any]:
     empty, pages = content_check(aws, site.name)
     if not empty:
         raise _not_empty(site.name)
-    distribution, _ = find_distribution(aws, site.name, s3.get_tags(aws, site.name))
+    tags = s3.get_tags(aws, site.name)
+    distribution, _ = find_distribution(aws, site.name, tags)
     if distribution is None:
         _refuse_unverified_origin(aws, site.name)
+    tenant = ownership.owner_of(tags)
+    if tenant is not None:  # a tenant's site: its credentials stop reaching the bucket before it goes
+        access.after_bucket_deleted(aws, tenant, site.name)
     dns_change = _delete_dns(aws, site, distribution)
     disabled = cloudfront.disable_distribution(aws, distribution["Id"]) if distribution else None
     removed = teardown.remove(aws, *_site_iam(aws, site.name))

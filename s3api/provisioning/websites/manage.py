@@ -12,6 +12,7 @@ from s3api.aws import cloudfront, route53, s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest, NotFound
 from s3api.provisioning.steps import Transaction
+from s3api.provisioning.tenants import ownership
 from s3api.provisioning.websites.distribution import distribution_or_404, find_distribution
 from s3api.provisioning.websites.naming import Site, caller_tags, resolve
 from s3api.provisioning.websites.pages import content_check
@@ -88,7 +89,7 @@ def show(aws: AccountAws, site: str) -> dict[str, Any]:
 def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     """Make ``tags`` (plus the org tag) the tag set of both the bucket and the distribution: tags left out
     are removed from both; the bucket keeps its distribution tag (set to the verified distribution's id when it
-    named one that does not serve the site). If tagging the distribution fails, the
+    named one that does not serve the site) and its tenant tag. If tagging the distribution fails, the
     bucket's previous tags are put back (Yale left the two different)."""
     new_tags = caller_tags(aws, tags or [])
     s3.require_bucket(aws, site, "website")
@@ -97,6 +98,7 @@ def update_tags(aws: AccountAws, site: str, tags: list[Any] | None) -> None:
     keep = [t for t in old if t["Key"] == s3.DISTRIBUTION_TAG]
     if keep and distribution is not None:  # a tag that failed verification is repaired to the verified id
         keep = [{"Key": s3.DISTRIBUTION_TAG, "Value": distribution["Id"]}]
+    keep += [t for t in old if t["Key"] == ownership.TAG_KEY]  # the bucket's tenant stays its owner
     with Transaction("website_update_tags") as tx:
         tx.step(
             "bucket_tags",

@@ -16,6 +16,7 @@ from s3api.aws import s3
 from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest
 from s3api.provisioning import policies
+from s3api.provisioning.tenants import ownership
 
 Tag = dict[str, str]
 
@@ -66,8 +67,8 @@ def caller_tags(aws: AccountAws, tags: Any) -> list[Tag]:
     problem = None
     if len(checked) > MAX_WEBSITE_CALLER_TAGS:
         problem = f"at most {MAX_WEBSITE_CALLER_TAGS} tags are allowed on a website (the rest are reserved)"
-    elif any(t["Key"].lower() == s3.DISTRIBUTION_TAG for t in checked):
-        problem = f"the tag {s3.DISTRIBUTION_TAG!r} is set by the server and may not be given"
+    elif reserved := [t["Key"] for t in checked if t["Key"].lower() in (s3.DISTRIBUTION_TAG, ownership.TAG_KEY)]:
+        problem = f"the tag {reserved[0]!r} is set by the server and may not be given"
     if problem:
         raise BadRequest(problem, errors={"Tags": [problem]})
     return validation.with_org_tag(checked, aws.settings.org_tag_key, aws.settings.org)
