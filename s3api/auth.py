@@ -216,6 +216,8 @@ TENANT_ROUTES: Mapping[tuple[str, str], str] = {
     ("DELETE", f"{_B}/uploads/{{upload_id}}"): "bucket",
     ("POST", f"{_B}/presign"): "bucket",
     ("GET", f"{_B}/usage"): "bucket",
+    ("GET", f"{_B}/usage/history"): "bucket",
+    ("GET", f"{_B}/quota"): "bucket",  # its bucket's quota and alerts (setting one is the provider's)
     ("POST", f"{_B}/usage/recount"): "bucket",
     ("GET", f"{_B}/users"): "bucket",
     ("POST", f"{_B}/users"): "bucket",
