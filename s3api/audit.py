@@ -70,6 +70,13 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
     ("websites.WebsiteUserKey", "PATCH"): "website_user.key_status",
     ("operations.OperationCancel", "POST"): "operation.cancel",
+    ("tenants.Tenants", "POST"): "tenant.create",
+    ("tenants.Tenant", "PATCH"): "tenant.update",
+    ("tenants.TenantRotate", "POST"): "tenant.credentials_rotate",
+    ("tenants.TenantKey", "PATCH"): "tenant.key_status",
+    ("tenants.TenantReveal", "POST"): "tenant.secret_reveal",
+    ("tenants.TenantSuspend", "POST"): "tenant.suspend",
+    ("tenants.TenantResume", "POST"): "tenant.resume",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -85,6 +92,7 @@ SAFE_FIELDS = frozenset(
         "OlderThanSeconds", "Key", "key", "Method", "ExpiresIn", "Name", "Role", "Tenant", "ExpiresAt",
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
         "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
+        "Plan", "Location", "Tester", "GraceSeconds",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything
