@@ -235,10 +235,10 @@ def run_create(ctx: Context) -> dict[str, Any]:
     if row.status != "provisioning":
         raise Conflict(f"tenant {tenant_id} is {row.status}, not provisioning")
     keys = KeyStore(db)
-    _clean_leftovers(aws, keys, tenant_id)
     bucket = str(row.first_bucket)
     tag = [{"Key": ownership.TAG_KEY, "Value": tenant_id}]
     try:
+        _clean_leftovers(aws, keys, tenant_id)
         with Transaction("tenant_create") as tx:
             tx.step("first_bucket", lambda: bucket_workflow.create(aws, bucket, tag), lambda _: _drop(aws, bucket))
             ctx.checkpoint()
