@@ -64,7 +64,9 @@ log = logging.getLogger("s3api.tenants")
 
 #: the Result field that holds the sealed secrets of ``tenant.create`` until the first admin read
 HANDOVER = SEALED_RESULT_FIELD
-EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+EMAIL = re.compile(
+    r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
 REFERENCE = re.compile(r"[\x20-\x7e]{1,128}")
 #: statuses whose IAM user exists (the credentials routes work on them)
 WITH_CREDENTIALS = ("active", "suspended", "cancelling")
@@ -333,7 +335,12 @@ def take_handover(rt: Any, op: Operation, caller: Any, shown: dict[str, Any]) ->
     """``shown`` (the operation's public shape) with the secrets of a succeeded ``tenant.create`` merged into its
     Result, when ``caller`` is an admin and they were not taken yet; they leave the row in the same conditional
     write (two readers at once: one gets them). Anything else: ``shown`` unchanged."""
-    if op.kind != "tenant.create" or op.status != SUCCEEDED or not op.result or getattr(caller, "role", None) != "admin":
+    if (
+        op.kind != "tenant.create"
+        or op.status != SUCCEEDED
+        or not op.result
+        or getattr(caller, "role", None) != "admin"
+    ):
         return shown
     result = json.loads(op.result)
     sealed = result.pop(HANDOVER, None)
@@ -430,9 +437,7 @@ def shape(rt: Any, row: Tenant, *, usage: bool = False, detail: bool = True) -> 
     if detail and account is not None and row.status in WITH_CREDENTIALS:
         aws = rt.aws(row.account)
         names = ownership.buckets(aws, row.id)
-        body["Buckets"] = [
-            {"Name": name, **({"Usage": _usage(aws, name)} if usage else {})} for name in names
-        ]
+        body["Buckets"] = [{"Name": name, **({"Usage": _usage(aws, name)} if usage else {})} for name in names]
         try:
             body["Credentials"]["Keys"] = [
                 {**k, "CreateDate": _when(k.get("CreateDate"))} for k in credentials.keys(aws, row.id)
@@ -518,7 +523,8 @@ def patch(rt: Any, caller: Any, tenant_id: str, body: Mapping[str, Any]) -> dict
             held = len(ownership.buckets(rt.aws(row.account), tenant_id))
             if held > plan.max_buckets:
                 raise Conflict(
-                    f"plan '{new_plan}' allows {plan.max_buckets} buckets; tenant {tenant_id} has {held}: delete some first"
+                    f"plan '{new_plan}' allows {plan.max_buckets} buckets; tenant {tenant_id} has {held}: "
+                    "delete some first"
                 )
         changes["plan"] = plan.name
     old_plan = row.plan
@@ -527,9 +533,7 @@ def patch(rt: Any, caller: Any, tenant_id: str, body: Mapping[str, Any]) -> dict
         for column, value in changes.items():
             setattr(locked, column, value)
         if "plan" in changes:
-            webhooks.emit(
-                session, rt.settings, "tenant.plan_changed", {**_event(locked), "OldPlan": old_plan}
-            )
+            webhooks.emit(session, rt.settings, "tenant.plan_changed", {**_event(locked), "OldPlan": old_plan})
 
     return shape(rt, store.change(tenant_id, change), detail=False)
 
@@ -599,4 +603,3 @@ def reveal(rt: Any, tenant_id: str) -> dict[str, Any]:
     except SealError:
         raise Conflict(f"the kept secret does not open with the configured secret_keys; {rotate_instead}") from None
     return {"Tenant": tenant_id, "AccessKeyId": row.access_key_id, "SecretAccessKey": secret}
-

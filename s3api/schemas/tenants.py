@@ -14,7 +14,16 @@ TENANT_ID = "t-[0-9a-f]{16}"
 LOCATION = "[a-z0-9][a-z0-9_-]{0,62}"
 PLAN = "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 REFERENCE = "[\\x20-\\x7e]{1,128}"
-STATUSES = ("provisioning", "pending_payment", "active", "suspended", "cancelling", "terminating", "terminated", "failed")
+STATUSES = (
+    "provisioning",
+    "pending_payment",
+    "active",
+    "suspended",
+    "cancelling",
+    "terminating",
+    "terminated",
+    "failed",
+)
 STORAGE_TYPES = (
     "Standard",
     "StandardIA",
@@ -38,7 +47,9 @@ class TenantCreateSchema(ma.Schema):
     Email = fields.String(required=True, validate=[validate.Length(max=254), validate.Email()])
     ClientId = fields.String(load_default=None, allow_none=True, validate=FullMatch(REFERENCE))
     Billing = fields.String(load_default=None, allow_none=True, validate=FullMatch(REFERENCE))
-    Bucket = fields.String(required=True, validate=validate.Length(min=3, max=63), metadata={"description": "first bucket"})
+    Bucket = fields.String(
+        required=True, validate=validate.Length(min=3, max=63), metadata={"description": "first bucket"}
+    )
     Tester = StrictBoolean(load_default=False, metadata={"description": "the tenant may use test plans"})
 
 

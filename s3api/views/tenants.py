@@ -16,15 +16,15 @@ from s3api.api import Blueprint
 from s3api.control import tenants
 from s3api.schemas.operations import OperationSchema
 from s3api.schemas.tenants import (
+    TenantCreateSchema,
     TenantKeyStatusAnswerSchema,
     TenantKeyStatusSchema,
-    TenantRevealedSchema,
-    TenantRotatedSchema,
-    TenantRotateSchema,
-    TenantCreateSchema,
     TenantPageSchema,
     TenantPatchSchema,
     TenantQuerySchema,
+    TenantRevealedSchema,
+    TenantRotatedSchema,
+    TenantRotateSchema,
     TenantSchema,
     TenantShowQuerySchema,
 )

@@ -79,7 +79,14 @@ def tclient(tapp: Flask) -> Client:
 
 
 def body(bucket: str = "acme-data", **extra: Any) -> dict[str, Any]:
-    return {"Plan": FREE, "Location": "local", "Email": "ops@acme.example", "ClientId": "c-1", "Bucket": bucket, **extra}
+    return {
+        "Plan": FREE,
+        "Location": "local",
+        "Email": "ops@acme.example",
+        "ClientId": "c-1",
+        "Bucket": bucket,
+        **extra,
+    }
 
 
 def run_operations(app: Flask) -> int:

@@ -197,8 +197,13 @@ def test_rotate_key_status_and_reveal_without_keys(tapp, tclient):
     assert off.status_code == 200 and off.json["Status"] == "Inactive"
     states = {k["AccessKeyId"]: k["Status"] for k in tclient.get(f"{TENANTS}/{tid}").json["Credentials"]["Keys"]}
     assert states == {made["AccessKeyId"]: "Inactive", new_id: "Active"}
-    assert tclient.patch(f"{TENANTS}/{tid}/credentials/{made['AccessKeyId']}", json={"Status": "Active"}).status_code == 200
-    assert tclient.patch(f"{TENANTS}/{tid}/credentials/AKIAOTHERUSERKEY0000", json={"Status": "Active"}).status_code == 404
+    assert (
+        tclient.patch(f"{TENANTS}/{tid}/credentials/{made['AccessKeyId']}", json={"Status": "Active"}).status_code
+        == 200
+    )
+    assert (
+        tclient.patch(f"{TENANTS}/{tid}/credentials/AKIAOTHERUSERKEY0000", json={"Status": "Active"}).status_code == 404
+    )
     assert tclient.patch(f"{TENANTS}/{tid}/credentials/{new_id}", json={"Status": "Off"}).status_code == 400
     assert tclient.post(f"{TENANTS}/{tid}/credentials/rotate", json={"GraceSeconds": -1}).status_code == 400
     revealed = tclient.post(f"{TENANTS}/{tid}/credentials/reveal")
@@ -222,7 +227,9 @@ def test_reveal_with_configured_secret_keys(seed, migrated):
     assert r.status_code == 200, r.json
     assert r.json["SecretAccessKey"] == made["SecretAccessKey"]
     rotated = client.post(f"{TENANTS}/{made['Id']}/credentials/rotate", json={}).json
-    assert client.post(f"{TENANTS}/{made['Id']}/credentials/reveal").json["SecretAccessKey"] == rotated["SecretAccessKey"]
+    assert (
+        client.post(f"{TENANTS}/{made['Id']}/credentials/reveal").json["SecretAccessKey"] == rotated["SecretAccessKey"]
+    )
     with db_of(app).read() as session:
         sealed = session.get(Tenant, made["Id"]).sealed_secret
     assert sealed and rotated["SecretAccessKey"] not in sealed

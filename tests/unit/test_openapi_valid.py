@@ -34,6 +34,7 @@ EDGE_SAMPLES = [
     "", "a", "a\n", "\n", "/", "/\n", "//", "/a/", "/a/\n", "/a", "a/", "a/b", "ab/c", "a b", "abc", "A1_+=,.@-",
     "x" * 64, "x" * 65, "/" + "x" * 510 + "/", "/" + "x" * 511 + "/", "/a b/", "/\x7f/", "é", "a\x00", "Z", "aZ",
     "/Z", "\\Z", "index.html", "docs/index.html", "\r", "a\r\n",
+    "t-0123456789abcdef", "t-0123456789abcdef\n", "t-0123456789ABCDEF",
 ]  # fmt: skip
 
 

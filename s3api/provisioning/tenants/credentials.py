@@ -283,8 +283,10 @@ def rotate(aws: AccountAws, tenant_id: str, grace_seconds: int) -> tuple[str, st
     one, the oldest); with ``grace_seconds`` the remaining active old key works until then (the user tag
     ``s3api:retire:<id>`` and the marker group the ``retire_keys`` sweeper reads), without it every old key is
     deleted at once. 404 without a user; 400 for a grace outside 0..7 days."""
-    if isinstance(grace_seconds, bool) or not isinstance(grace_seconds, int) or not (
-        0 <= grace_seconds <= names.MAX_GRACE_SECONDS
+    if (
+        isinstance(grace_seconds, bool)
+        or not isinstance(grace_seconds, int)
+        or not (0 <= grace_seconds <= names.MAX_GRACE_SECONDS)
     ):
         message = f"GraceSeconds must be an integer from 0 to {names.MAX_GRACE_SECONDS}"
         raise BadRequest(message, errors={"GraceSeconds": [message]})
@@ -314,16 +316,18 @@ def rotate(aws: AccountAws, tenant_id: str, grace_seconds: int) -> tuple[str, st
                 tx.step(
                     "retiring_group",
                     functools.partial(users._ensure_retiring_group, aws),
-                    lambda created: users._discard(iam.delete_group_if_empty(aws, users.RETIRING_GROUP))
-                    if created
-                    else None,
+                    lambda created: (
+                        users._discard(iam.delete_group_if_empty(aws, users.RETIRING_GROUP)) if created else None
+                    ),
                 )
                 tx.step(
                     "mark_retiring",
                     functools.partial(iam.add_user_to_group, aws, users.RETIRING_GROUP, user),
-                    lambda _: None
-                    if was_marked
-                    else users._discard(iam.remove_user_from_group(aws, users.RETIRING_GROUP, user)),
+                    lambda _: (
+                        None
+                        if was_marked
+                        else users._discard(iam.remove_user_from_group(aws, users.RETIRING_GROUP, user))
+                    ),
                 )
                 tx.step("schedule_retirement", functools.partial(iam.tag_user, aws, user, new_tags))
         for key_id in drop:
