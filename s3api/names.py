@@ -118,8 +118,8 @@ IAM_MANAGED_POLICIES_PER_USER = 10
 IAM_POLICY_VERSIONS = 5
 #: The most buckets one tenant may have. A tenant's credentials are one IAM user with up to
 #: IAM_MANAGED_POLICIES_PER_USER managed policies of its own (no group: 10 groups per user would be the tighter
-#: limit); each bucket costs two ARNs (``arn:aws:s3:::<b>`` and ``…/<b>/*``): 163 characters for a 63-character
-#: name, so one 6,144-character policy holds 36 such buckets with the default action lists (``s3:*``), ten of
-#: them 360. 300 leaves room for longer configured action lists; tests/unit/test_tenant_policies.py proves 300
+#: limit); each bucket costs two ARNs (``arn:aws:s3:::<b>`` and ``…/<b>/*``): 160 characters for a 63-character
+#: name, so one 6,144-character policy holds 37 such buckets with the default action lists (``s3:*``), ten of
+#: them 370. 300 leaves room for longer configured action lists; tests/unit/test_tenant_policies.py proves 300
 #: buckets of 63 characters fit.
 MAX_TENANT_BUCKETS = 300

@@ -114,3 +114,12 @@ def make_tenant(client: Client, app: Flask, bucket: str = "acme-data", **extra: 
 
 def iter_none() -> Iterator[None]:
     yield None
+
+
+def file_database(tmp_path: Any) -> DatabaseSettings:
+    """A migrated SQLite file in ``tmp_path``."""
+    from s3api.db import migrate
+
+    database = DatabaseSettings(url=f"sqlite:///{tmp_path}/data/s3api.db", data_dir=str(tmp_path / "data"))
+    migrate.upgrade(database)
+    return database

@@ -156,3 +156,40 @@ def test_rotation_and_delete(world):
     iam = world.iam()
     assert [u["UserName"] for u in iam.list_users()["Users"]] == ["svc-admin"]
     assert not [p for p in iam.list_policies(Scope="Local")["Policies"] if p["Path"] == credentials.IAM_PATH]
+
+
+def test_a_tenant_made_through_the_api_reaches_its_buckets_only(seed, tmp_path):
+    """The whole way: POST /v1/s3/tenants, the operation, the secrets handed over once; the key reaches the first
+    bucket and nothing else; a second tenant bucket after a sync; suspension through the API; rotation."""
+    from tests.api.tenancy_fixtures import TENANTS, file_database, make_tenant, tenancy_app
+    from tests.conftest import Client
+
+    ak, sk = bootstrap_admin()
+    admin = {"AccessKeyId": ak, "SecretAccessKey": sk}
+    app = tenancy_app(make_settings(seed, access_key_id=ak, secret_access_key=sk), file_database(tmp_path))
+    client = Client(app.test_client())
+    with enable_iam_authentication():
+        aws = app.extensions["s3api"].aws("local")
+        world = World(aws, admin)
+        other = world.bucket("someone-elses", NEIGHBOUR)
+        made = make_tenant(client, app, "api-made-data")
+        key = {"AccessKeyId": made["AccessKeyId"], "SecretAccessKey": made["SecretAccessKey"]}
+        s3_with(admin).put_object(Bucket="api-made-data", Key="seed.txt", Body=b"x")
+        assert_exactly(key, ["api-made-data"], [other])
+
+        second = world.bucket("api-made-second", made["Id"])
+        credentials.sync(aws, made["Id"])  # what the isolation work's access.after_bucket_created calls
+        assert_exactly(key, ["api-made-data", second], [other])
+
+        assert client.post(f"{TENANTS}/{made['Id']}/suspend").status_code == 200
+        assert denied(s3_with(key).get_object, Bucket=second, Key="seed.txt") == "AccessDenied"
+        assert client.post(f"{TENANTS}/{made['Id']}/resume").status_code == 200
+        assert reaches(key, second)
+
+        rotated = client.post(f"{TENANTS}/{made['Id']}/credentials/rotate", json={"GraceSeconds": 0}).json
+        assert denied(s3_with(key).get_object, Bucket=second, Key="seed.txt") == "InvalidAccessKeyId"
+        assert_exactly(
+            {"AccessKeyId": rotated["AccessKeyId"], "SecretAccessKey": rotated["SecretAccessKey"]},
+            ["api-made-data", second],
+            [other],
+        )
