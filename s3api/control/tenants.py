@@ -53,9 +53,10 @@ from s3api.db.plans import PlanStore, PlanView
 from s3api.db.tenants import NewTenant, TenantStore
 from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
 from s3api.jobs import operations
-from s3api.jobs.kinds import Context, kind
+from s3api.jobs.kinds import Context, Stopping, kind
 from s3api.provisioning import buckets as bucket_workflow
 from s3api.provisioning import objects
+from s3api.provisioning.progress import Canceled
 from s3api.provisioning.steps import Transaction
 from s3api.provisioning.tenants import credentials, ownership
 from s3api.sealing import SealError, SealingUnavailable, configured, internal
@@ -241,9 +242,9 @@ def run_create(ctx: Context) -> dict[str, Any]:
     tag = [{"Key": ownership.TAG_KEY, "Value": tenant_id}]
     try:
         _clean_leftovers(aws, keys, tenant_id)
+        ctx.checkpoint()  # canceled before it started: nothing is made (never inside the transaction)
         with Transaction("tenant_create") as tx:
             tx.step("first_bucket", lambda: bucket_workflow.create(aws, bucket, tag), lambda _: _drop(aws, bucket))
-            ctx.checkpoint()
             key_id, secret = credentials.create(aws, tenant_id, [bucket], tx)
             api = tx.step(
                 "api_key",
@@ -251,6 +252,11 @@ def run_create(ctx: Context) -> dict[str, Any]:
                 lambda made: _forget_key(db, made["Id"]),
             )
             tx.step("activate", lambda: _activate(db, settings, tenant_id, key_id, secret, api["Id"]))
+    except Canceled:
+        store.update(tenant_id, status="failed")
+        raise
+    except Stopping:
+        raise  # the worker stops: the operation goes back to the queue
     except Exception as exc:
         if _final(ctx, exc):
             store.update(tenant_id, status="failed")
@@ -518,6 +524,8 @@ def patch(rt: Any, caller: Any, tenant_id: str, body: Mapping[str, Any]) -> dict
     if new_plan is not None and new_plan != row.plan:
         if not isinstance(new_plan, str):
             raise _bad("Plan", "Plan must be a plan's name")
+        if row.status in HOLDING:
+            raise Conflict(f"tenant {tenant_id} is {row.status}: its plan changes once it is provisioned")
         plan = usable_plan(rt, new_plan, tester=bool(row.tester), location=row.location)
         if row.status in WITH_CREDENTIALS and plan.max_buckets is not None:
             held = len(ownership.buckets(rt.aws(row.account), tenant_id))

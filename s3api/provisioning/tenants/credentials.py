@@ -64,6 +64,8 @@ SUSPENDED_POLICY = "suspended"
 MAX_POLICIES = names.IAM_MANAGED_POLICIES_PER_USER
 POLICY_CHARS = names.IAM_MANAGED_POLICY_CHARS
 KEY_STATUSES = ("Active", "Inactive")
+#: how often a sync reads back and starts again when another sync of the same tenant wrote in between
+SYNC_REREADS = 2
 Policy = dict[str, Any]
 
 
@@ -268,12 +270,21 @@ def _protected(aws: AccountAws) -> Sequence[str]:
 def sync(aws: AccountAws, tenant_id: str, buckets: list[str] | None = None) -> None:
     """Make the tenant's policies name exactly ``buckets`` (None: the tenant's tagged buckets, read back from
     AWS). Only the policies whose buckets change are written. 404 when the tenant has no IAM user; 409 beyond
-    IAM's room (nothing changed)."""
-    wanted_buckets = ownership.buckets(aws, tenant_id) if buckets is None else sorted(set(buckets))
-    current = _current(aws, tenant_id)
+    IAM's room (nothing changed). Then the policies are read back: when another sync of the same tenant wrote in
+    between (its version replaced ours: a lost update), the sync starts again from the buckets' tags, at most
+    :data:`SYNC_REREADS` times, so two bucket creates at once both end up reachable."""
     settings = aws.settings
-    wanted = pack(current, wanted_buckets, settings.bucket_actions, settings.object_actions)
-    _apply(aws, tenant_id, current, wanted)
+    for _ in range(1 + SYNC_REREADS):
+        wanted_buckets = ownership.buckets(aws, tenant_id) if buckets is None else sorted(set(buckets))
+        current = _current(aws, tenant_id)
+        wanted = pack(current, wanted_buckets, settings.bucket_actions, settings.object_actions)
+        _apply(aws, tenant_id, current, wanted)
+        after = _current(aws, tenant_id)
+        if set().union(*after.values()) == set(wanted_buckets) if after else not wanted_buckets:
+            break
+        # another sync of this tenant wrote in between (two bucket creates at once): read the tags again
+        log.warning("tenant credentials changed meanwhile: syncing again", extra={"tenant": tenant_id})
+        buckets = None
     log.info("tenant credentials synced", extra={"tenant": tenant_id, "buckets": len(wanted_buckets)})
 
 
