@@ -48,7 +48,7 @@ from s3api.db import tenants as tenant_rows
 from s3api.db.audit import new_event
 from s3api.db.keys import KeyStore
 from s3api.db.models import ApiKey, Operation, Tenant
-from s3api.db.operations import SEALED_RESULT_FIELD, SUCCEEDED
+from s3api.db.operations import CANCELED, FAILED, SEALED_RESULT_FIELD, SUCCEEDED
 from s3api.db.plans import PlanStore, PlanView
 from s3api.db.tenants import NewTenant, TenantStore
 from s3api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
@@ -152,9 +152,8 @@ def validate_new(rt: Any, body: Mapping[str, Any]) -> NewTenant:
         raise _bad("Plan", f"plan '{plan_name}' allows no bucket")
     _sealing_ready(settings)
     with rt.db.read() as session:
-        held = session.scalars(
-            select(Tenant.id).where(Tenant.first_bucket == bucket, Tenant.status.in_(HOLDING))
-        ).first()
+        holders = list(session.scalars(select(Tenant).where(Tenant.first_bucket == bucket, Tenant.status.in_(HOLDING))))
+    held = next((row.id for row in holders if settle(rt, row).status in HOLDING), None)
     if held is not None:
         raise Conflict(f"bucket '{bucket}' is already the first bucket of tenant {held}, being created")
     aws = rt.aws(account.name)
@@ -401,7 +400,21 @@ def _visible(row: Tenant, caller: Any) -> Tenant:
 def get_row(rt: Any, caller: Any, tenant_id: str) -> Tenant:
     if getattr(caller, "role", None) == "tenant" and getattr(caller, "tenant", None) != tenant_id:
         raise NotFound(f"tenant '{tenant_id}' not found")
-    return _visible(TenantStore(rt.db).get(tenant_id), caller)
+    return settle(rt, _visible(TenantStore(rt.db).get(tenant_id), caller))
+
+
+def settle(rt: Any, row: Tenant) -> Tenant:
+    """A tenant still ``provisioning`` whose operation ended without success (canceled before it started: the
+    task never ran) is ``failed``: one read of the operation, one write the first time."""
+    if row.status != "provisioning" or not row.operation_id:
+        return row
+    try:
+        op = rt.operations.get(row.operation_id)
+    except NotFound:
+        return row
+    if op.status in (FAILED, CANCELED):
+        return TenantStore(rt.db).update(row.id, status="failed")
+    return row
 
 
 def shape(rt: Any, row: Tenant, *, usage: bool = False, detail: bool = True) -> dict[str, Any]:

@@ -130,3 +130,65 @@ def test_leftovers_of_a_dead_attempt_are_removed_by_the_next(fapp):
     with fapp.extensions["s3api"].db.read() as session:
         live = session.scalars(select(ApiKey).where(ApiKey.tenant == tenant_id, ApiKey.revoked_at.is_(None))).all()
     assert len(live) == 1
+
+
+def _credentials_of(fapp: Flask, bucket: str) -> tuple[Client, str]:
+    client = Client(fapp.test_client())
+    op_id, tenant_id = start(client, bucket)
+    run_operations(fapp)
+    assert client.get(f"/v1/s3/operations/{op_id}").json["Status"] == "Succeeded"
+    return client, tenant_id
+
+
+def test_every_failure_point_of_a_rotation_with_grace_leaves_the_keys_as_they_were(fapp):
+    client, tenant_id = _credentials_of(fapp, "rotate-faults")
+    path = f"{TENANTS}/{tenant_id}/credentials/rotate"
+    assert client.post(path, json={"GraceSeconds": 600}).status_code == 200  # the marker group exists from now on
+    assert client.post(path, json={"GraceSeconds": 0}).status_code == 200  # back to one key
+    with faults.aws_calls(fapp) as probe:
+        first = client.post(path, json={"GraceSeconds": 600})
+    assert first.status_code == 200, first.json
+    assert client.post(path, json={"GraceSeconds": 0}).status_code == 200
+    calls = probe.calls
+    for k in range(1, len(calls) + 1):
+        before = state()
+        with faults.aws_calls(fapp, k):
+            r = client.post(path, json={"GraceSeconds": 600})
+        assert r.status_code == 503, (k, calls[k - 1], r.json)
+        assert state() == before, (k, calls[k - 1])
+    print(f"\nfault injection: tenant rotate {len(calls)} failure points")
+
+
+def test_a_sync_that_failed_half_way_is_finished_by_the_next(fapp):
+    """A sync is not a transaction: it never gives a bucket the tenant does not own and never takes a bucket's
+    access before its own policy changed; a failure half-way is finished by the next sync (the bucket create
+    and delete call it again on their retry)."""
+    from s3api.provisioning.tenants import credentials, ownership
+
+    client, tenant_id = _credentials_of(fapp, "sync-faults")
+    aws = fapp.extensions["s3api"].aws("local")
+    s3 = boto3_s3()
+    names = [f"sync-extra-{i}" for i in range(3)]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": ownership.TAG_KEY, "Value": tenant_id}]})
+    with faults.aws_calls(fapp) as probe:
+        credentials.sync(aws, tenant_id)
+    calls = probe.calls
+    credentials.sync(aws, tenant_id, ["sync-faults"])
+    for k in range(1, len(calls) + 1):
+        with faults.aws_calls(fapp, k), pytest.raises(Exception):
+            credentials.sync(aws, tenant_id)
+        reached = set().union(*credentials._current(aws, tenant_id).values())
+        assert reached <= {"sync-faults", *names}, k
+        credentials.sync(aws, tenant_id)
+        assert set().union(*credentials._current(aws, tenant_id).values()) == {"sync-faults", *names}, k
+        credentials.sync(aws, tenant_id, ["sync-faults"])
+    print(f"\nfault injection: tenant sync {len(calls)} failure points")
+
+
+def boto3_s3() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))

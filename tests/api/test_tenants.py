@@ -278,3 +278,14 @@ def test_idempotent_create(tapp, tclient):
     again = tclient.post(TENANTS, json=body(), headers=headers)
     assert first.status_code == again.status_code == 202 and first.json["Id"] == again.json["Id"]
     assert count(tapp, Tenant) == 1
+
+
+def test_a_create_canceled_before_it_started_fails_the_tenant_and_frees_the_bucket(tapp, tclient):
+    r = tclient.post(TENANTS, json=body("cancel-me"))
+    tenant_id = r.json["Target"].rsplit("/", 1)[1]
+    assert tclient.post(f"/v1/s3/operations/{r.json['Id']}/cancel").json["Status"] == "Canceled"
+    assert tclient.get(f"{TENANTS}/{tenant_id}").json["Status"] == "failed"
+    again = tclient.post(TENANTS, json=body("cancel-me"))
+    assert again.status_code == 202, again.json
+    assert run_operations(tapp) == 1
+    assert tclient.get(f"/v1/s3/operations/{again.json['Id']}").json["Status"] == "Succeeded"

@@ -307,7 +307,7 @@ def rotate(aws: AccountAws, tenant_id: str, grace_seconds: int) -> tuple[str, st
     retired, schedule = users._retire_due(aws, user, tags, now)
     old = [k for k in iam.list_access_keys(aws, user) if k["AccessKeyId"] not in retired]
     old.sort(key=functools.partial(users._victim_rank, schedule))
-    was_marked = bool(schedule)
+    was_marked = users.RETIRING_GROUP in iam.user_groups(aws, user)  # the undo puts it back as it was
     with Transaction("tenant_rotate_keys") as tx:
         while len(old) >= users.MAX_KEYS_PER_USER:
             victim = old.pop(0)["AccessKeyId"]
