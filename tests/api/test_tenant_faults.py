@@ -86,7 +86,7 @@ def test_a_failed_attempt_is_retried_and_finishes(seed, migrated):
     client = Client(app.test_client())
     before = state()
     op_id, tenant_id = start(client, "retried-data")
-    with faults.aws_calls(app, 30):  # the 30th call fails: rolled back, due again
+    with faults.aws_calls(app, 20):  # the 20th call (of 23) fails: rolled back, due again
         assert local.drain(app.extensions["s3api"], limit=1) == 1
     op = client.get(f"/v1/s3/operations/{op_id}").json
     assert op["Status"] == "NotStarted" and op["Attempts"] == 1, op

@@ -379,29 +379,26 @@ def resume(aws: AccountAws, tenant_id: str) -> None:
 def delete(aws: AccountAws, tenant_id: str) -> None:
     """Remove the tenant's user and everything of it, in AWS's order: access keys, inline policies, group
     memberships (the key-retirement marker), the managed policies (detached everywhere, versions, deleted — also
-    one created but never attached by an interrupted create), then the user. Idempotent: what is gone is skipped."""
+    one created but never attached by an interrupted create), then the user. Idempotent: what is gone is skipped;
+    without a user there is nothing left (one ListAccessKeys call)."""
     user = user_name(tenant_id)
     try:
         key_ids = [k["AccessKeyId"] for k in iam.list_access_keys(aws, user)]
     except NotFound:
-        key_ids = None
-    if key_ids is not None:
-        for key_id in key_ids:
-            iam.delete_access_key(aws, user, key_id)
-        for inline in iam.user_inline_policies(aws, user):
-            iam.delete_user_policy(aws, user, inline)
-        for group in iam.user_groups(aws, user):
-            iam.remove_user_from_group(aws, group, user)
-        attached = {a["PolicyArn"] for a in iam.user_attached_policies(aws, user)}
-    else:
-        attached = set()
+        return  # no user: nothing of the tenant is left (policies are made after the user and go before it)
+    for key_id in key_ids:
+        iam.delete_access_key(aws, user, key_id)
+    for inline in iam.user_inline_policies(aws, user):
+        iam.delete_user_policy(aws, user, inline)
+    for group in iam.user_groups(aws, user):
+        iam.remove_user_from_group(aws, group, user)
+    attached = {a["PolicyArn"] for a in iam.user_attached_policies(aws, user)}
     ours = {_arn(aws, tenant_id, n) for n in range(1, MAX_POLICIES + 1)}
     for n in range(1, MAX_POLICIES + 1):
         arn = _arn(aws, tenant_id, n)
         if arn in attached or iam.get_policy(aws, arn) is not None:
             iam.delete_policy(aws, arn)
-    if key_ids is not None:
-        for arn in sorted(attached - ours):  # attached by someone else: only detached, never deleted
-            iam.detach_user_policy(aws, user, arn)
-        iam.delete_user(aws, user)
+    for arn in sorted(attached - ours):  # attached by someone else: only detached, never deleted
+        iam.detach_user_policy(aws, user, arn)
+    iam.delete_user(aws, user)
     log.info("tenant credentials deleted", extra={"tenant": tenant_id})
