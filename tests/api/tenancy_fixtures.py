@@ -69,8 +69,10 @@ def tenancy_app(settings: Settings, database: DatabaseSettings, *, secret_keys: 
 
 
 @pytest.fixture
-def tapp(seed: dict[str, str], migrated: DatabaseSettings) -> Flask:
-    return tenancy_app(make_settings(seed), migrated)
+def tapp(seed: dict[str, str], migrated: DatabaseSettings) -> Iterator[Flask]:
+    app = tenancy_app(make_settings(seed), migrated)
+    yield app
+    app.extensions["s3api"].db.dispose()  # PostgreSQL's connections are shared by every test run on the machine
 
 
 @pytest.fixture
@@ -110,10 +112,6 @@ def make_tenant(client: Client, app: Flask, bucket: str = "acme-data", **extra: 
         "SecretAccessKey": result["Credentials"]["SecretAccessKey"],
         "ApiKey": result["ApiKey"]["Key"],
     }
-
-
-def iter_none() -> Iterator[None]:
-    yield None
 
 
 def file_database(tmp_path: Any) -> DatabaseSettings:
