@@ -68,6 +68,20 @@ def test_create_answers_an_operation_that_makes_the_tenant(tapp, tclient, s3):
     assert count(tapp, WebhookDelivery, WebhookDelivery.event_type == "tenant.created") == 1
     assert count(tapp, AuditEvent, AuditEvent.action == "tenant.secrets_shown") == 1
     assert count(tapp, AuditEvent, AuditEvent.action == "tenant.create") == 1
+    with db_of(tapp).read() as session:
+        payloads = [w.payload for w in session.scalars(select(WebhookDelivery))]
+    assert payloads and not any(made["SecretAccessKey"] in p or made["ApiKey"] in p for p in payloads)
+    listed = json.dumps(tclient.get("/v1/s3/operations?kind=tenant.create").json)
+    assert "Handover" not in listed and made["SecretAccessKey"] not in listed
+
+
+def test_the_handover_is_never_in_a_listing_before_it_is_taken(tapp, tclient):
+    r = tclient.post(TENANTS, json=body())
+    run_operations(tapp)
+    listed = tclient.get("/v1/s3/operations?kind=tenant.create").json["Operations"]
+    assert [o["Id"] for o in listed] == [r.json["Id"]]
+    assert "Handover" not in listed[0]["Result"] and "SecretAccessKey" not in listed[0]["Result"]["Credentials"]
+    assert tclient.get(f"/v1/s3/operations/{r.json['Id']}").json["Result"]["Credentials"]["SecretAccessKey"]
 
 
 def test_usage_is_included_on_request(tapp, tclient, s3):
@@ -289,3 +303,20 @@ def test_a_create_canceled_before_it_started_fails_the_tenant_and_frees_the_buck
     assert again.status_code == 202, again.json
     assert run_operations(tapp) == 1
     assert tclient.get(f"/v1/s3/operations/{again.json['Id']}").json["Status"] == "Succeeded"
+
+
+def test_postgresql_without_secret_keys_refuses_before_anything_is_made(seed, postgres, s3):
+    from s3api import create_app
+    from s3api.db import migrate
+    from tests.api.tenancy_fixtures import add_plan
+
+    migrate.upgrade(postgres)
+    app = create_app(make_settings(seed).with_overrides(database=postgres))
+    add_plan(app, "free")
+    try:
+        r = Client(app.test_client()).post(TENANTS, json=body("never-made"))
+        assert r.status_code == 503 and "secret_keys" in r.json["message"], r.json
+        assert count(app, Tenant) == 0 and count(app, Operation) == 0
+        assert "never-made" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    finally:
+        app.extensions["s3api"].db.dispose()
