@@ -94,6 +94,13 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("plans.Plans", "POST"): "plan.create",
     ("plans.Plan", "PATCH"): "plan.update",
     ("plans.Plan", "DELETE"): "plan.delete",
+    ("tenants.Tenants", "POST"): "tenant.create",
+    ("tenants.Tenant", "PATCH"): "tenant.update",
+    ("tenants.TenantRotate", "POST"): "tenant.credentials_rotate",
+    ("tenants.TenantKey", "PATCH"): "tenant.key_status",
+    ("tenants.TenantReveal", "POST"): "tenant.secret_reveal",
+    ("tenants.TenantSuspend", "POST"): "tenant.suspend",
+    ("tenants.TenantResume", "POST"): "tenant.resume",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -110,6 +117,7 @@ SAFE_FIELDS = frozenset(
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
         "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
         "Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets", "BandwidthBytesPerMonth",
+        "Plan", "Location", "Tester", "GraceSeconds",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything

@@ -104,3 +104,22 @@ OPTIONAL_FIELDS: dict[str, str] = {
     "lifecycle": "Lifecycle",
     "website": "Website",
 }
+
+# --- tenants (their S3 credentials: s3api/provisioning/tenants/credentials.py) ------------------------------
+
+#: A tenant id: ``t-`` and 16 hex digits.
+TENANT_ID = re.compile(r"t-[0-9a-f]{16}")
+#: IAM's size limit of one customer-managed policy (characters, whitespace not counted) and of all inline
+#: policies of one user together; managed policies attached to one user (IAM's default quota) and the
+#: versions one managed policy may have.
+IAM_MANAGED_POLICY_CHARS = 6144
+IAM_INLINE_USER_POLICY_CHARS = 2048
+IAM_MANAGED_POLICIES_PER_USER = 10
+IAM_POLICY_VERSIONS = 5
+#: The most buckets one tenant may have. A tenant's credentials are one IAM user with up to
+#: IAM_MANAGED_POLICIES_PER_USER managed policies of its own (no group: 10 groups per user would be the tighter
+#: limit); each bucket costs two ARNs (``arn:aws:s3:::<b>`` and ``…/<b>/*``): 160 characters for a 63-character
+#: name, so one 6,144-character policy holds 37 such buckets with the default action lists (``s3:*``), ten of
+#: them 370. 300 leaves room for longer configured action lists; tests/unit/test_tenant_policies.py proves 300
+#: buckets of 63 characters fit.
+MAX_TENANT_BUCKETS = 300

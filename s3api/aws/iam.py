@@ -582,3 +582,58 @@ def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]
     for page in pages:
         groups.extend(page.get("Groups", []))
     return groups
+
+
+# --- tenant credentials (provisioning/tenants/credentials.py): user policies and policy versions -----------
+
+
+@gateway("iam", "GetPolicy", "GetPolicyVersion")
+def policy_document(aws: AccountAws, arn: str) -> dict[str, Any] | None:
+    """The default version's document of a managed policy (GetPolicy, GetPolicyVersion), or None when the
+    policy does not exist. IAM answers the document URL-encoded (boto3 decodes it to a dict; a string is parsed)."""
+    try:
+        policy = aws.iam.get_policy(PolicyArn=arn)["Policy"]
+        version = aws.iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    document = version["Document"]
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        document = json.loads(unquote(document))
+    found: dict[str, Any] = document
+    return found
+
+
+@gateway("iam", "ListPolicyVersions", "DeletePolicyVersion", "CreatePolicyVersion")
+def replace_policy_document(aws: AccountAws, arn: str, document: dict[str, Any]) -> None:
+    """Make ``document`` the policy's default version. IAM keeps at most 5 versions (LimitExceeded beyond):
+    every non-default version is deleted first, so a policy never holds more than two (the old default and
+    the new one) and the old default remains until the next change, which is what a rollback needs."""
+    iam = aws.iam
+    for page in iam.get_paginator("list_policy_versions").paginate(PolicyArn=arn):
+        for version in page.get("Versions", []):
+            if not version.get("IsDefaultVersion"):
+                iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+
+
+@gateway("iam", "AttachUserPolicy")
+def attach_user_policy(aws: AccountAws, user: str, arn: str) -> None:
+    """AttachUserPolicy (idempotent on AWS). NoSuchEntity → 404; beyond the user's quota → LimitExceeded."""
+    aws.iam.attach_user_policy(UserName=user, PolicyArn=arn)
+
+
+@gateway("iam", "PutUserPolicy")
+def put_user_policy(aws: AccountAws, user: str, name: str, document: dict[str, Any]) -> None:
+    """PutUserPolicy: create or replace an inline policy (all of a user's inline policies together: at most
+    2,048 characters)."""
+    aws.iam.put_user_policy(UserName=user, PolicyName=name, PolicyDocument=json.dumps(document))
+
+
+@gateway("iam", "DeleteUserPolicy")
+def delete_user_policy(aws: AccountAws, user: str, name: str, missing_ok: bool = True) -> bool:
+    """DeleteUserPolicy; False when the user or the inline policy is already gone and ``missing_ok``."""
+    return _ignore_missing(aws.iam.delete_user_policy, missing_ok, UserName=user, PolicyName=name)

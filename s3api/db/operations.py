@@ -49,8 +49,19 @@ def _json(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
+#: a Result field holding sealed secrets until they are handed over once (``tenant.create``:
+#: :func:`s3api.control.tenants.take_handover`); never part of the public shape
+SEALED_RESULT_FIELD = "Handover"
+
+
+def _public(result: Any) -> Any:
+    if isinstance(result, dict) and SEALED_RESULT_FIELD in result:
+        return {k: v for k, v in result.items() if k != SEALED_RESULT_FIELD}
+    return result
+
+
 def record(op: Operation) -> dict[str, Any]:
-    """The API's shape of an operation."""
+    """The API's shape of an operation (never a sealed handover)."""
     return {
         "Id": op.id,
         "Kind": op.kind,
@@ -60,7 +71,7 @@ def record(op: Operation) -> dict[str, Any]:
         "Done": op.status in FINISHED,
         "Progress": _json(op.progress) or {},
         "Error": _json(op.error),
-        "Result": _json(op.result),
+        "Result": _public(_json(op.result)),
         "Attempts": op.attempts,
         "CancelRequested": bool(op.cancel_requested),
         "CreatedAt": _iso(op.created_at),

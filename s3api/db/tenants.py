@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from s3api.db.models import Tenant
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from s3api.db.models import Plan, Tenant
+from s3api.db.pages import decode_token, encode_token
 from s3api.db.session import Database
 from s3api.errors import NotFound
 
@@ -104,3 +108,67 @@ class TenantStore:
                 setattr(row, name, value)
             row.updated_at = now()
         return row
+
+    def list(
+        self,
+        *,
+        filters: dict[str, Any] | None = None,
+        newest_first: bool = True,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> tuple[list[Tenant], str | None]:
+        """Tenants in ``CreatedAt`` order (newest first unless ``newest_first`` is False), filtered by
+        :data:`FILTERS` (``storage_type``: the plan's), and the next page's token (None on the last page)."""
+        query = select(Tenant)
+        for name, value in (filters or {}).items():
+            if value is None:
+                continue
+            if name == "storage_type":
+                query = query.where(Tenant.plan.in_(select(Plan.name).where(Plan.storage_type == value)))
+            else:
+                query = query.where(getattr(Tenant, FILTERS[name]) == value)
+        created, ident = Tenant.created_at, Tenant.id
+        if page_token:
+            when, last = decode_token(page_token, TENANT_ID)
+            if newest_first:
+                query = query.where(or_(created < when, and_(created == when, ident < last)))
+            else:
+                query = query.where(or_(created > when, and_(created == when, ident > last)))
+        order = (created.desc(), ident.desc()) if newest_first else (created.asc(), ident.asc())
+        query = query.order_by(*order).limit(page_size + 1)
+        with self.db.read() as session:
+            rows = list(session.scalars(query))
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        token = encode_token(rows[-1].created_at, rows[-1].id) if more and rows else None
+        return rows, token
+
+    def change(self, tenant_id: str, fn: Any) -> Tenant:
+        """``fn(session, row)`` on the tenant in one write transaction (it may add an audit event or a webhook in
+        the same transaction, and raise to change nothing); 404 when it is not there."""
+        with self.db.write() as session:
+            row = _locked(session, tenant_id)
+            fn(session, row)
+            row.updated_at = now()
+        return row
+
+
+def _locked(session: Session, tenant_id: str) -> Tenant:
+    row = session.get(Tenant, tenant_id, with_for_update=True) if TENANT_ID.fullmatch(tenant_id) else None
+    if row is None:
+        raise NotFound(f"tenant '{tenant_id}' not found")
+    return row
+
+
+#: the list's filters (query parameter → column); ``storage_type`` is the plan's
+FILTERS = {
+    "client_id": "client_id",
+    "plan": "plan",
+    "email": "email",
+    "billing": "billing",
+    "tenant": "id",
+    "location": "location",
+    "status": "status",
+    "account": "account",
+    "storage_type": "plan",
+}

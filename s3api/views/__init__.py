@@ -15,10 +15,12 @@ def register(api: Api) -> None:
         operations,
         plans,
         system,
+        tenants,
         users,
         webhooks,
         websites,
     )
 
-    for module in (system, keys, audit, operations, accounts, buckets, users, objects, websites, plans, webhooks):
+    modules = (system, keys, audit, operations, accounts, buckets, users, objects, websites, plans, webhooks, tenants)
+    for module in modules:
         api.register_blueprint(module.blp)

@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
-from s3api.control import isolation
+from s3api.control import isolation, tenants
 from s3api.db.models import Operation
 from s3api.db.operations import record
 from s3api.errors import BadRequest
@@ -110,8 +110,9 @@ class OperationView(MethodView):
     @blp.response(200, OperationSchema, headers={"Retry-After": {"schema": {"type": "integer"}}})
     def get(self, operation_id: str) -> Any:
         """One operation: Status, Done, Progress counters, Error (our envelope), Result; Retry-After while it runs"""
-        op = runtime.current().operations.get(operation_id)
-        body = record(op)
+        rt = runtime.current()
+        op = rt.operations.get(operation_id)
+        body = tenants.take_handover(rt, op, g.get("caller"), record(op))  # a new tenant's secrets: once
         return (body, 200, {} if body["Done"] else {"Retry-After": str(RETRY_AFTER)})
 
 

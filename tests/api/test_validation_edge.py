@@ -34,6 +34,7 @@ GOOD = {
     "invalidation": "I2J0I21PCUYOIK",
     "upload_id": "upload-1",
     "key_id": "AKIAIOSFODNN7EXAMPLE",
+    "tenant_id": "t-0123456789abcdef",
 }
 BAD = {
     "bucket": "bad:name",  # outside even the legacy rule

@@ -35,6 +35,7 @@ EDGE_SAMPLES = [
     "x" * 64, "x" * 65, "/" + "x" * 510 + "/", "/" + "x" * 511 + "/", "/a b/", "/\x7f/", "é", "a\x00", "Z", "aZ",
     "/Z", "\\Z", "index.html", "docs/index.html", "\r", "a\r\n",
     "0", "9.99", "0.023", "09.9", "1.", "9.99\n", "EUR", "plan.changed", "evt-" + "0" * 24,
+    "t-0123456789abcdef", "t-0123456789abcdef\n", "t-0123456789ABCDEF",
 ]  # fmt: skip
 
 
