@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
+from s3api import names
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
 from s3api.db.operations import OperationStore
@@ -110,13 +111,13 @@ def create_bucket(rt: Runtime, caller: Caller | None, account: str, body: Mappin
         return buckets.create(aws, name, tags, lifecycle)
     row = TenantStore(rt.db).get(tenant)
     plan = PlanStore(rt.db).get(row.plan)
-    if plan.max_buckets is not None:
-        owned = ownership.buckets(aws, tenant)
-        if len(owned) >= plan.max_buckets and name not in owned:  # a retried create of its own bucket passes
-            raise Conflict(
-                f"plan '{plan.name}' allows {plan.max_buckets} bucket(s); the tenant has {len(owned)}",
-                errors={"Bucket": [f"at most {plan.max_buckets} bucket(s) on plan '{plan.name}'"]},
-            )
+    limit = min(plan.max_buckets or names.MAX_TENANT_BUCKETS, names.MAX_TENANT_BUCKETS)  # IAM's room (credentials)
+    owned = ownership.buckets(aws, tenant)
+    if len(owned) >= limit and name not in owned:  # a retried create of its own bucket passes
+        raise Conflict(
+            f"plan '{plan.name}' allows {limit} bucket(s); the tenant has {len(owned)}",
+            errors={"Bucket": [f"at most {limit} bucket(s) on plan '{plan.name}'"]},
+        )
     return buckets.create(aws, name, tags, lifecycle, owner=tenant, storage_class=plan.storage_class)
 
 

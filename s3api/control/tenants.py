@@ -44,6 +44,7 @@ from s3api import validation, webhooks
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
 from s3api.config import Account, Settings
+from s3api.control import plans
 from s3api.db import tenants as tenant_rows
 from s3api.db.audit import new_event
 from s3api.db.keys import KeyStore
@@ -83,17 +84,9 @@ def _bad(field: str, message: str) -> BadRequest:
 
 
 def usable_plan(rt: Any, name: str, *, tester: bool, location: str | None = None) -> PlanView:
-    """The plan a (new or changing) tenant may have: 404 unknown, 400 inactive, 400 a test plan for a tenant that
-    is not a tester, 400 not sold in ``location``. INTEGRATOR: the first three are ``control.plans.usable(rt,
-    None, name, tester=tester)``; the location check stays here."""
-    plan = PlanStore(rt.db).get(name)  # 404
-    if not plan.active:
-        raise _bad("Plan", f"plan '{name}' is not active")
-    if plan.test_only and not tester:
-        raise _bad("Plan", f"plan '{name}' is a test plan: only for tester tenants")
-    if location is not None and not plan.sold_in(location):
-        raise _bad("Plan", f"plan '{name}' is not sold in location '{location}'")
-    return plan
+    """The plan a (new or changing) tenant may have (:func:`s3api.control.plans.usable`): 404 unknown or deleted,
+    400 inactive, 400 a test plan for a tenant that is not a tester, 400 not sold in ``location``."""
+    return plans.usable(rt, None, name, tester=tester, location=location)
 
 
 # --- new tenants --------------------------------------------------------------------------------------------
@@ -238,12 +231,18 @@ def run_create(ctx: Context) -> dict[str, Any]:
         raise Conflict(f"tenant {tenant_id} is {row.status}, not provisioning")
     keys = KeyStore(db)
     bucket = str(row.first_bucket)
-    tag = [{"Key": ownership.TAG_KEY, "Value": tenant_id}]
+    plan = PlanStore(db).get(row.plan)
     try:
         _clean_leftovers(aws, keys, tenant_id)
         ctx.checkpoint()  # canceled before it started: nothing is made (never inside the transaction)
         with Transaction("tenant_create") as tx:
-            tx.step("first_bucket", lambda: bucket_workflow.create(aws, bucket, tag), lambda _: _drop(aws, bucket))
+            tx.step(
+                "first_bucket",
+                lambda: bucket_workflow.create(
+                    aws, bucket, owner=tenant_id, storage_class=plan.storage_class, grant=False
+                ),
+                lambda _: _drop(aws, bucket),
+            )
             key_id, secret = credentials.create(aws, tenant_id, [bucket], tx)
             api = tx.step(
                 "api_key",
