@@ -20,7 +20,8 @@ and proves every mutating rule has one. The ``after_request`` hook runs for answ
 - A replayed answer (:mod:`s3api.idempotency`: the same ``Idempotency-Key`` and request again) is one event too,
   with outcome ``replayed`` and the replayed status: it may show a secret again, so it is audited like the first.
 - The input summary keeps :data:`SAFE_FIELDS` only (names and sizes, never a secret, token, key or policy
-  text); headers never. The reason comes from ``X-Reason`` or a ``Reason`` field of a DELETE's body.
+  text); headers never. The reason comes from ``X-Reason``, a ``Reason`` field of the body (any mutating method), or a
+  DELETE's ``?reason=``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
     ("websites.WebsiteUserKey", "PATCH"): "website_user.key_status",
     ("operations.OperationCancel", "POST"): "operation.cancel",
+    ("orders.Orders", "POST"): "order.create",
+    ("orders.OrderPaid", "POST"): "order.paid",
+    ("orders.OrderFailed", "POST"): "order.failed",
+    ("orders.TenantDeletion", "DELETE"): "tenant.delete",
+    ("orders.TenantCancelDeletion", "POST"): "tenant.cancel_deletion",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -85,6 +91,7 @@ SAFE_FIELDS = frozenset(
         "OlderThanSeconds", "Key", "key", "Method", "ExpiresIn", "Name", "Role", "Tenant", "ExpiresAt",
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
         "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
+        "Plan", "Location", "Amount", "Currency", "Immediate",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything
@@ -127,8 +134,10 @@ def _body() -> Any:
 
 def reason(body: Any) -> str | None:
     text = request.headers.get("X-Reason")
-    if text is None and request.method == "DELETE" and isinstance(body, dict) and isinstance(body.get("Reason"), str):
+    if text is None and request.method in MUTATING and isinstance(body, dict) and isinstance(body.get("Reason"), str):
         text = body["Reason"]
+    if text is None and request.method == "DELETE":
+        text = request.args.get("reason")
     if not text:
         return None
     return _PRINTABLE.sub("?", text)[:MAX_REASON]
@@ -255,7 +264,7 @@ def init_start(app: Flask) -> None:
 
 
 #: Actions whose change is database state: their event is written in the change's own transaction.
-DATABASE_STATE = ("key.",)
+DATABASE_STATE = ("key.", "order.create", "order.failed", "tenant.cancel_deletion")
 
 
 def _count(event: AuditEvent, result: str) -> None:

@@ -2,9 +2,10 @@
 
 Every task of :mod:`s3api.provisioning.periodic` (key retirement, disabled-distribution deletion, stale DNS
 records, audit and idempotency purges) runs once per ``sweep_interval`` over every account, plus the engine's
-own: ``operations_purge`` (operations ended more than 30 days ago). On PostgreSQL procrastinate runs them
-(:mod:`s3api.jobs.queue`, which adds ``retry_stalled`` and ``requeue``), on SQLite the in-process runner.
-Each run logs one line ``periodic task ran`` with the task and the period's timestamp.
+own: ``operations_purge`` (operations ended more than 30 days ago), and those the kind modules register with
+:func:`s3api.jobs.kinds.periodic` (``tenants_terminate``: due tenant terminations started). On PostgreSQL
+procrastinate runs them (:mod:`s3api.jobs.queue`, which adds ``retry_stalled`` and ``requeue``), on SQLite the
+in-process runner. Each run logs one line ``periodic task ran`` with the task and the period's timestamp.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 import logging
 from collections.abc import Callable
 
+from s3api.jobs import kinds as registry
 from s3api.jobs.kinds import Env
 from s3api.provisioning import periodic
 
@@ -40,6 +42,9 @@ def tasks(env: Env, *, engine: str) -> dict[str, Periodic]:
     for name in periodic.load_tasks():
         found[name] = _logged(name, engine, functools.partial(periodic.run, name, env.settings, env.clients))
     found["operations_purge"] = _logged("operations_purge", engine, env.operations.purge)
+    registry.load()  # the kind modules register their engine tasks (tenants_terminate)
+    for name, fn in registry.PERIODIC.items():
+        found[name] = _logged(name, engine, functools.partial(fn, env))
     return found
 
 

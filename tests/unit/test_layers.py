@@ -92,6 +92,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.sealing",
             "s3api.webhooks",
             "s3api.audit",
+            "s3api.control.",  # one service calls another's interface (orders → tenants.validate_new)
         ),
     ),
     ("s3api.control", ()),
