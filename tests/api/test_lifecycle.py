@@ -122,7 +122,8 @@ def test_free_tenant_is_terminated_now(lc: Client) -> None:
     (asked,) = events(lc, "tenant.delete")
     assert (asked["Reason"], asked["Status"], asked["OperationId"]) == ("customer asked, ticket 42", 202, op["Id"])
     (ended,) = events(lc, "tenant.terminated")
-    assert (ended["Reason"], ended["OperationId"], ended["Tenant"]) == ("customer asked, ticket 42", op["Id"], tenant.id)
+    reason = "customer asked, ticket 42"
+    assert (ended["Reason"], ended["OperationId"], ended["Tenant"]) == (reason, op["Id"], tenant.id)
     assert events(lc, "operation.end")[0]["Outcome"] == "ok"
 
 
@@ -266,7 +267,8 @@ def test_due_deletion_is_terminated_by_the_periodic_task(lc: Client) -> None:
     assert local.drain(made.env_of(lc)) == 1
     assert made.tenant_row(lc, tenant.id).status == "terminated" and "due-data" not in buckets_now()
     (began,) = events(lc, "tenant.terminate")
-    assert (began["Reason"], began["CallerName"], began["Tenant"]) == ("end of contract", "tenants_terminate", tenant.id)
+    expected = ("end of contract", "tenants_terminate", tenant.id)
+    assert (began["Reason"], began["CallerName"], began["Tenant"]) == expected
     assert made.types(made.webhook_events(lc)) == ["tenant.deletion_scheduled", "tenant.terminated"]
     assert run_periodic(lc) == 0
 
