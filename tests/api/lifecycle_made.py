@@ -202,7 +202,7 @@ def fake_validate_new(env: Any, body: dict[str, Any]) -> NewTenant:
     accounts = {a.location_code: a for a in env.settings.accounts.values()}
     location = body["Location"]
     if location not in accounts:
-        raise BadRequest(f"location '{location}' is not one of ours")
+        raise BadRequest(f"no configured account has location '{location}'")
     if not plan.sold_in(location):
         raise BadRequest(f"plan '{plan.name}' is not sold in '{location}'")
     try:
@@ -251,6 +251,33 @@ def fake_start_create(env: Any, starter: Any, tenant_id: str) -> Operation:
     aws = env.aws(row.account)
     op, _ = operations.start(env, FAKE_CREATE, aws, {"Tenant": tenant_id}, starter)
     return op
+
+
+def _originals() -> dict[str, Any]:
+    from s3api.control import tenants
+
+    kinds.load()
+    return {
+        "validate_new": getattr(tenants, "validate_new", None),
+        "start_create": getattr(tenants, "start_create", None),
+        "kind": kinds.KINDS.get(FAKE_CREATE),
+        "delete": credentials.delete,
+    }
+
+
+#: the real interfaces as imported, before any test replaced them
+REAL = _originals()
+
+
+def use_real(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put the real interfaces back (after :func:`use_stand_ins`)."""
+    from s3api.control import tenants
+
+    monkeypatch.setattr(tenants, "validate_new", REAL["validate_new"], raising=False)
+    monkeypatch.setattr(tenants, "start_create", REAL["start_create"], raising=False)
+    if REAL["kind"] is not None:
+        monkeypatch.setitem(kinds.KINDS, FAKE_CREATE, REAL["kind"])
+    monkeypatch.setattr(credentials, "delete", REAL["delete"])
 
 
 def use_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:

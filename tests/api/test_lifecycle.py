@@ -357,14 +357,12 @@ def test_real_tenant_is_created_then_terminated_with_nothing_left(
     the emulator holds exactly what it held before. Skipped while ``control.tenants`` has no ``validate_new``."""
     import os
 
-    from s3api.control import tenants
     from s3api.db import migrate
     from tests import faults
 
-    monkeypatch.undo()  # the real tenants service and credentials, not the stand-ins
-    monkeypatch.setattr(emptying, "RETRY_PAUSE", 0.0)
-    if not hasattr(tenants, "validate_new"):
+    if made.REAL["validate_new"] is None:
         pytest.skip("needs the tenants service (control.tenants, credentials): runs after the merge")
+    made.use_real(monkeypatch)  # the real tenants service and credentials, not the stand-ins
     database = DatabaseSettings(url=f"sqlite:///{tmp_path}/data/s3api.db", data_dir=str(tmp_path / "data"))
     migrate.upgrade(database)
     app = made.lifecycle_app(seed, database, secret_keys=(os.urandom(32),))
