@@ -384,3 +384,25 @@ def test_real_tenant_is_created_then_terminated_with_nothing_left(
     assert faults.snapshot(skip_objects_of=["s3api-access-logs-123456789012"]) == baseline
     assert made.tenant_row(client, tenant_id).status == "terminated"
     assert env.keys.list(tenant=tenant_id, revoked=False)["Keys"] == []
+
+
+def test_deletion_and_its_webhook_share_one_transaction(lc: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox write failing undoes the schedule (and the cancellation): all or nothing."""
+    from s3api import webhooks
+
+    real = webhooks.emit
+    tenant = made.make_tenant(lc, "pro", paid_until=made.future(4))
+
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("outbox write failed")
+
+    monkeypatch.setattr(webhooks, "emit", broken)
+    assert lc.delete(f"{TENANTS}/{tenant.id}", json={"Reason": "x"}).status_code == 500
+    row = made.tenant_row(lc, tenant.id)
+    assert (row.status, row.cancel_at, row.deletion_reason) == ("active", None, None)
+    monkeypatch.setattr(webhooks, "emit", real)
+    assert lc.delete(f"{TENANTS}/{tenant.id}", json={"Reason": "x"}).status_code == 200
+    monkeypatch.setattr(webhooks, "emit", broken)
+    assert lc.post(f"{TENANTS}/{tenant.id}/cancel-deletion").status_code == 500
+    assert made.tenant_row(lc, tenant.id).status == "cancelling"
+    assert made.types(made.webhook_events(lc)) == ["tenant.deletion_scheduled"]
