@@ -56,6 +56,12 @@ class OrderSchema(ma.Schema):
     PaidAt = fields.String(allow_none=True)
 
 
+class OrderCreatedSchema(OrderSchema):
+    """A new order, with its tenant's status (``pending_payment``)."""
+
+    TenantStatus = fields.String(required=True)
+
+
 class OrderPaidSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE

@@ -17,6 +17,7 @@ from s3api.errors import BadRequest
 from s3api.schemas.operations import OperationSchema
 from s3api.schemas.orders import (
     CancelDeletionSchema,
+    OrderCreatedSchema,
     OrderCreateSchema,
     OrderFailedSchema,
     OrderPageSchema,
@@ -32,10 +33,6 @@ from s3api.views.operations import accepted, accepted_response, starter
 blp = Blueprint("orders", __name__, url_prefix="/v1/s3", description="Orders, and the end of a tenant's life")
 
 LOCATION = {"Location": {"schema": {"type": "string"}, "description": "the operation: GET it for Status and Result"}}
-
-
-class OrderCreatedSchema(OrderSchema):
-    TenantStatus = ma.fields.String(required=True)
 
 
 @blp.route("/orders")
