@@ -323,6 +323,18 @@ def future(days: int = 10) -> datetime:
     return datetime.now(UTC) + timedelta(days=days)
 
 
+def close_app(app: Flask) -> None:
+    """Give the database connections back (a test PostgreSQL serves several suites at once): the app's engine and
+    the job queue's deferrer of its URL."""
+    from s3api.jobs import operations as ops
+
+    env = app.extensions["s3api"]
+    deferrer = ops._DEFERRERS.pop(env.settings.database.url, None)
+    if deferrer is not None:
+        deferrer.close()
+    env.db.dispose()
+
+
 def lifecycle_app(seed: dict[str, str], database: Any, **overrides: Any) -> Flask:
     """The app on ``database`` with one webhook endpoint (every event goes to the outbox)."""
     from s3api import create_app

@@ -36,8 +36,10 @@ def _stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def lc_app(seed: dict[str, str], migrated: DatabaseSettings) -> Flask:
-    return made.lifecycle_app(seed, migrated)
+def lc_app(seed: dict[str, str], migrated: DatabaseSettings) -> Iterator[Flask]:
+    app = made.lifecycle_app(seed, migrated)
+    yield app
+    made.close_app(app)
 
 
 @pytest.fixture
@@ -66,6 +68,21 @@ def key_revoked(client: Client, key_id: str) -> bool:
     with made.env_of(client).db.read() as session:
         row = session.scalars(select(ApiKey).where(ApiKey.id == key_id)).one()
         return row.revoked_at is not None
+
+
+CLOSE: list[Flask] = []
+
+
+def request_close(app: Flask) -> None:
+    """Close the app's database connections when the test ends."""
+    CLOSE.append(app)
+
+
+@pytest.fixture(autouse=True)
+def _close_own_apps() -> Iterator[None]:
+    yield
+    while CLOSE:
+        made.close_app(CLOSE.pop())
 
 
 def run_periodic(client: Client) -> int:
@@ -296,6 +313,7 @@ def test_failed_termination_is_started_again_by_the_periodic_task(
     seed: dict[str, str], migrated: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = made.lifecycle_app(seed, migrated, operation_attempts=1)
+    request_close(app)
     client = Client(app.test_client())
     made.make_plan(client, "free", monthly="0")
     tenant = made.make_tenant(client, "free", buckets=("fail-data",))
@@ -366,6 +384,7 @@ def test_real_tenant_is_created_then_terminated_with_nothing_left(
     database = DatabaseSettings(url=f"sqlite:///{tmp_path}/data/s3api.db", data_dir=str(tmp_path / "data"))
     migrate.upgrade(database)
     app = made.lifecycle_app(seed, database, secret_keys=(os.urandom(32),))
+    request_close(app)
     client = Client(app.test_client())
     made.make_plan(client, "free", monthly="0")
     baseline = faults.snapshot(skip_objects_of=["s3api-access-logs-123456789012"])

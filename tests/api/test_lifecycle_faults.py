@@ -18,6 +18,7 @@ Run with ``-s`` to print the number of failure points.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -45,8 +46,19 @@ def state() -> dict[str, Any]:
     return faults.snapshot(skip_objects_of=[LOG_BUCKET])
 
 
+APPS: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_apps() -> Iterator[None]:
+    yield
+    while APPS:
+        made.close_app(APPS.pop())
+
+
 def fresh(seed: dict[str, str], database: DatabaseSettings, **overrides: Any) -> tuple[Flask, Client]:
     app = made.lifecycle_app(seed, database, log_level="warning", **overrides)
+    APPS.append(app)
     client = Client(app.test_client())
     made.make_plan(client, "free", monthly="0")
     return app, client

@@ -34,8 +34,10 @@ def _stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def lc_app(seed: dict[str, str], migrated: DatabaseSettings) -> Flask:
-    return made.lifecycle_app(seed, migrated)
+def lc_app(seed: dict[str, str], migrated: DatabaseSettings) -> Iterator[Flask]:
+    app = made.lifecycle_app(seed, migrated)
+    yield app
+    made.close_app(app)
 
 
 @pytest.fixture
