@@ -20,7 +20,8 @@ and proves every mutating rule has one. The ``after_request`` hook runs for answ
 - A replayed answer (:mod:`s3api.idempotency`: the same ``Idempotency-Key`` and request again) is one event too,
   with outcome ``replayed`` and the replayed status: it may show a secret again, so it is audited like the first.
 - The input summary keeps :data:`SAFE_FIELDS` only (names and sizes, never a secret, token, key or policy
-  text); headers never. The reason comes from ``X-Reason`` or a ``Reason`` field of a DELETE's body.
+  text); headers never. The reason comes from ``X-Reason``, a ``Reason`` field of the body (any mutating method), or a
+  DELETE's ``?reason=``.
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("tenants.TenantReveal", "POST"): "tenant.secret_reveal",
     ("tenants.TenantSuspend", "POST"): "tenant.suspend",
     ("tenants.TenantResume", "POST"): "tenant.resume",
+    ("orders.Orders", "POST"): "order.create",
+    ("orders.OrderPaid", "POST"): "order.paid",
+    ("orders.OrderFailed", "POST"): "order.failed",
+    ("orders.TenantDeletion", "DELETE"): "tenant.delete",
+    ("orders.TenantCancelDeletion", "POST"): "tenant.cancel_deletion",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -117,7 +123,7 @@ SAFE_FIELDS = frozenset(
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
         "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
         "Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets", "BandwidthBytesPerMonth",
-        "Plan", "Location", "Tester", "GraceSeconds",
+        "Plan", "Location", "Tester", "GraceSeconds", "Amount", "Currency", "Immediate",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything
@@ -160,8 +166,10 @@ def _body() -> Any:
 
 def reason(body: Any) -> str | None:
     text = request.headers.get("X-Reason")
-    if text is None and request.method == "DELETE" and isinstance(body, dict) and isinstance(body.get("Reason"), str):
+    if text is None and request.method in MUTATING and isinstance(body, dict) and isinstance(body.get("Reason"), str):
         text = body["Reason"]
+    if text is None and request.method == "DELETE":
+        text = request.args.get("reason")
     if not text:
         return None
     return _PRINTABLE.sub("?", text)[:MAX_REASON]
@@ -297,6 +305,9 @@ DATABASE_STATE = (
     "key.",
     "console.key.",
     "plan.",
+    "order.create",
+    "order.failed",
+    "tenant.cancel_deletion",
 )
 
 

@@ -262,6 +262,7 @@ class Tenant(Base):
     api_key_id: Mapped[str | None] = mapped_column(String(16))
     operation_id: Mapped[str | None] = mapped_column(String(40))
     deletion_reason: Mapped[str | None] = mapped_column(String(512))
+    resume_status: Mapped[str | None] = mapped_column(String(16))  # what cancel-deletion goes back to (0005)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

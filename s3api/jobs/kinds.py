@@ -92,6 +92,21 @@ def kind(
     return register
 
 
+#: periodic work of the kind modules that needs the engine itself (its database, starting operations): name →
+#: ``fn(env) -> number of things done``; :mod:`s3api.jobs.schedule` runs them beside the per-account tasks
+PERIODIC: dict[str, Callable[[Env], int]] = {}
+
+
+def periodic(name: str) -> Callable[[Callable[[Env], int]], Callable[[Env], int]]:
+    """Register ``fn(env) -> count`` as the periodic task ``name`` (once per period for the whole deployment)."""
+
+    def register(fn: Callable[[Env], int]) -> Callable[[Env], int]:
+        PERIODIC[name] = fn
+        return fn
+
+    return register
+
+
 class Stopping(Exception):
     """The worker is shutting down: the operation goes back to the queue at this checkpoint, unfinished."""
 

@@ -3,10 +3,11 @@
 Every task of :mod:`s3api.provisioning.periodic` (key retirement, disabled-distribution deletion, stale DNS
 records, audit and idempotency purges) runs once per ``sweep_interval`` over every account, plus the engine's
 own: ``operations_purge`` (operations ended more than 30 days ago), ``webhooks_deliver`` (the outbox's due
-deliveries, :func:`s3api.webhooks.deliver_due`) and ``webhooks_purge`` (deliveries ended 30 days ago).
-On PostgreSQL procrastinate runs them
-(:mod:`s3api.jobs.queue`, which adds ``retry_stalled`` and ``requeue``), on SQLite the in-process runner.
-Each run logs one line ``periodic task ran`` with the task and the period's timestamp.
+deliveries, :func:`s3api.webhooks.deliver_due`), ``webhooks_purge`` (deliveries ended 30 days ago), and those the
+kind modules register with :func:`s3api.jobs.kinds.periodic` (``tenants_terminate``: due tenant terminations
+started). On PostgreSQL procrastinate runs them (:mod:`s3api.jobs.queue`, which adds ``retry_stalled`` and
+``requeue``), on SQLite the in-process runner. Each run logs one line ``periodic task ran`` with the task and the
+period's timestamp.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from collections.abc import Callable
 
 from s3api import webhooks
+from s3api.jobs import kinds as registry
 from s3api.jobs.kinds import Env
 from s3api.provisioning import periodic
 
@@ -47,6 +49,9 @@ def tasks(env: Env, *, engine: str) -> dict[str, Periodic]:
         "webhooks_deliver", engine, functools.partial(webhooks.deliver_due, env.settings, env.db)
     )
     found["webhooks_purge"] = _logged("webhooks_purge", engine, functools.partial(webhooks.purge, env.db))
+    registry.load()  # the kind modules register their engine tasks (tenants_terminate)
+    for name, fn in registry.PERIODIC.items():
+        found[name] = _logged(name, engine, functools.partial(fn, env))
     return found
 
 

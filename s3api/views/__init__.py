@@ -13,6 +13,7 @@ def register(api: Api) -> None:
         keys,
         objects,
         operations,
+        orders,
         plans,
         system,
         tenants,
@@ -22,5 +23,5 @@ def register(api: Api) -> None:
     )
 
     modules = (system, keys, audit, operations, accounts, buckets, users, objects, websites, plans, webhooks, tenants)
-    for module in modules:
+    for module in (*modules, orders):
         api.register_blueprint(module.blp)

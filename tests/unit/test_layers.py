@@ -92,7 +92,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "s3api.sealing",
             "s3api.webhooks",
             "s3api.audit",
-            "s3api.control.",  # one service may use another's (quotas read the usage samples)
+            "s3api.control.",  # one service calls another's (orders → tenants.validate_new, quotas → usage)
         ),
     ),
     ("s3api.control", ()),

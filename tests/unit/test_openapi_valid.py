@@ -36,6 +36,7 @@ EDGE_SAMPLES = [
     "/Z", "\\Z", "index.html", "docs/index.html", "\r", "a\r\n",
     "0", "9.99", "0.023", "09.9", "1.", "9.99\n", "EUR", "plan.changed", "evt-" + "0" * 24,
     "t-0123456789abcdef", "t-0123456789abcdef\n", "t-0123456789ABCDEF",
+    "9.90", "10", "9.", "EUR", "eur", "ord-" + "0" * 24, "t-" + "a" * 16,
 ]  # fmt: skip
 
 
