@@ -44,17 +44,12 @@ Audit = Callable[[Session, str], None]
 
 def validate_new(env: Env, body: Mapping[str, Any]) -> NewTenant:
     """The tenants' checks of a new tenant (their interface: :mod:`s3api.control.tenants`)."""
-    check = getattr(tenants, "validate_new", None)
-    if check is None:  # a build without the tenants service (this branch before the merge): refuse, change nothing
-        raise Conflict("tenants cannot be created by this build: the tenants service is missing")
-    found: NewTenant = check(env, dict(body))
-    return found
+    return tenants.validate_new(env, dict(body))
 
 
 def start_create(env: Env, starter: Starter, tenant_id: str) -> Operation:
     """The tenants' start of ``tenant.create`` for a row in ``provisioning``."""
-    op: Operation = tenants.start_create(env, starter, tenant_id)  # type: ignore[attr-defined]
-    return op
+    return tenants.start_create(env, starter, tenant_id)
 
 
 def _audit_hook(audit: Audit | None, name: str | None = None) -> list[Hook]:
