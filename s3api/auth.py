@@ -198,6 +198,7 @@ TENANT_ROUTES: Mapping[tuple[str, str], str] = {
     ("GET", "/v1/s3/plans/{plan}"): "open",
     ("GET", "/v1/s3/plans/{plan}/history"): "open",
     ("GET", "/v1/s3/tenants/{tenant}"): "self",
+    ("GET", "/v1/s3/tenants/{tenant}/usage"): "self",
     ("GET", "/v1/s3/accounts"): "open",  # lists only its own account
     ("GET", _A): "account",
     ("GET", f"{_A}/stats"): "account",  # counts of its own resources

@@ -44,8 +44,9 @@ from s3api import validation, webhooks
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
 from s3api.config import Account, Settings
-from s3api.control import plans
+from s3api.control import plans, quotas, usage
 from s3api.db import tenants as tenant_rows
+from s3api.db import usage as usage_rows
 from s3api.db.audit import new_event
 from s3api.db.keys import KeyStore
 from s3api.db.models import ApiKey, Operation, Tenant
@@ -452,6 +453,12 @@ def shape(rt: Any, row: Tenant, *, usage: bool = False, detail: bool = True) -> 
         "TerminateAt": tenant_rows.iso(row.terminate_at),
         "TerminatedAt": tenant_rows.iso(row.terminated_at),
     }
+    if detail:
+        env = quotas.env(rt)
+        status = quotas.tenant_status(env, row.id, plan.quota_bytes if plan else None)
+        body["Metering"] = status.pop("Metering")
+        body["Usage"] = status  # QuotaBytes, UsedBytes (newest finished day), Percent, AsOf, Alerts, Projection
+        body["Alerts"] = status["Alerts"]
     if detail and account is not None and row.status in WITH_CREDENTIALS:
         aws = rt.aws(row.account)
         names = ownership.buckets(aws, row.id)
@@ -485,6 +492,12 @@ def get(rt: Any, caller: Any, tenant_id: str, *, usage: bool = False) -> dict[st
     return shape(rt, get_row(rt, caller, tenant_id), usage=usage)
 
 
+def usage_history(rt: Any, caller: Any, tenant_id: str, query: Mapping[str, Any]) -> dict[str, Any]:
+    """GET .../tenants/{id}/usage: the tenant's series (:func:`s3api.control.usage.tenant_history`; no AWS call)."""
+    row = get_row(rt, caller, tenant_id)
+    return usage.tenant_history(rt.usage, row.id, query.get("start"), query.get("end"), query["granularity"])
+
+
 def owner_anywhere(rt: Any, bucket: str) -> str | None:
     """The tenant owning ``bucket`` in any configured account (GetBucketTagging per account until found)."""
     for name in sorted(rt.settings.accounts):
@@ -507,13 +520,26 @@ def list_tenants(rt: Any, query: Mapping[str, Any]) -> dict[str, Any]:
         if owner is None or filters.get("tenant", owner) != owner:
             return {"Tenants": [], "NextPageToken": None}
         filters["tenant"] = owner
+    order = str(query.get("order_by", "-CreatedAt"))
+    field = order.lstrip("-")
+    month = usage.month_start()
     rows, token = TenantStore(rt.db).list(
         filters=filters,
-        newest_first=query.get("order_by", "-CreatedAt") == "-CreatedAt",
+        newest_first=order.startswith("-"),
         page_size=int(query.get("page_size", 50)),
         page_token=query.get("page_token"),
+        metric=METRICS.get(field),
+        month_start=month,
     )
-    return {"Tenants": [shape(rt, r, detail=False) for r in rows], "NextPageToken": token}
+    metering = usage_rows.metering_of(rt.db, [r.id for r in rows], month)  # one query for the page
+    return {
+        "Tenants": [{**shape(rt, r, detail=False), "Metering": metering[r.id]} for r in rows],
+        "NextPageToken": token,
+    }
+
+
+#: ``order_by`` fields of the list that are metering: the column of :func:`s3api.db.usage.metering_table`
+METRICS = {"StoragePeakBytesThisPeriod": "peak", "TrafficBytesThisPeriod": "traffic"}
 
 
 # --- changes ----------------------------------------------------------------------------------------------

@@ -29,3 +29,26 @@ def decode_token(token: str, row_id: re.Pattern[str]) -> tuple[datetime, str]:
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         errors = {"query": {"page_token": ["not a token this API gave"]}}
         raise BadRequest("page_token is not a token this API gave", errors=errors) from None
+
+
+def encode_position(value: int, row_id: str) -> str:
+    """A page token for lists ordered by a number (then the id)."""
+    raw = json.dumps([int(value), row_id], separators=(",", ":")).encode()
+    return "n" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_position(token: str, row_id: re.Pattern[str]) -> tuple[int, str]:
+    """The position of :func:`encode_position`; 400 for anything we did not make."""
+    try:
+        if not token.startswith("n"):
+            raise ValueError(token)
+        raw = base64.urlsafe_b64decode(token[1:] + "=" * (-len(token[1:]) % 4))
+        value, found = json.loads(raw)
+        if isinstance(value, bool) or not isinstance(value, int) or not isinstance(found, str):
+            raise ValueError(token)
+        if not row_id.fullmatch(found):
+            raise ValueError(token)
+        return value, found
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        errors = {"query": {"page_token": ["not a token this API gave"]}}
+        raise BadRequest("page_token is not a token this API gave", errors=errors) from None

@@ -9,18 +9,20 @@ Statuses: ``provisioning`` (its operation runs), ``pending_payment`` (an order w
 
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from s3api.db.models import Plan, Tenant
-from s3api.db.pages import decode_token, encode_token
+from s3api.db.pages import decode_position, decode_token, encode_position, encode_token
 from s3api.db.session import Database
+from s3api.db.usage import metering_table
 from s3api.errors import NotFound
 
 TENANT_ID = re.compile(r"t-[0-9a-f]{16}")
@@ -116,17 +118,17 @@ class TenantStore:
         newest_first: bool = True,
         page_size: int = 50,
         page_token: str | None = None,
+        metric: str | None = None,
+        month_start: str | None = None,
     ) -> tuple[list[Tenant], str | None]:
-        """Tenants in ``CreatedAt`` order (newest first unless ``newest_first`` is False), filtered by
-        :data:`FILTERS` (``storage_type``: the plan's), and the next page's token (None on the last page)."""
+        """Tenants in ``CreatedAt`` order (newest first unless ``newest_first`` is False), or by ``metric`` (``peak``
+        storage or ``traffic`` of the period from ``month_start``, :func:`s3api.db.usage.metering_table`; then the
+        id), filtered by :data:`FILTERS` (``storage_type``: the plan's), and the next page's token (None on the last
+        page)."""
+        if metric is not None:
+            return self._by_metric(filters or {}, metric, str(month_start), newest_first, page_size, page_token)
         query = select(Tenant)
-        for name, value in (filters or {}).items():
-            if value is None:
-                continue
-            if name == "storage_type":
-                query = query.where(Tenant.plan.in_(select(Plan.name).where(Plan.storage_type == value)))
-            else:
-                query = query.where(getattr(Tenant, FILTERS[name]) == value)
+        query = _filtered(query, filters or {})
         created, ident = Tenant.created_at, Tenant.id
         if page_token:
             when, last = decode_token(page_token, TENANT_ID)
@@ -143,6 +145,33 @@ class TenantStore:
         token = encode_token(rows[-1].created_at, rows[-1].id) if more and rows else None
         return rows, token
 
+    def _by_metric(
+        self,
+        filters: dict[str, Any],
+        metric: str,
+        month_start: str,
+        descending: bool,
+        page_size: int,
+        page_token: str | None,
+    ) -> tuple[builtins.list[Tenant], str | None]:
+        table = metering_table(month_start)
+        value = func.coalesce(getattr(table.c, metric), 0)
+        query = select(Tenant, value.label("value")).outerjoin(table, table.c.tenant == Tenant.id)
+        query = _filtered(query, filters)
+        if page_token:
+            last_value, last = decode_position(page_token, TENANT_ID)
+            if descending:
+                query = query.where(or_(value < last_value, and_(value == last_value, Tenant.id < last)))
+            else:
+                query = query.where(or_(value > last_value, and_(value == last_value, Tenant.id > last)))
+        order = (value.desc(), Tenant.id.desc()) if descending else (value.asc(), Tenant.id.asc())
+        with self.db.read() as session:
+            found = list(session.execute(query.order_by(*order).limit(page_size + 1)).all())
+        more = len(found) > page_size
+        found = found[:page_size]
+        token = encode_position(int(found[-1][1]), found[-1][0].id) if more and found else None
+        return [row for row, _ in found], token
+
     def change(self, tenant_id: str, fn: Any) -> Tenant:
         """``fn(session, row)`` on the tenant in one write transaction (it may add an audit event or a webhook in
         the same transaction, and raise to change nothing); 404 when it is not there."""
@@ -151,6 +180,17 @@ class TenantStore:
             fn(session, row)
             row.updated_at = now()
         return row
+
+
+def _filtered(query: Any, filters: dict[str, Any]) -> Any:
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "storage_type":
+            query = query.where(Tenant.plan.in_(select(Plan.name).where(Plan.storage_type == value)))
+        else:
+            query = query.where(getattr(Tenant, FILTERS[name]) == value)
+    return query
 
 
 def _locked(session: Session, tenant_id: str) -> Tenant:

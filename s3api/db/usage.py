@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from s3api.db.models import UsageSample
 from s3api.db.session import Database
@@ -206,3 +206,49 @@ class UsageStore:
                 "Source": row.traffic_source,
             },
         )
+
+
+def metering_table(month_start: str) -> Any:
+    """Per tenant, this period's (from ``month_start``) ``peak`` storage (the largest daily total of its buckets)
+    and ``traffic`` (bytes downloaded, summed): a subquery to join or order by."""
+    daily = (
+        select(
+            UsageSample.tenant.label("tenant"),
+            UsageSample.day.label("day"),
+            func.sum(UsageSample.storage_bytes).label("stored"),
+            func.sum(func.coalesce(UsageSample.bytes_downloaded, 0)).label("down"),
+            func.max(UsageSample.as_of).label("as_of"),
+        )
+        .where(UsageSample.tenant.is_not(None), UsageSample.day >= month_start)
+        .group_by(UsageSample.tenant, UsageSample.day)
+        .subquery()
+    )
+    return (
+        select(
+            daily.c.tenant,
+            func.max(daily.c.stored).label("peak"),
+            func.sum(daily.c.down).label("traffic"),
+            func.max(daily.c.as_of).label("as_of"),
+        )
+        .group_by(daily.c.tenant)
+        .subquery()
+    )
+
+
+def metering_of(db: Database, tenant_ids: list[str], month_start: str) -> dict[str, dict[str, Any]]:
+    """``Metering`` of several tenants in one query: ``{id: {TrafficBytesThisPeriod, StoragePeakBytesThisPeriod,
+    AsOf}}`` (zeros and AsOf null for a tenant without samples this period)."""
+    found: dict[str, dict[str, Any]] = {
+        t: {"TrafficBytesThisPeriod": 0, "StoragePeakBytesThisPeriod": 0, "AsOf": None} for t in tenant_ids
+    }
+    if not tenant_ids:
+        return found
+    table = metering_table(month_start)
+    with db.read() as session:
+        for tenant, peak, traffic, as_of in session.execute(select(table).where(table.c.tenant.in_(tenant_ids))):
+            found[tenant] = {
+                "TrafficBytesThisPeriod": int(traffic or 0),
+                "StoragePeakBytesThisPeriod": int(peak or 0),
+                "AsOf": iso(as_of) if as_of else None,
+            }
+    return found

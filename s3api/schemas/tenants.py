@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from s3api.names import MAX_GRACE_SECONDS
 from s3api.schemas.fields import FullMatch, StrictBoolean
+from s3api.schemas.usage import MeteringSchema, QuotaAlertSchema, TenantUsageStatusSchema
 
 MAX_PAGE_SIZE = 1000
 TENANT_ID = "t-[0-9a-f]{16}"
@@ -53,8 +54,18 @@ class TenantCreateSchema(ma.Schema):
     Tester = StrictBoolean(load_default=False, metadata={"description": "the tenant may use test plans"})
 
 
+#: ``order_by`` values: the creation date, or this period's metering (``-``: largest / newest first)
+ORDERS = tuple(
+    f"{sign}{name}"
+    for name in ("CreatedAt", "StoragePeakBytesThisPeriod", "TrafficBytesThisPeriod")
+    for sign in ("", "-")
+)
+
+
 class TenantQuerySchema(ma.Schema):
-    """Filters, ``order_by`` (``CreatedAt`` oldest first, ``-CreatedAt`` newest first: the default), cursor pages."""
+    """Filters, ``order_by`` (``CreatedAt`` oldest first, ``-CreatedAt`` newest first: the default;
+    ``StoragePeakBytesThisPeriod``, ``TrafficBytesThisPeriod`` and their ``-`` forms: this period's metering), cursor
+    pages."""
 
     class Meta:
         unknown = ma.RAISE
@@ -69,7 +80,7 @@ class TenantQuerySchema(ma.Schema):
     location = fields.String(validate=FullMatch(LOCATION))
     account = fields.String(validate=FullMatch(LOCATION))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    order_by = fields.String(load_default="-CreatedAt", validate=validate.OneOf(("CreatedAt", "-CreatedAt")))
+    order_by = fields.String(load_default="-CreatedAt", validate=validate.OneOf(ORDERS))
     page_size = fields.Integer(load_default=50, strict=False, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     page_token = fields.String(validate=validate.Length(min=1, max=512))
 
@@ -159,6 +170,9 @@ class TenantSchema(ma.Schema):
     ApiKeyId = fields.String(allow_none=True)
     OperationId = fields.String(allow_none=True)
     Buckets = fields.List(fields.Nested(TenantBucketSchema), metadata={"description": "GET one tenant: from AWS"})
+    Metering = fields.Nested(MeteringSchema, metadata={"description": "this month's, from the daily samples"})
+    Usage = fields.Nested(TenantUsageStatusSchema, metadata={"description": "GET one tenant: storage vs quota"})
+    Alerts = fields.List(fields.Nested(QuotaAlertSchema), metadata={"description": "GET one tenant: standing"})
     CreatedAt = fields.String(required=True)
     UpdatedAt = fields.String(required=True)
     ActivatedAt = fields.String(allow_none=True)

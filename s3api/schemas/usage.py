@@ -79,3 +79,46 @@ class QuotaStatusSchema(ma.Schema):
     WritesDenied = fields.Boolean(required=True)
     Alerts = fields.List(fields.Nested(QuotaAlertSchema), required=True)
     Projection = fields.Nested(ProjectionSchema, allow_none=True, required=True)
+
+
+class MeteringSchema(ma.Schema):
+    """This calendar month (UTC), from the daily samples."""
+
+    TrafficBytesThisPeriod = fields.Integer(required=True)
+    StoragePeakBytesThisPeriod = fields.Integer(required=True)
+    AsOf = fields.String(allow_none=True, required=True)
+
+
+class TenantUsageStatusSchema(ma.Schema):
+    """A tenant's storage against its plan's quota (the newest finished day of its buckets' samples)."""
+
+    QuotaBytes = fields.Integer(allow_none=True, required=True)
+    UsedBytes = fields.Integer(required=True)
+    Percent = fields.Float(allow_none=True, required=True)
+    AsOf = fields.String(allow_none=True, required=True)
+    Alerts = fields.List(fields.Nested(QuotaAlertSchema), required=True)
+    Projection = fields.Nested(ProjectionSchema, allow_none=True, required=True)
+
+
+class TenantHistoryQuery(HistoryQuery):
+    granularity = fields.String(load_default="day", validate=validate.OneOf(["day", "month"]))
+
+
+class UsagePeriodSchema(ma.Schema):
+    Period = fields.String(required=True, metadata={"description": "YYYY-MM-DD (day) or YYYY-MM (month)"})
+    StorageBytes = fields.Integer(required=True, metadata={"description": "the peak of the daily totals"})
+    Objects = fields.Integer(required=True)
+    BytesDownloaded = fields.Integer(allow_none=True, required=True)
+    BytesUploaded = fields.Integer(allow_none=True, required=True)
+    Requests = fields.Integer(allow_none=True, required=True)
+    Days = fields.Integer(required=True)
+    Complete = fields.Boolean(required=True)
+    AsOf = fields.String(required=True)
+
+
+class TenantHistorySchema(ma.Schema):
+    Tenant = fields.String(required=True)
+    From = fields.String(required=True)
+    To = fields.String(required=True)
+    Granularity = fields.String(required=True)
+    Series = fields.List(fields.Nested(UsagePeriodSchema), required=True)

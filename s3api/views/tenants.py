@@ -28,6 +28,7 @@ from s3api.schemas.tenants import (
     TenantSchema,
     TenantShowQuerySchema,
 )
+from s3api.schemas.usage import TenantHistoryQuery, TenantHistorySchema
 from s3api.views.operations import ACCEPTED_HEADERS, accepted, starter
 
 blp = Blueprint("tenants", __name__, url_prefix="/v1/s3", description="Tenants: customers' S3 accounts on a plan")
@@ -64,6 +65,16 @@ class Tenant(MethodView):
     def patch(self, body: dict[str, Any], tenant_id: str) -> dict[str, Any]:
         """Change a tenant's plan (its limits apply from then on), Email, ClientId, Billing (admin)"""
         return tenants.patch(runtime.current(), g.get("caller"), tenant_id, body)
+
+
+@blp.route("/tenants/<tenant_id>/usage")
+class TenantUsage(MethodView):
+    @blp.arguments(TenantHistoryQuery, location="query", unknown=ma.RAISE)
+    @blp.response(200, TenantHistorySchema)
+    def get(self, query: dict[str, Any], tenant_id: str) -> dict[str, Any]:
+        """The tenant's usage over time: its buckets' daily samples summed per day or month (default the last 30
+        days)"""
+        return tenants.usage_history(runtime.current(), g.get("caller"), tenant_id, query)
 
 
 @blp.route("/tenants/<tenant_id>/credentials/rotate")

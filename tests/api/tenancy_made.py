@@ -102,7 +102,7 @@ def make_tenant(
     status: str = "active",
     email: str = "owner@example.test",
     tester: bool = False,
-    with_credentials: bool = False,
+    with_credentials: bool = True,
 ) -> tuple[str, str, list[str]]:
     """``(tenant_id, api_key_token, buckets)``: the plan (made when missing), an ``active`` tenant row in
     ``account``, its buckets (tagged) and an API key with role ``tenant``."""

@@ -23,7 +23,7 @@ from tests.api.tenancy_made import S3_KEYS, make_bucket, make_tenant, s3_client
 from tests.api.test_buckets import Recorder
 from tests.conftest import Client, make_settings
 
-REAL_SYNC = False  # the integrator: True once credentials.sync is real (then the recorder also calls it)
+REAL_SYNC = True  # credentials.sync is real: the recorder also calls it
 BUCKETS = "/v1/s3/local/buckets"
 
 

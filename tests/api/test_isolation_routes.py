@@ -266,6 +266,7 @@ OWN_CASES: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("GET", "/v1/s3/plans/{plan}", None, "", 200),
     ("GET", "/v1/s3/plans/{plan}/history", None, "", 200),
     ("GET", "/v1/s3/tenants/{tenant}", None, "", 200),
+    ("GET", "/v1/s3/tenants/{tenant}/usage", None, "", 200),
     ("GET", "/v1/s3/{account}", None, "", 200),
     ("GET", "/v1/s3/{account}/stats", None, "", 200),
     ("GET", "/v1/s3/{account}/buckets", None, "", 200),
