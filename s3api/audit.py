@@ -70,6 +70,9 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("websites.WebsiteUser", "DELETE"): "website_user.delete",
     ("websites.WebsiteUserKey", "PATCH"): "website_user.key_status",
     ("operations.OperationCancel", "POST"): "operation.cancel",
+    ("links.LinkRevoke", "POST"): "link.revoke",
+    ("links.LinkReissue", "POST"): "link.reissue",
+    ("links.ShareRevoke", "POST"): "share.revoke",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -84,7 +87,7 @@ SAFE_FIELDS = frozenset(
         "BucketInput", "Bucket", "Tags", "Lifecycle", "User", "UserName", "Path", "Groups", "Keys",
         "OlderThanSeconds", "Key", "key", "Method", "ExpiresIn", "Name", "Role", "Tenant", "ExpiresAt",
         "WebsiteConfiguration", "IndexDocument", "ErrorDocument", "Suffix", "RedirectAllRequestsTo", "HostName",
-        "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
+        "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status", "Share",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything
@@ -212,8 +215,14 @@ def build(status: int, error_code: str | None, resource_name: str | None = None)
         operation_id=None,
         reason=reason(body),
         input=json.dumps({k: v for k, v in summary.items() if v}, separators=(",", ":"), default=str),
-        detail=_detail(rollbacks),
+        detail=_detail(rollbacks) or g.get("audit_detail"),
     )
+
+
+def note(detail: Mapping[str, Any]) -> None:
+    """What the current request did, kept in its event's detail (a link issued or revoked: ids, never a URL,
+    signature or secret). The view calls it after its one call succeeded."""
+    g.audit_detail = json.dumps(detail, separators=(",", ":"), default=str)[:8000]
 
 
 def in_transaction(status: int) -> Callable[[Session, str], None]:
@@ -309,7 +318,7 @@ def init_app(app: Flask, db: Database) -> None:
 
 # --- reading ----------------------------------------------------------------------------------------------
 
-__all__ = ["ACTIONS", "Filters", "in_transaction", "init_app", "stream", "trail"]
+__all__ = ["ACTIONS", "Filters", "in_transaction", "init_app", "note", "stream", "trail"]
 
 
 def trail() -> AuditLog:

@@ -582,3 +582,19 @@ def list_groups(aws: AccountAws, path_prefix: str = "/") -> list[dict[str, Any]]
     for page in pages:
         groups.extend(page.get("Groups", []))
     return groups
+
+
+# --- inline user policies (share-link signers: s3api/provisioning/signers.py) -------------------------------
+
+
+@gateway("iam", "PutUserPolicy")
+def put_user_policy(aws: AccountAws, user: str, name: str, document: str) -> None:
+    """PutUserPolicy: create or replace the inline policy ``name`` of ``user`` (IAM: 2,048 characters for all
+    of a user's inline policies). NoSuchEntity → 404."""
+    aws.iam.put_user_policy(UserName=user, PolicyName=name, PolicyDocument=document)
+
+
+@gateway("iam", "DeleteUserPolicy")
+def delete_user_policy(aws: AccountAws, user: str, name: str, missing_ok: bool = True) -> bool:
+    """DeleteUserPolicy; False when the user or the policy is already gone and ``missing_ok``."""
+    return _ignore_missing(aws.iam.delete_user_policy, missing_ok, UserName=user, PolicyName=name)

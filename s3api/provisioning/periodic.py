@@ -22,7 +22,13 @@ log = logging.getLogger("s3api.periodic")
 Task = Callable[[AccountAws], int]
 TASKS: dict[str, Task] = {}
 #: the modules that register tasks (imported by :func:`load_tasks`)
-MODULES = ("s3api.provisioning.users", "s3api.provisioning.websites", "s3api.audit", "s3api.idempotency")
+MODULES = (
+    "s3api.provisioning.users",
+    "s3api.provisioning.websites",
+    "s3api.audit",
+    "s3api.idempotency",
+    "s3api.control.links",
+)
 
 
 def task(name: str) -> Callable[[Task], Task]:

@@ -6,7 +6,7 @@ from s3api.api import Api
 
 
 def register(api: Api) -> None:
-    from s3api.views import accounts, audit, buckets, keys, objects, operations, system, users, websites
+    from s3api.views import accounts, audit, buckets, keys, links, objects, operations, system, users, websites
 
-    for module in (system, keys, audit, operations, accounts, buckets, users, objects, websites):
+    for module in (system, keys, audit, operations, accounts, buckets, users, objects, websites, links):
         api.register_blueprint(module.blp)
