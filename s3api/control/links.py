@@ -209,7 +209,7 @@ def issue(
 def list_links(db: Database, aws: AccountAws, bucket: str, **query: Any) -> dict[str, Any]:
     """GET .../links: the bucket's links, newest first (filters active, key_prefix, share; pages)."""
     objects.managed_bucket(aws, bucket)
-    return _store(db).list(aws.account.name, bucket, **query)
+    return _store(db).page(aws.account.name, bucket, **query)
 
 
 def show(db: Database, aws: AccountAws, bucket: str, link_id: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from s3api.db.models import ShareLink, Signer
@@ -129,9 +129,7 @@ class LinkStore:
             with self.db.write() as session:
                 if session.get(Signer, sid) is None:
                     session.add(
-                        Signer(
-                            id=sid, account=account, bucket=bucket, share=share, iam_user=iam_user, created_at=now()
-                        )
+                        Signer(id=sid, account=account, bucket=bucket, share=share, iam_user=iam_user, created_at=now())
                     )
         except IntegrityError:  # another request made it first: read it below
             pass
@@ -140,9 +138,7 @@ class LinkStore:
             raise NotFound(f"bucket '{bucket}' is being deleted")
         return found
 
-    def set_key(
-        self, sid: str, expected: str | None, key_id: str, sealed: str, created_at: datetime
-    ) -> bool:
+    def set_key(self, sid: str, expected: str | None, key_id: str, sealed: str, created_at: datetime) -> bool:
         """Make ``key_id`` the signer's current key if the current one is still ``expected``; False when another
         request changed it first (the caller then deletes the key it made)."""
         current = Signer.access_key_id.is_(None) if expected is None else Signer.access_key_id == expected
@@ -219,7 +215,7 @@ class LinkStore:
                 raise NotFound(f"no link '{link_id}' in bucket '{bucket}'")
             return record(row)
 
-    def list(
+    def page(
         self,
         account: str,
         bucket: str,
@@ -270,24 +266,24 @@ class LinkStore:
         with self.db.read() as session:
             return _utc(session.scalar(query))
 
-    def revoke_keys(self, account: str, key_ids: list[str], share_of: tuple[str, str | None] | None = None) -> list[
-        dict[str, Any]
-    ]:
+    def revoke_keys(
+        self, account: str, key_ids: list[str], share_of: tuple[str, str | None] | None = None
+    ) -> list[dict[str, Any]]:
         """Mark every unrevoked link signed by one of ``key_ids`` revoked (and, with ``share_of=(bucket, share)``,
         every link of that share); clear those keys from their signers. Answers the links that were still live,
         oldest first: what stopped working."""
         when = now().replace(microsecond=0)
-        match = ShareLink.signer_key_id.in_(key_ids) if key_ids else ShareLink.id.is_(None)
+        match: ColumnElement[bool] = ShareLink.signer_key_id.in_(key_ids) if key_ids else ShareLink.id.is_(None)
         if share_of is not None:
             match = or_(match, and_(ShareLink.bucket == share_of[0], ShareLink.share == share_of[1]))
         condition = and_(ShareLink.account == account, ShareLink.revoked_at.is_(None), match)
         with self.db.write() as session:
-            rows = list(session.scalars(select(ShareLink).where(condition).order_by(ShareLink.created_at, ShareLink.id)))
+            rows = list(
+                session.scalars(select(ShareLink).where(condition).order_by(ShareLink.created_at, ShareLink.id))
+            )
             live = [r for r in rows if is_active(r, when)]
             if rows:
-                session.execute(
-                    update(ShareLink).where(ShareLink.id.in_([r.id for r in rows])).values(revoked_at=when)
-                )
+                session.execute(update(ShareLink).where(ShareLink.id.in_([r.id for r in rows])).values(revoked_at=when))
             if key_ids:
                 session.execute(
                     update(Signer)
@@ -314,7 +310,10 @@ class LinkStore:
             with self.db.write() as session:
                 gone = session.execute(
                     delete(ShareLink).where(
-                        or_(ShareLink.expires_at < cutoff, and_(ShareLink.revoked_at.is_not(None), ShareLink.revoked_at < cutoff))
+                        or_(
+                            ShareLink.expires_at < cutoff,
+                            and_(ShareLink.revoked_at.is_not(None), ShareLink.revoked_at < cutoff),
+                        )
                     )
                 )
                 return int(getattr(gone, "rowcount", 0) or 0)

@@ -16,6 +16,7 @@ otherwise; moto does not check).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from typing import Any
@@ -42,10 +43,8 @@ def ensure_user(aws: AccountAws, bucket: str, share: str | None, user: str) -> N
     tags = [{"Key": "s3api:bucket", "Value": bucket}]
     if share:
         tags.append({"Key": "s3api:share", "Value": share})
-    try:
+    with contextlib.suppress(Conflict):  # made by an earlier attempt or a concurrent request: same policy below
         iam.create_user(aws, user, path(bucket), tags)
-    except Conflict:  # made by an earlier attempt or a concurrent request: the policy below is the same
-        pass
     iam.put_user_policy(aws, user, SIGNER_POLICY, json.dumps(signer_policy(bucket), separators=(",", ":")))
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from s3api.schemas.links import SHARE_RULE, IssuedLinkSchema
 from s3api.schemas.fields import NOT_IN_XML as _NOT_IN_XML
 from s3api.schemas.fields import xml_safe as _xml_safe
+from s3api.schemas.links import SHARE_RULE, IssuedLinkSchema
 from s3api.validation import MAX_OBJECT_KEY_BYTES
 
 MAX_BATCH_DELETE = 10_000

@@ -73,7 +73,11 @@ def test_presign_signs_with_the_bucket_signer_and_records_the_link(db_client, bu
     link = presign(db_client, "docs/a.txt", Method="PUT", ExpiresIn=900)
     assert set(link) >= {"Id", "Url", "Bucket", "Key", "Method", "ExpiresAt", "CreatedAt", "CreatedBy", "Share"}
     assert (link["Bucket"], link["Key"], link["Method"], link["Share"], link["Active"]) == (
-        BUCKET, "docs/a.txt", "PUT", None, True
+        BUCKET,
+        "docs/a.txt",
+        "PUT",
+        None,
+        True,
     )
     assert link["CreatedBy"] == "test"
     signer = link["Signer"]
