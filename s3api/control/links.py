@@ -21,6 +21,7 @@ from the inventory :data:`~s3api.names.LINK_PURGE_AFTER_SECONDS` after they expi
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,13 +31,18 @@ from s3api.db.links import LinkStore, NewLink, SignerView, signer_id
 from s3api.db.plans import PlanStore
 from s3api.db.session import Database
 from s3api.db.tenants import TenantStore
-from s3api.errors import ApiError, BadRequest, Conflict, NotFound, ServiceUnavailable
+from s3api.errors import ApiError, BadRequest, Conflict, NotFound, ServiceUnavailable, TooManyRequests
 from s3api.names import LINK_PURGE_AFTER_SECONDS, MAX_SHARES_PER_BUCKET, SIGNER_KEY_MAX_AGE_SECONDS
 from s3api.provisioning import buckets, objects, periodic, signers, teardown
 from s3api.provisioning.tenants import ownership
 from s3api.sealing import SealError, SealingUnavailable, internal
 
 log = logging.getLogger("s3api.links")
+#: how long a request waits for a concurrent one to give the signer its new key (rounds x seconds)
+KEY_WAIT_ROUNDS = 40
+KEY_WAIT_SECONDS = 0.05
+#: a signer key that is not current is deleted (once nothing it signed works) only when older than this
+RETIRE_AFTER_SECONDS = 300
 
 __all__ = [
     "delete_bucket",
@@ -116,29 +122,59 @@ def _fresh_key(db: Database, aws: AccountAws, signer: SignerView, until: datetim
     if signer.access_key_id is not None and signer.sealed_secret is not None and end is not None and end >= until:
         return signer
     signers.ensure_user(aws, signer.bucket, signer.share, signer.iam_user)
-    existing = signers.keys(aws, signer.iam_user)
-    for key_id in existing:
-        if key_id != signer.access_key_id and store.live_on_key(key_id) == 0:
-            signers.delete_key(aws, signer.iam_user, key_id)  # retired: nothing it signed still works
-            existing = [k for k in existing if k != key_id]
+    existing = [k["AccessKeyId"] for k in signers.key_details(aws, signer.iam_user)]
+    for key_id in _retired(store, aws, signer):
+        signers.delete_key(aws, signer.iam_user, key_id)
+        existing = [k for k in existing if k != key_id]
     if len(existing) >= 2:  # the current key and an older one with live links: IAM allows no third
         if signer.access_key_id is not None and signer.sealed_secret is not None:
             return signer  # the caller caps the link at this key's end of life
-        raise Conflict("the signer has two keys with live links; retry after the older links expire")
-    made = signers.new_key(aws, signer.iam_user)
+        return _wait_for_key(store, signer, until)  # a concurrent request's new key: it is being recorded
+    try:
+        made = signers.new_key(aws, signer.iam_user)
+    except TooManyRequests:  # LimitExceeded: concurrent requests made the two keys IAM allows; one wins below
+        return _wait_for_key(store, signer, until)
     key_id, secret = made["AccessKeyId"], made["SecretAccessKey"]
     sealed = _sealer(aws).seal(secret, _context(signer.iam_user, key_id))
     if not store.set_key(signer.id, signer.access_key_id, key_id, sealed, _now()):
         signers.delete_key(aws, signer.iam_user, key_id)  # another request replaced the key first: use its key
-        again = store.signer(signer.id)
-        if again is None or again.access_key_id is None:
-            raise Conflict("the bucket's signer changed meanwhile; retry")
-        return again
+        return _wait_for_key(store, signer, until)
     found = store.signer(signer.id)
     if found is None:
         signers.delete_key(aws, signer.iam_user, key_id)
         raise NotFound(f"bucket '{signer.bucket}' is being deleted")
     return found
+
+
+def _retired(store: LinkStore, aws: AccountAws, signer: SignerView) -> list[str]:
+    """The signer's keys that may go: not its current key (read afresh), nothing live signed by them, and
+    older than :data:`RETIRE_AFTER_SECONDS` (a younger one may be a concurrent request's new key, not yet
+    recorded)."""
+    current = store.signer(signer.id)
+    keep = {signer.access_key_id, current.access_key_id if current else None}
+    cutoff = _now() - timedelta(seconds=RETIRE_AFTER_SECONDS)
+    found = []
+    for key in signers.key_details(aws, signer.iam_user):
+        created = key.get("CreateDate")
+        if isinstance(created, datetime) and created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        young = not isinstance(created, datetime) or created > cutoff
+        if key["AccessKeyId"] in keep or young or store.live_on_key(key["AccessKeyId"]):
+            continue
+        found.append(key["AccessKeyId"])
+    return found
+
+
+def _wait_for_key(store: LinkStore, signer: SignerView, until: datetime) -> SignerView:
+    """Another request is giving the signer its key: wait (briefly) for its row to show it."""
+    for _ in range(KEY_WAIT_ROUNDS):
+        found = store.signer(signer.id)
+        if found is None:
+            raise NotFound(f"bucket '{signer.bucket}' is being deleted")
+        if found.access_key_id is not None and found.access_key_id != signer.access_key_id:
+            return found
+        time.sleep(KEY_WAIT_SECONDS)
+    raise Conflict("the bucket's signer is getting a new key; retry")
 
 
 def _sign(
@@ -334,9 +370,8 @@ def purge(db: Database, aws: AccountAws) -> int:
                 store.forget_signer(signer.id)
                 done += 1
                 continue
-            for key_id in signers.keys(aws, signer.iam_user):
-                if key_id != signer.access_key_id and store.live_on_key(key_id) == 0:
-                    done += int(signers.delete_key(aws, signer.iam_user, key_id))
+            for key_id in _retired(store, aws, signer):
+                done += int(signers.delete_key(aws, signer.iam_user, key_id))
         except ApiError:  # one signer's trouble never stops the others; the next pass tries again
             log.warning("signer not purged", extra={"signer": signer.id})
     return done

@@ -55,8 +55,13 @@ def new_key(aws: AccountAws, user: str) -> dict[str, Any]:
 
 def keys(aws: AccountAws, user: str) -> list[str]:
     """The user's access key ids; [] when the user is gone."""
+    return [k["AccessKeyId"] for k in key_details(aws, user)]
+
+
+def key_details(aws: AccountAws, user: str) -> list[dict[str, Any]]:
+    """The user's AccessKeyMetadata (``AccessKeyId``, ``CreateDate`` ...); [] when the user is gone."""
     try:
-        return [k["AccessKeyId"] for k in iam.list_access_keys(aws, user)]
+        return iam.list_access_keys(aws, user)
     except NotFound:
         return []
 

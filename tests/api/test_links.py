@@ -247,7 +247,8 @@ def test_postgresql_without_secret_keys_is_503_naming_the_setting(seed, postgres
     assert len(listed(client)) == 0
 
 
-def test_old_signer_key_is_replaced_and_a_link_never_outlives_its_key(db_app, db_client, bucket, iam):
+def test_old_signer_key_is_replaced_and_a_link_never_outlives_its_key(db_app, db_client, bucket, iam, monkeypatch):
+    monkeypatch.setattr(control, "RETIRE_AFTER_SECONDS", -60)  # the keys made here count as old enough to retire
     first = presign(db_client, "a", ExpiresIn=3600)
     user, key1 = first["Signer"]["UserName"], first["Signer"]["AccessKeyId"]
     db = db_of(db_app)
@@ -385,3 +386,20 @@ def test_embedded_sqlite_file_seals_with_its_key_file(seed, tmp_path):
     make_bucket(client)
     assert presign(client, "k")["Active"] is True
     assert (tmp_path / "data" / "secret.key").exists()
+
+
+def test_concurrent_first_links_share_one_signer_and_key(db_client, bucket, iam):
+    """Eight first links of a new share at once: one signer user, one key, every request answered 200."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> Any:
+        return db_client.post(f"{BASE}/presign", json={"Key": f"k{i}", "Share": "rush"})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(8)))
+    assert [r.status_code for r in answers] == [200] * 8, [r.json for r in answers]
+    keys = {r.json["Signer"]["AccessKeyId"] for r in answers}
+    users = {r.json["Signer"]["UserName"] for r in answers}
+    assert len(users) == 1 and len(keys) == 1
+    (user,) = users
+    assert {k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]} == keys
