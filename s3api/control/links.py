@@ -122,8 +122,9 @@ def _fresh_key(db: Database, aws: AccountAws, signer: SignerView, until: datetim
     if signer.access_key_id is not None and signer.sealed_secret is not None and end is not None and end >= until:
         return signer
     signers.ensure_user(aws, signer.bucket, signer.share, signer.iam_user)
-    existing = [k["AccessKeyId"] for k in signers.key_details(aws, signer.iam_user)]
-    for key_id in _retired(store, aws, signer):
+    details = signers.key_details(aws, signer.iam_user)
+    existing = [k["AccessKeyId"] for k in details]
+    for key_id in _retired(store, signer, details):
         signers.delete_key(aws, signer.iam_user, key_id)
         existing = [k for k in existing if k != key_id]
     if len(existing) >= 2:  # the current key and an older one with live links: IAM allows no third
@@ -146,7 +147,7 @@ def _fresh_key(db: Database, aws: AccountAws, signer: SignerView, until: datetim
     return found
 
 
-def _retired(store: LinkStore, aws: AccountAws, signer: SignerView) -> list[str]:
+def _retired(store: LinkStore, signer: SignerView, details: list[dict[str, Any]]) -> list[str]:
     """The signer's keys that may go: not its current key (read afresh), nothing live signed by them, and
     older than :data:`RETIRE_AFTER_SECONDS` (a younger one may be a concurrent request's new key, not yet
     recorded)."""
@@ -154,7 +155,7 @@ def _retired(store: LinkStore, aws: AccountAws, signer: SignerView) -> list[str]
     keep = {signer.access_key_id, current.access_key_id if current else None}
     cutoff = _now() - timedelta(seconds=RETIRE_AFTER_SECONDS)
     found = []
-    for key in signers.key_details(aws, signer.iam_user):
+    for key in details:
         created = key.get("CreateDate")
         if isinstance(created, datetime) and created.tzinfo is None:
             created = created.replace(tzinfo=UTC)
@@ -370,7 +371,7 @@ def purge(db: Database, aws: AccountAws) -> int:
                 store.forget_signer(signer.id)
                 done += 1
                 continue
-            for key_id in _retired(store, aws, signer):
+            for key_id in _retired(store, signer, signers.key_details(aws, signer.iam_user)):
                 done += int(signers.delete_key(aws, signer.iam_user, key_id))
         except ApiError:  # one signer's trouble never stops the others; the next pass tries again
             log.warning("signer not purged", extra={"signer": signer.id})

@@ -403,3 +403,42 @@ def test_concurrent_first_links_share_one_signer_and_key(db_client, bucket, iam)
     assert len(users) == 1 and len(keys) == 1
     (user,) = users
     assert {k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]} == keys
+
+
+def test_a_tenants_links_and_uploads_are_counted_for_it_alone(db_app, db_client, bucket, s3):
+    """The tenant view of stats (a tenant key's caller): its own links, the uploads of its own buckets.
+    Called at the control layer: tenant keys reach the routes with the isolation work."""
+    make_bucket(db_client, OTHER)
+    s3.put_bucket_tagging(
+        Bucket=OTHER,
+        Tagging={"TagSet": [{"Key": "s3api:org", "Value": "test"}, {"Key": "s3api:tenant", "Value": "t-1"}]},
+    )
+    s3.create_multipart_upload(Bucket=OTHER, Key="mine")
+    s3.create_multipart_upload(Bucket=BUCKET, Key="not-mine")
+    runtime = db_app.extensions["s3api"]
+    aws = runtime.aws("local")
+    with db_app.test_request_context():
+        control.issue(runtime.db, aws, OTHER, "a", "GET", 60, tenant="t-1", created_by="key:0123456789abcdef")
+        control.issue(runtime.db, aws, BUCKET, "b", "GET", 60)
+        mine = control.stats(runtime.db, aws, "t-1")
+        everyone = control.stats(runtime.db, aws)
+    assert (mine["ActivePresignedLinks"], mine["ActiveMultipartUploads"]) == (1, 1)
+    assert (everyone["ActivePresignedLinks"], everyone["ActiveMultipartUploads"]) == (2, 2)
+    (link,) = listed(db_client, bucket=OTHER)
+    assert (link["Tenant"], link["CreatedBy"]) == ("t-1", "key:0123456789abcdef")
+
+
+def test_a_tenant_plans_shorter_link_lifetime_applies(db_app, monkeypatch):
+    from types import SimpleNamespace
+
+    from s3api.db.plans import PlanStore
+    from s3api.db.tenants import TenantStore
+
+    monkeypatch.setattr(TenantStore, "get", lambda self, tid: SimpleNamespace(plan="small"))
+    monkeypatch.setattr(PlanStore, "get", lambda self, name: SimpleNamespace(max_link_seconds=3600))
+    runtime = db_app.extensions["s3api"]
+    aws = runtime.aws("local")
+    assert control.lifetime_limit(runtime.db, aws, "t-1") == 3600
+    assert control.lifetime_limit(runtime.db, aws, None) == 604_800
+    monkeypatch.setattr(PlanStore, "get", lambda self, name: SimpleNamespace())  # a plan without the limit
+    assert control.lifetime_limit(runtime.db, aws, "t-1") == 604_800
