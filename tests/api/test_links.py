@@ -196,7 +196,7 @@ def test_reissue_gives_a_new_link_on_a_fresh_key(db_client, bucket):
     assert db_client.post(f"{BASE}/links/lnk-{'0' * 24}/reissue", json={}).status_code == 404
 
 
-def test_share_revoke_takes_exactly_the_share(db_client, bucket, iam):
+def test_share_revoke_takes_exactly_the_share(db_app, db_client, bucket, iam):
     news = [presign(db_client, f"n/{i}", Share="news") for i in range(3)]
     other = presign(db_client, "o", Share="other")
     plain = presign(db_client, "p")
@@ -209,6 +209,13 @@ def test_share_revoke_takes_exactly_the_share(db_client, bucket, iam):
         assert db_client.get(f"{BASE}/links/{link['Id']}").json["Active"] is True
     assert db_client.post(f"{BASE}/shares/nosuch/revoke").status_code == 404
     assert db_client.post(f"{BASE}/shares/news/revoke").json["Count"] == 0  # again: nothing more
+    first, missing, second = [e for e in events(db_app) if e["Action"] == "share.revoke"]
+    assert first["Resource"] == f"local/buckets/{BUCKET}/shares/news/revoke" and first["Status"] == 200
+    assert first["Detail"]["Count"] == 3 and sorted(first["Detail"]["Revoked"]) == sorted(x["Id"] for x in news)
+    assert second["Detail"]["Count"] == 0 and missing["Status"] == 404
+    reissued = db_client.post(f"{BASE}/links/{news[0]['Id']}/reissue", json={}).json
+    (event,) = [e for e in events(db_app) if e["Action"] == "link.reissue"]
+    assert event["Detail"]["Link"] == reissued["Id"] and event["Detail"]["ReissuedFrom"] == news[0]["Id"]
 
 
 def test_links_of_one_bucket_are_not_another_buckets(db_client, bucket):
