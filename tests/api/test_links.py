@@ -449,3 +449,23 @@ def test_a_tenant_plans_shorter_link_lifetime_applies(db_app, monkeypatch):
     assert control.lifetime_limit(runtime.db, aws, None) == 604_800
     monkeypatch.setattr(PlanStore, "get", lambda self, name: SimpleNamespace())  # a plan without the limit
     assert control.lifetime_limit(runtime.db, aws, "t-1") == 604_800
+
+
+def test_bucket_delete_stands_when_its_signers_cannot_be_forgotten_now(db_app, db_client, bucket, iam, monkeypatch):
+    from s3api.db.links import LinkStore
+    from s3api.errors import ServiceUnavailable
+
+    link = presign(db_client, "k")
+    real = LinkStore.forget_bucket
+
+    def down(self: Any, account: str, name: str) -> int:
+        raise ServiceUnavailable("the database is unavailable, retry later")
+
+    monkeypatch.setattr(LinkStore, "forget_bucket", down)
+    assert db_client.delete(BASE).status_code == 200  # the bucket is gone: the answer stands
+    monkeypatch.setattr(LinkStore, "forget_bucket", real)
+    runtime = db_app.extensions["s3api"]
+    assert control.purge(runtime.db, runtime.aws("local")) >= 1  # the purge finishes it
+    with db_of(db_app).read() as session:
+        assert session.query(Signer).count() == 0 and session.query(ShareLink).count() == 0
+    assert link["Signer"]["UserName"] not in {u["UserName"] for u in iam.list_users()["Users"]}
