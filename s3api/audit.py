@@ -107,6 +107,9 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("orders.OrderFailed", "POST"): "order.failed",
     ("orders.TenantDeletion", "DELETE"): "tenant.delete",
     ("orders.TenantCancelDeletion", "POST"): "tenant.cancel_deletion",
+    ("links.LinkRevoke", "POST"): "link.revoke",
+    ("links.LinkReissue", "POST"): "link.reissue",
+    ("links.ShareRevoke", "POST"): "share.revoke",
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
@@ -124,6 +127,7 @@ SAFE_FIELDS = frozenset(
         "Protocol", "RoutingRules", "CacheInvalidation", "grace_seconds", "UploadId", "Status",
         "Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets", "BandwidthBytesPerMonth",
         "Plan", "Location", "Tester", "GraceSeconds", "Amount", "Currency", "Immediate",
+        "Share",
     }
 )  # fmt: skip
 #: fields whose value is kept only as "set" (present), never its text: a policy document may carry anything
@@ -258,8 +262,14 @@ def build(status: int, error_code: str | None, resource_name: str | None = None)
         operation_id=None,
         reason=reason(body),
         input=json.dumps({k: v for k, v in summary.items() if v}, separators=(",", ":"), default=str),
-        detail=_detail(rollbacks),
+        detail=_detail(rollbacks) or g.get("audit_detail"),
     )
+
+
+def note(detail: Mapping[str, Any]) -> None:
+    """What the current request did, kept in its event's detail (a link issued or revoked: ids, never a URL,
+    signature or secret). The view calls it after its one call succeeded."""
+    g.audit_detail = json.dumps(detail, separators=(",", ":"), default=str)[:8000]
 
 
 def in_transaction(status: int) -> Callable[[Session, str], None]:
@@ -362,7 +372,7 @@ def init_app(app: Flask, db: Database) -> None:
 
 # --- reading ----------------------------------------------------------------------------------------------
 
-__all__ = ["ACTIONS", "Filters", "in_transaction", "init_app", "stream", "trail"]
+__all__ = ["ACTIONS", "Filters", "in_transaction", "init_app", "note", "stream", "trail"]
 
 
 def trail() -> AuditLog:

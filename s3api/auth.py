@@ -216,6 +216,11 @@ TENANT_ROUTES: Mapping[tuple[str, str], str] = {
     ("POST", f"{_B}/uploads/abort"): "bucket",
     ("DELETE", f"{_B}/uploads/{{upload_id}}"): "bucket",
     ("POST", f"{_B}/presign"): "bucket",
+    ("GET", f"{_B}/links"): "bucket",  # its bucket's links (the link id is looked up within the bucket)
+    ("GET", f"{_B}/links/{{link_id}}"): "bucket",
+    ("POST", f"{_B}/links/{{link_id}}/revoke"): "bucket",
+    ("POST", f"{_B}/links/{{link_id}}/reissue"): "bucket",
+    ("POST", f"{_B}/shares/{{share}}/revoke"): "bucket",
     ("GET", f"{_B}/usage"): "bucket",
     ("GET", f"{_B}/usage/history"): "bucket",
     ("GET", f"{_B}/quota"): "bucket",  # its bucket's quota and alerts (setting one is the provider's)

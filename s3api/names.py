@@ -123,3 +123,19 @@ IAM_POLICY_VERSIONS = 5
 #: them 370. 300 leaves room for longer configured action lists; tests/unit/test_tenant_policies.py proves 300
 #: buckets of 63 characters fit.
 MAX_TENANT_BUCKETS = 300
+# --- share links (presigned links we issued) ----------------------------------------------------------------
+
+#: a share's name (``"Share": "newsletter-2026-12"``): a letter or digit, then letters, digits, ``.``, ``_``, ``-``
+SHARE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: a link's id: ``lnk-`` and 24 hex digits
+LINK_ID = re.compile(r"lnk-[0-9a-f]{24}")
+#: live signers (shares with an IAM user) a bucket may have, the bucket's default signer not counted: each is one
+#: IAM user, and IAM's default quota is 5,000 users per account (shared with bucket users, website users, tenants)
+MAX_SHARES_PER_BUCKET = 100
+#: a signer key signs new links while it is younger than this; older, a fresh key is made (IAM allows two keys
+#: per user: the old one stays until its last link expires, at most ``max_link_seconds`` later)
+SIGNER_KEY_MAX_AGE_SECONDS = 30 * 24 * 3600
+#: links are purged from the inventory this long after they expired or were revoked
+LINK_PURGE_AFTER_SECONDS = 7 * 24 * 3600
+#: the IAM path of every signer user: ``/s3api-signers/<bucket>/``
+SIGNER_PATH = "/s3api-signers/"

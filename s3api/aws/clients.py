@@ -83,6 +83,9 @@ def core_session() -> botocore.session.Session:
     return core
 
 
+#: signing clients of share-link signer keys kept per process (the oldest made is dropped first)
+SIGNING_CLIENTS = 64
+
 BASE_HOOKS: tuple[Hook, ...] = (
     ("before-call", _before_call),
     ("after-call", _after_call),
@@ -118,6 +121,35 @@ class Clients:
             client = self._clients.get(key)
             if client is None:
                 client = self._new_client(account, service, region, probe)
+                self._clients[key] = client
+            return client
+
+    def signing_s3(self, account: Account, key_id: str, secret: str) -> BaseClient:
+        """An S3 client that signs with a share-link signer's key (presigned URLs only: it never sends a
+        request), cached per key; the account's endpoint, region and addressing style."""
+        key = (account.name, "s3-signer:" + key_id, account.region, False)
+        client = self._clients.get(key)
+        if client is not None and self._pid == os.getpid():
+            return client
+        with self._lock:
+            self._check_fork()
+            client = self._clients.get(key)
+            if client is None:
+                session = boto3.session.Session(
+                    aws_access_key_id=key_id,
+                    aws_secret_access_key=secret,
+                    region_name=account.region,
+                    botocore_session=core_session(),
+                )
+                client = session.client(
+                    "s3",
+                    region_name=account.region,
+                    endpoint_url=account.endpoint_url,
+                    config=self._config(account, "s3"),
+                )
+                signers = [k for k in self._clients if k[1].startswith("s3-signer:")]
+                for old in signers[: max(0, len(signers) - SIGNING_CLIENTS + 1)]:
+                    self._clients.pop(old, None)
                 self._clients[key] = client
             return client
 
@@ -239,6 +271,10 @@ class AccountAws:
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
         return self._clients.get(self.account, service, region)
+
+    def signing_s3(self, key_id: str, secret: str) -> BaseClient:
+        """An S3 client signing with a share-link signer's key (:meth:`Clients.signing_s3`)."""
+        return self._clients.signing_s3(self.account, key_id, secret)
 
     def probe_client(self, service: str) -> BaseClient:
         """The readiness probe's client: short timeouts, no retries (:data:`PROBE_CONNECT_TIMEOUT`)."""

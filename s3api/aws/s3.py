@@ -569,15 +569,19 @@ def _presign_sigv4(signature_version: Any = None, context: Any = None, **_: Any)
 
 
 @gateway("s3", "GetObject", "PutObject")  # signed, not sent: the URL acts with the role's permissions
-def presign(aws: AccountAws, bucket: str, key: str, method: str, expires_in: int) -> dict[str, Any]:
-    """A SigV4 presigned GET or PUT URL for ``key``, signed by the account's S3 client for its endpoint.
+def presign(
+    aws: AccountAws, bucket: str, key: str, method: str, expires_in: int, signer: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """A SigV4 presigned GET or PUT URL for ``key``, signed by the account's S3 client for its endpoint, or
+    with ``signer`` = (access key id, secret): a share-link signer's key (the URL then acts with that IAM
+    user's permissions and dies with that key).
 
     No AWS call: the bucket's existence is the caller's check. ``ExpiresAt`` is when the URL stops working:
     ``now + expires_in``, or earlier when the signing credentials are an assumed-role session that
     expires first (a presigned URL dies with its session).
     """
     client_method = {"GET": "get_object", "PUT": "put_object"}[method]
-    client = aws.s3
+    client = aws.s3 if signer is None else aws.signing_s3(*signer)
     with _PRESIGN_LOCK:  # once per client: registering while another thread emits is not safe
         if client not in _PRESIGN_CLIENTS:
             client.meta.events.register_first("choose-signer.s3", _presign_sigv4, unique_id="s3api-presign-sigv4")

@@ -30,12 +30,13 @@ from typing import Any, Protocol
 from s3api import names
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
+from s3api.control import links
 from s3api.db.operations import OperationStore
 from s3api.db.plans import PlanStore
 from s3api.db.session import Database
 from s3api.db.tenants import TenantStore
 from s3api.errors import Conflict, Forbidden, NotFound
-from s3api.provisioning import buckets, objects
+from s3api.provisioning import buckets
 from s3api.provisioning.tenants import access, ownership
 
 INVALID = "missing or invalid X-Auth-Token"  # the edge's words for a key that proves nothing
@@ -134,8 +135,9 @@ def stats(rt: Runtime, caller: Caller | None, account: str) -> dict[str, int]:
     aws = rt.aws(account)
     tenant = tenant_of(caller)
     if tenant is None:
-        return objects.account_stats(aws)
-    return access.stats(aws, ownership.buckets(aws, tenant))
+        return links.stats(rt.db, aws)
+    owned = ownership.buckets(aws, tenant)
+    return links.stats(rt.db, aws, tenant, counts=access.stats(aws, owned), owned=owned)
 
 
 def list_operations(rt: Runtime, caller: Caller | None, query: Mapping[str, Any]) -> dict[str, Any]:

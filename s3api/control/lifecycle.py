@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from s3api import webhooks
 from s3api.aws.clients import AccountAws
+from s3api.control import links
 from s3api.db.audit import AuditLog, new_event
 from s3api.db.models import Operation, Tenant
 from s3api.db.orders import Hook, LifecycleStore, now, tenant_record
@@ -256,6 +257,7 @@ def terminate(ctx: Context) -> dict[str, Any]:
     deleted = []
     for bucket in credentials.buckets(ctx.aws, tenant_id):
         emptying.empty_and_delete(ctx.aws, bucket, ctx)
+        links.forget_bucket(ctx.store.db, ctx.aws, bucket)  # its share-link signers and links
         deleted.append(bucket)
         ctx.add(BucketsDeleted=1)
         ctx.checkpoint()

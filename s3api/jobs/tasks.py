@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from s3api.aws.clients import AccountAws
+from s3api.db.links import LinkStore
+from s3api.db.session import Database
 from s3api.jobs.kinds import Context, kind
-from s3api.provisioning import boundary, emptying, objects
+from s3api.provisioning import boundary, emptying, objects, signers
 from s3api.provisioning.websites import deploy
 from s3api.provisioning.websites.create import check as check_create
 from s3api.provisioning.websites.delete import check as check_delete
@@ -113,4 +115,15 @@ def _force_delete_preflight(aws: AccountAws, params: Mapping[str, Any]) -> dict[
 
 @kind("bucket.delete", preflight=_force_delete_preflight, dedupe=True)
 def force_delete(ctx: Context) -> dict[str, Any]:
-    return emptying.empty_and_delete(ctx.aws, ctx.params["Bucket"], ctx)
+    answer = emptying.empty_and_delete(ctx.aws, ctx.params["Bucket"], ctx)
+    forget_signers(ctx.store.db, ctx.aws, ctx.params["Bucket"])
+    return answer
+
+
+def forget_signers(db: Database, aws: AccountAws, bucket: str) -> None:
+    """A deleted bucket's share-link signers (IAM users) and their rows and links
+    (the same as :func:`s3api.control.links.forget_bucket`, which the job engine may not import)."""
+    store = LinkStore(db)
+    for signer in store.signers_of(aws.account.name, bucket):
+        signers.remove(aws, signer.iam_user)
+    store.forget_bucket(aws.account.name, bucket)

@@ -21,7 +21,7 @@ from typing import Any
 from s3api import concurrency
 from s3api.aws import cloudfront, cloudwatch, iam, s3
 from s3api.aws.clients import AccountAws
-from s3api.errors import ApiError, BadRequest
+from s3api.errors import ApiError, BadRequest, NotFound
 from s3api.provisioning import boundary
 from s3api.provisioning.progress import Progress
 
@@ -408,7 +408,7 @@ def managed_names(aws: AccountAws) -> list[str]:
 
 def account_stats(aws: AccountAws) -> dict[str, int]:
     """Counts for the account from four paginated list calls (ListBuckets, ListGroups, ListUsers,
-    ListDistributions in pages of 100), none per bucket.
+    ListDistributions in pages of 100), and one ListMultipartUploads per managed bucket.
 
     - ``Buckets``: ListBuckets.
     - ``ManagedBuckets``: buckets that have an unscoped ``<bucket>-BktAdmGrp`` IAM group (IAM ListGroups),
@@ -418,6 +418,8 @@ def account_stats(aws: AccountAws) -> dict[str, int]:
     - ``Users``: every IAM user of the account (ListUsers). Users carry no org marker a list call shows.
     - ``Websites``: enabled CloudFront distributions with an alias equal to one of the account's bucket names
       (a website's bucket is named after its site). Disabled ones are being deleted and do not count.
+    - ``ActiveMultipartUploads``: incomplete multipart uploads of the managed buckets (:func:`count_uploads`:
+      the one count that costs a call per managed bucket).
     """
     buckets = set(s3.list_buckets(aws))
     managed = _with_admin_group(aws, buckets)
@@ -431,4 +433,31 @@ def account_stats(aws: AccountAws) -> dict[str, int]:
         "ManagedBuckets": len(managed),
         "Users": len(iam.list_user_names(aws)),
         "Websites": websites,
+        "ActiveMultipartUploads": count_uploads(aws, sorted(managed)),
     }
+
+
+#: incomplete multipart uploads counted per bucket at most (ListMultipartUploads pages of 1,000)
+UPLOAD_COUNT_BUDGET = 10_000
+
+
+def count_uploads(aws: AccountAws, buckets: list[str]) -> int:
+    """Incomplete multipart uploads of ``buckets``: one ListMultipartUploads per bucket and 1,000 uploads (the
+    buckets in parallel), at most :data:`UPLOAD_COUNT_BUDGET` per bucket. A bucket deleted meanwhile counts 0."""
+
+    def one(bucket: str) -> int:
+        count, key_marker, upload_id_marker = 0, None, None
+        try:
+            while count < UPLOAD_COUNT_BUDGET:
+                page = s3.list_uploads_page(
+                    aws, bucket, prefix="", max_uploads=1000, key_marker=key_marker, upload_id_marker=upload_id_marker
+                )
+                count += len(page["Uploads"])
+                if not page["IsTruncated"] or not page["NextKeyMarker"]:
+                    break
+                key_marker, upload_id_marker = page["NextKeyMarker"], page["NextUploadIdMarker"]
+        except NotFound:
+            return 0
+        return min(count, UPLOAD_COUNT_BUDGET)
+
+    return sum(concurrency.map_all(one, buckets))

@@ -26,6 +26,7 @@ MODULES = (
     "s3api.provisioning.users",
     "s3api.provisioning.websites",
     "s3api.control.quotas",
+    "s3api.control.links",
     "s3api.audit",
     "s3api.idempotency",
 )

@@ -391,3 +391,14 @@ def lifecycle_rule(name: str) -> dict[str, Any]:
         message = f"unknown lifecycle {name!r}; allowed: {', '.join(sorted(LIFECYCLES))}"
         raise BadRequest(message, errors={"lifecycle": [message]})
     return {"Rules": [copy.deepcopy(rule)]}
+
+
+# --- share-link signers ---------------------------------------------------------------------------------------
+
+SIGNER_POLICY = "s3api-signer"
+
+
+def signer_policy(bucket: str) -> Policy:
+    """What a share-link signer may do: GetObject and PutObject on the bucket's objects, nothing else (no
+    listing, no delete, no other bucket). A presigned URL acts with exactly these permissions."""
+    return _doc(_allow("SignedLinks", ["s3:GetObject", "s3:PutObject"], f"{bucket_arn(bucket)}/*"))

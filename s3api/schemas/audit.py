@@ -55,6 +55,13 @@ class RolledBackSchema(ma.Schema):
 
 class DetailSchema(ma.Schema):
     RolledBack = fields.List(fields.Nested(RolledBackSchema))
+    # share links: the link issued (link.presign, link.reissue) or the links revoked (link.revoke, share.revoke)
+    Link = fields.String(metadata={"description": "the id of the link issued"})
+    Share = fields.String(allow_none=True)
+    ExpiresAt = fields.String()
+    ReissuedFrom = fields.String()
+    Revoked = fields.List(fields.String(), metadata={"description": "ids of the links revoked (the first 200)"})
+    Count = fields.Integer(metadata={"description": "how many links were revoked"})
 
 
 class AuditEventSchema(ma.Schema):

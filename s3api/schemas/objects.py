@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from s3api.schemas.fields import NOT_IN_XML as _NOT_IN_XML
 from s3api.schemas.fields import xml_safe as _xml_safe
+from s3api.schemas.links import SHARE_RULE, IssuedLinkSchema
 from s3api.validation import MAX_OBJECT_KEY_BYTES
 
 MAX_BATCH_DELETE = 10_000
@@ -180,12 +181,11 @@ class PresignSchema(ma.Schema):
     Key = KeyField(required=True)
     Method = fields.String(load_default="GET", validate=validate.OneOf(["GET", "PUT"]))
     ExpiresIn = fields.Integer(load_default=3600, strict=True, validate=validate.Range(min=1, max=MAX_PRESIGN_SECONDS))
+    Share = fields.String(load_default=None, allow_none=True, validate=SHARE_RULE)
 
 
-class PresignResultSchema(ma.Schema):
-    Url = fields.String(required=True)
-    Method = fields.String(required=True)
-    ExpiresAt = fields.DateTime(required=True)
+class PresignResultSchema(IssuedLinkSchema):
+    """The URL and the link as recorded (``GET .../links``): Id, Share, Signer, CreatedAt, CreatedBy ..."""
 
 
 class UsageSchema(ma.Schema):
@@ -201,3 +201,5 @@ class StatsSchema(ma.Schema):
     ManagedBuckets = fields.Integer(required=True)
     Users = fields.Integer(required=True)
     Websites = fields.Integer(required=True)
+    ActiveMultipartUploads = fields.Integer(required=True)
+    ActivePresignedLinks = fields.Integer(required=True)

@@ -11,6 +11,7 @@ def register(api: Api) -> None:
         audit,
         buckets,
         keys,
+        links,
         objects,
         operations,
         orders,
@@ -23,5 +24,5 @@ def register(api: Api) -> None:
     )
 
     modules = (system, keys, audit, operations, accounts, buckets, users, objects, websites, plans, webhooks, tenants)
-    for module in (*modules, orders):
+    for module in (*modules, orders, links):
         api.register_blueprint(module.blp)

@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from s3api import duck, runtime
 from s3api.api import STRING_LIST, Blueprint, ErrorSchema, json_response
-from s3api.control import isolation
+from s3api.control import isolation, links
 from s3api.jobs.operations import start
 from s3api.provisioning import buckets
 from s3api.schemas.buckets import (
@@ -101,7 +101,7 @@ class Bucket(MethodView):
         if query["force"]:
             op, _ = start(runtime.current(), "bucket.delete", aws, {"Bucket": bucket}, starter(), if_busy=if_busy())
             return accepted(op)
-        buckets.delete(aws, bucket)
+        links.delete_bucket(runtime.current().db, aws, bucket)  # the bucket, then its share-link signers
         return {}, 200
 
 

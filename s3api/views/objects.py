@@ -22,9 +22,9 @@ import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
-from s3api import runtime
+from s3api import audit, runtime
 from s3api.api import Blueprint
-from s3api.control import isolation, quotas, usage
+from s3api.control import isolation, links, quotas, usage
 from s3api.jobs.operations import start
 from s3api.provisioning import objects
 from s3api.schemas.objects import (
@@ -133,9 +133,21 @@ class Presign(MethodView):
     @blp.arguments(PresignSchema)
     @blp.response(200, PresignResultSchema)
     def post(self, body: dict[str, Any], account: str, bucket: str) -> dict[str, Any]:
-        """A presigned GET or PUT URL for one key, valid at the account's S3 endpoint"""
-        aws = runtime.aws(account)
-        return objects.presign(aws, bucket, body["Key"], body["Method"], body["ExpiresIn"])
+        """A presigned GET or PUT URL for one key, signed by the bucket's (or the Share's) signer and recorded"""
+        caller = g.get("caller")
+        link = links.issue(
+            runtime.current().db,
+            runtime.aws(account),
+            bucket,
+            body["Key"],
+            body["Method"],
+            body["ExpiresIn"],
+            share=body["Share"],
+            tenant=caller.tenant if caller else None,
+            created_by=caller.log_name if caller else None,
+        )
+        audit.note({"Link": link["Id"], "Share": link["Share"], "ExpiresAt": link["ExpiresAt"]})
+        return link
 
 
 @blp.route(f"{BUCKET}/usage")
@@ -196,6 +208,6 @@ class UsageRecount(MethodView):
 class Stats(MethodView):
     @blp.response(200, StatsSchema)
     def get(self, account: str) -> dict[str, int]:
-        """Counts of buckets, managed buckets, IAM users and websites in the account (cheap list calls); a tenant
-        key: of its own buckets, their users and websites"""
+        """Counts of buckets, managed buckets, IAM users, websites, incomplete uploads and active presigned links in
+        the account; a tenant key: of its own buckets, their users and websites, its own links"""
         return isolation.stats(runtime.current(), g.get("caller"), account)

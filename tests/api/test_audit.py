@@ -439,9 +439,12 @@ def test_retention_is_a_setting_of_whole_days() -> None:
 # --- secrets ---------------------------------------------------------------------------------------------------------
 
 
-def test_secret_shown_routes_write_events_without_the_secrets(db_app: Flask, db_client: Client, migrated: Any) -> None:
+def test_secret_shown_routes_write_events_without_the_secrets(seed: Any, migrated: Any) -> None:
     """User create and rotate (access keys), a new API key, a presigned link: events, and none holds a secret
-    (the same scan tests/conftest.py runs after every test, here over the rows as stored)."""
+    (the same scan tests/conftest.py runs after every test, here over the rows as stored). ``secret_keys``: on
+    PostgreSQL a presigned link's signer secret is sealed only with configured keys."""
+    settings = make_settings(seed).with_overrides(database=migrated, secret_keys=(bytes(range(32)),))
+    db_client = Client(create_app(settings).test_client())
     assert db_client.post(BUCKETS, json={"BucketInput": {"Bucket": "zeta"}}).status_code == 200
     user = db_client.post(f"{BUCKETS}/zeta/users", json={"User": {"UserName": "zed"}})
     assert user.status_code == 200, user.json

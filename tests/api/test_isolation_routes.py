@@ -140,7 +140,11 @@ def own_world(client: Client, key: str, bucket: str, site: str, user: str) -> di
     assert inval.status_code == 200, inval.json
     op = client.post(f"/v1/s3/local/buckets/{bucket}/usage/recount", headers=h(key))
     assert op.status_code == 202, op.json
+    link = client.post(f"/v1/s3/local/buckets/{bucket}/presign", headers=h(key), json={"Key": "a.txt", "Share": "news"})
+    assert link.status_code == 200, link.json
     return {
+        "link_id": link.json["Id"],
+        "share": "news",
         "account": "local",
         "bucket": bucket,
         "website": site,
@@ -278,6 +282,11 @@ OWN_CASES: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("GET", "/v1/s3/{account}/buckets/{bucket}/objects", None, "", 200),
     ("GET", "/v1/s3/{account}/buckets/{bucket}/objects/{key}", None, "", 200),
     ("POST", "/v1/s3/{account}/buckets/{bucket}/presign", {"Key": "a.txt"}, "", 200),
+    ("GET", "/v1/s3/{account}/buckets/{bucket}/links", None, "", 200),
+    ("GET", "/v1/s3/{account}/buckets/{bucket}/links/{link_id}", None, "", 200),
+    ("POST", "/v1/s3/{account}/buckets/{bucket}/links/{link_id}/revoke", None, "", 200),
+    ("POST", "/v1/s3/{account}/buckets/{bucket}/links/{link_id}/reissue", {}, "", 200),
+    ("POST", "/v1/s3/{account}/buckets/{bucket}/shares/{share}/revoke", None, "", 200),
     ("GET", "/v1/s3/{account}/buckets/{bucket}/usage", None, "", 200),
     ("GET", "/v1/s3/{account}/buckets/{bucket}/usage/history", None, "", 200),
     ("GET", "/v1/s3/{account}/buckets/{bucket}/quota", None, "", 404),  # no quota set: its bucket, no quota
