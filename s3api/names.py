@@ -139,3 +139,10 @@ SIGNER_KEY_MAX_AGE_SECONDS = 30 * 24 * 3600
 LINK_PURGE_AFTER_SECONDS = 7 * 24 * 3600
 #: the IAM path of every signer user: ``/s3api-signers/<bucket>/``
 SIGNER_PATH = "/s3api-signers/"
+
+
+# --- plans: what going over a limit does ----------------------------------------------------------------------
+
+#: over ``BandwidthBytesPerMonth``: nothing, alerts only (the default), or a website's reads denied until the month
+#: ends (s3api/provisioning/quota_guard.py)
+BANDWIDTH_ACTIONS = ("none", "alert", "block")

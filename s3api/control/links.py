@@ -85,9 +85,8 @@ def lifetime_limit(db: Database, aws: AccountAws, tenant: str | None) -> int:
             plan = PlanStore(db).get(TenantStore(db).get(tenant).plan)
         except NotFound:
             return limit
-        plan_limit = getattr(plan, "max_link_seconds", None)
-        if isinstance(plan_limit, int) and 0 < plan_limit < limit:
-            limit = plan_limit
+        if plan.max_link_seconds is not None and 0 < plan.max_link_seconds < limit:
+            limit = plan.max_link_seconds
     return limit
 
 

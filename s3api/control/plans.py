@@ -62,6 +62,9 @@ DEFAULTS: Mapping[str, Any] = {
     "QuotaBytes": None,
     "MaxBuckets": None,
     "BandwidthBytesPerMonth": None,
+    "AlertThresholds": None,
+    "BandwidthAction": "alert",
+    "MaxLinkSeconds": None,
     "Prices": [],
 }
 

@@ -148,13 +148,13 @@ def tenant_subjects(aws: AccountAws, env: Env, day: date) -> list[Subject]:
     start = (day - timedelta(days=GROWTH_DAYS)).isoformat()
     with env.db.read() as session:
         found = session.execute(
-            select(Tenant.id, Plan.quota_bytes)
+            select(Tenant.id, Plan.quota_bytes, Plan.alert_thresholds)
             .join(Plan, Plan.name == Tenant.plan)
             .where(Tenant.account == aws.account.name, Tenant.status.in_(GUARDED), Plan.quota_bytes.is_not(None))
             .order_by(Tenant.id)
         ).all()
     subjects = []
-    for tenant_id, quota in found:
+    for tenant_id, quota, thresholds in found:
         rows = env.usage.tenant_series(tenant_id, start, day.isoformat())
         last_day = rows[-1].day if rows else None
         buckets = tuple(sorted({r.bucket for r in rows if r.day == last_day and r.account == aws.account.name}))
@@ -164,6 +164,7 @@ def tenant_subjects(aws: AccountAws, env: Env, day: date) -> list[Subject]:
                 account=aws.account.name,
                 buckets=buckets,
                 quota_bytes=int(quota),
+                thresholds=thresholds_of(json.loads(thresholds) if thresholds else None),
                 tenant=tenant_id,
                 series=usage.totals(rows, "day"),
             )
@@ -172,6 +173,144 @@ def tenant_subjects(aws: AccountAws, env: Env, day: date) -> list[Subject]:
 
 
 SUBJECTS.append(tenant_subjects)
+
+
+# --- bandwidth: a plan's BandwidthBytesPerMonth over the tenant's websites ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Bandwidth:
+    """A tenant's traffic this month (its buckets' samples with a traffic source) against its plan's
+    ``BandwidthBytesPerMonth``; ``action`` is the plan's ``BandwidthAction`` (``alert`` or ``block``)."""
+
+    tenant: str
+    period: str  # YYYY-MM
+    limit: int
+    used: int
+    action: str
+    sites: tuple[str, ...]  # buckets with CloudFront traffic this month (websites)
+    thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+
+    @property
+    def name(self) -> str:
+        return f"tenant:{self.tenant}"
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.used / self.limit if self.limit > 0 else math.inf
+
+
+def bandwidth_subjects(aws: AccountAws, env: Env, day: date) -> list[Bandwidth]:
+    """The account's guarded tenants on a plan with a bandwidth limit and an action other than ``none``."""
+    start = day.replace(day=1).isoformat()
+    with env.db.read() as session:
+        found = session.execute(
+            select(Tenant.id, Plan.bandwidth_bytes_per_month, Plan.bandwidth_action, Plan.alert_thresholds)
+            .join(Plan, Plan.name == Tenant.plan)
+            .where(
+                Tenant.account == aws.account.name,
+                Tenant.status.in_(GUARDED),
+                Plan.bandwidth_bytes_per_month.is_not(None),
+                Plan.bandwidth_action != "none",
+            )
+            .order_by(Tenant.id)
+        ).all()
+    subjects = []
+    for tenant_id, limit, action, thresholds in found:
+        rows = env.usage.tenant_series(tenant_id, start, day.isoformat())
+        subjects.append(
+            Bandwidth(
+                tenant=tenant_id,
+                period=start[:7],
+                limit=int(limit),
+                used=sum(r.bytes_downloaded or 0 for r in rows),
+                action=action,
+                sites=tuple(sorted({r.bucket for r in rows if r.traffic_source == "cloudfront"})),
+                thresholds=thresholds_of(json.loads(thresholds) if thresholds else None),
+            )
+        )
+    return subjects
+
+
+def check_bandwidth(aws: AccountAws, env: Env, subject: Bandwidth) -> dict[str, Any]:
+    """Alerts once per threshold crossed this month (``kind: bandwidth``, ``period``: the month); with ``block``,
+    at 100 % the tenant's websites' reads are denied (:data:`quota_guard.BANDWIDTH_SID`) until the month ends.
+    Alerts of an earlier month are cleared, and their block lifted, at the first check of a new month."""
+    opened = env.quotas.open_alerts(subject.name, "bandwidth")
+    old = [a for a in opened if a.period != subject.period]
+    current = {a.threshold: a for a in opened if a.period == subject.period}
+    denied = allowed = 0
+    if old and any(a.threshold >= HARD for a in old) and HARD not in current:
+        for bucket in subject.sites or _blocked_sites(env, subject.tenant):
+            with _gone_ok():
+                allowed += quota_guard.allow(aws, bucket, quota_guard.BANDWIDTH_SID)
+    if subject.action == "block" and subject.percent >= HARD:
+        for bucket in subject.sites:
+            with _gone_ok():
+                denied += quota_guard.deny(aws, bucket, quota_guard.BANDWIDTH_SID)
+    crossed = [t for t in subject.thresholds if subject.percent >= t and t not in current]
+    if crossed or old:
+        when = datetime.now(UTC)
+        with env.db.write() as session:
+            for alert in env.quotas.open_in(session, subject.name, "bandwidth"):
+                if alert.period != subject.period:
+                    alert.cleared_at = when
+            for threshold in crossed:
+                session.add(
+                    QuotaAlert(
+                        id="qa-" + secrets.token_hex(12),
+                        subject=subject.name,
+                        kind="bandwidth",
+                        threshold=threshold,
+                        period=subject.period,
+                        used_bytes=subject.used,
+                        limit_bytes=subject.limit,
+                        crossed_at=when,
+                    )
+                )
+                blocked = subject.action == "block" and threshold >= HARD
+                data = {
+                    "Subject": subject.name,
+                    "Tenant": subject.tenant,
+                    "Buckets": list(subject.sites),
+                    "Kind": "bandwidth",
+                    "Period": subject.period,
+                    "Threshold": threshold,
+                    "UsedBytes": subject.used,
+                    "QuotaBytes": subject.limit,
+                    "Percent": round(subject.percent, 1),
+                    "ReadsDenied": blocked,
+                }
+                webhooks.emit(session, env.settings, "quota.alert", data)
+                session.add(
+                    new_event(
+                        caller_name="system",
+                        tenant=subject.tenant,
+                        action="quota.alert",
+                        resource=subject.name,
+                        status=200,
+                        outcome="ok",
+                        reason=f"traffic at {data['Percent']}% of the month's bandwidth (threshold {threshold}%)",
+                        input=json.dumps({k: data[k] for k in ("Kind", "Threshold", "UsedBytes", "QuotaBytes")}),
+                    )
+                )
+    return {"Alerts": crossed, "Denied": denied, "Allowed": allowed}
+
+
+def _blocked_sites(env: Env, tenant: str) -> list[str]:
+    """The buckets the tenant had traffic on last month (a new month has no sample with traffic yet)."""
+    today_ = datetime.now(UTC).date()
+    start = (today_.replace(day=1) - timedelta(days=1)).replace(day=1).isoformat()
+    rows = env.usage.tenant_series(tenant, start, today_.isoformat())
+    return sorted({r.bucket for r in rows if r.traffic_source == "cloudfront"})
+
+
+class _gone_ok:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        return kind is not None and issubclass(kind, NotFound)
 
 
 def tenant_status(env: Env, tenant_id: str, quota_bytes: int | None) -> dict[str, Any]:
@@ -304,6 +443,11 @@ def check_account(aws: AccountAws, env: Env, day: date | None = None) -> int:
                 sent += len(check(aws, env, subject)["Alerts"])
             except Exception:
                 log.exception("quota check failed", extra={"subject": subject.name})
+    for bandwidth in bandwidth_subjects(aws, env, day):
+        try:
+            sent += len(check_bandwidth(aws, env, bandwidth)["Alerts"])
+        except Exception:
+            log.exception("bandwidth check failed", extra={"subject": bandwidth.name})
     return sent
 
 
@@ -318,7 +462,8 @@ def alerts_shape(env: Env, subject: str) -> list[dict[str, Any]]:
             "ProjectedReachedOn": a.projected_day,
             "CrossedAt": iso(a.crossed_at),
         }
-        for a in env.quotas.open_alerts(subject)
+        for kind in ("storage", "bandwidth")
+        for a in env.quotas.open_alerts(subject, kind)
     ]
 
 

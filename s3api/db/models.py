@@ -211,6 +211,11 @@ class Plan(Base):
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
     max_buckets: Mapped[int | None] = mapped_column(Integer)
     bandwidth_bytes_per_month: Mapped[int | None] = mapped_column(BigInteger)
+    #: percents of QuotaBytes that alert (JSON list; NULL: 75, 90, 100), what going over the bandwidth does
+    #: (``none``, ``alert``, ``block``: a website's reads denied until the month ends), the longest share link
+    alert_thresholds: Mapped[str | None] = mapped_column(String(64))
+    bandwidth_action: Mapped[str] = mapped_column(String(8), default="alert", server_default="alert")
+    max_link_seconds: Mapped[int | None] = mapped_column(Integer)
     prices: Mapped[str] = mapped_column(Text)  # JSON list
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from s3api import names
 from s3api.db.models import Plan, PlanRevision, Tenant
 from s3api.db.session import Database
 from s3api.errors import BadRequest, Conflict, NotFound
@@ -49,7 +50,8 @@ STORAGE_CLASSES = {
 PLAN_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 #: The fields a plan has besides its name, in the order answers and revisions list them.
 FIELDS = ("Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets", "BandwidthBytesPerMonth",
-          "Prices")  # fmt: skip
+          "AlertThresholds", "BandwidthAction", "MaxLinkSeconds", "Prices")  # fmt: skip
+BANDWIDTH_ACTIONS = names.BANDWIDTH_ACTIONS
 #: tenants in these statuses no longer use their plan (a plan only they name may be deleted)
 GONE_STATUSES = ("terminated", "failed")
 Extra = Callable[[Session, "PlanView"], None]
@@ -77,6 +79,9 @@ class PlanView:
     max_buckets: int | None
     bandwidth_bytes_per_month: int | None
     prices: list[dict[str, str]] = field(default_factory=list)
+    alert_thresholds: list[int] | None = None
+    bandwidth_action: str = "alert"
+    max_link_seconds: int | None = None
     revision: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -94,6 +99,9 @@ class PlanView:
             max_buckets=row.max_buckets,
             bandwidth_bytes_per_month=row.bandwidth_bytes_per_month,
             prices=json.loads(row.prices),
+            alert_thresholds=json.loads(row.alert_thresholds) if row.alert_thresholds else None,
+            bandwidth_action=row.bandwidth_action or "alert",
+            max_link_seconds=row.max_link_seconds,
             revision=row.revision,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -128,6 +136,9 @@ class PlanView:
             "QuotaBytes": self.quota_bytes,
             "MaxBuckets": self.max_buckets,
             "BandwidthBytesPerMonth": self.bandwidth_bytes_per_month,
+            "AlertThresholds": list(self.alert_thresholds) if self.alert_thresholds is not None else None,
+            "BandwidthAction": self.bandwidth_action,
+            "MaxLinkSeconds": self.max_link_seconds,
             "Prices": [dict(p) for p in self.prices],
         }
 
@@ -153,6 +164,9 @@ def _apply(row: Plan, values: Mapping[str, Any]) -> None:
         "QuotaBytes": ("quota_bytes", lambda v: v),
         "MaxBuckets": ("max_buckets", lambda v: v),
         "BandwidthBytesPerMonth": ("bandwidth_bytes_per_month", lambda v: v),
+        "AlertThresholds": ("alert_thresholds", lambda v: None if v is None else json.dumps(sorted(set(v)))),
+        "BandwidthAction": ("bandwidth_action", lambda v: v),
+        "MaxLinkSeconds": ("max_link_seconds", lambda v: v),
         "Prices": ("prices", lambda v: json.dumps([dict(p) for p in v], sort_keys=True)),
     }
     for name, value in values.items():
@@ -359,9 +373,7 @@ class PlanStore:
     @staticmethod
     def users(session: Session, name: str) -> int:
         """How many tenants that are not terminated (or failed) are on the plan."""
-        query = select(func.count()).select_from(Tenant).where(
-            Tenant.plan == name, Tenant.status.not_in(GONE_STATUSES)
-        )
+        query = select(func.count()).select_from(Tenant).where(Tenant.plan == name, Tenant.status.not_in(GONE_STATUSES))
         return int(session.scalar(query) or 0)
 
     @staticmethod

@@ -22,15 +22,19 @@ from s3api.aws.clients import AccountAws
 from s3api.errors import BadRequest
 
 SID = "S3apiQuotaDenyWrites"
+#: over a plan's monthly bandwidth with ``BandwidthAction: block``: a website's reads denied until the month ends
+BANDWIDTH_SID = "S3apiBandwidthDenyReads"
 RESERVED_PREFIX = "S3api"
+#: our statements: Sid → the action it denies on the bucket's objects
+STATEMENTS = {SID: "s3:PutObject", BANDWIDTH_SID: "s3:GetObject"}
 
 
-def statement(bucket: str) -> dict[str, Any]:
+def statement(bucket: str, sid: str = SID) -> dict[str, Any]:
     return {
-        "Sid": SID,
+        "Sid": sid,
         "Effect": "Deny",
         "Principal": "*",
-        "Action": "s3:PutObject",
+        "Action": STATEMENTS[sid],
         "Resource": f"arn:aws:s3:::{bucket}/*",
     }
 
@@ -45,37 +49,46 @@ def _document(text: str | None) -> dict[str, Any]:
     return document
 
 
-def _ours(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [st for st in document["Statement"] if isinstance(st, dict) and st.get("Sid") == SID]
+def _ours(document: dict[str, Any], sids: tuple[str, ...] = (SID,)) -> list[dict[str, Any]]:
+    return [st for st in document["Statement"] if isinstance(st, dict) and st.get("Sid") in sids]
 
 
-def is_denied(aws: AccountAws, bucket: str) -> bool:
-    """One GetBucketPolicy: does the bucket carry our statement?"""
-    return bool(_ours(_document(s3.get_bucket_policy(aws, bucket))))
+def is_denied(aws: AccountAws, bucket: str, sid: str = SID) -> bool:
+    """One GetBucketPolicy: does the bucket carry our statement ``sid``?"""
+    return bool(_ours(_document(s3.get_bucket_policy(aws, bucket)), (sid,)))
 
 
-def deny_writes(aws: AccountAws, bucket: str) -> bool:
-    """Add the statement (GetBucketPolicy, and PutBucketPolicy when it is missing); True when it was added."""
+def deny(aws: AccountAws, bucket: str, sid: str) -> bool:
+    """Add the statement ``sid`` (GetBucketPolicy, and PutBucketPolicy when it is missing); True when it was
+    added."""
     document = _document(s3.get_bucket_policy(aws, bucket))
-    if _ours(document):
+    if _ours(document, (sid,)):
         return False
-    document["Statement"].append(statement(bucket))
+    document["Statement"].append(statement(bucket, sid))
     s3.put_bucket_policy(aws, bucket, json.dumps(document))
     return True
 
 
-def allow_writes(aws: AccountAws, bucket: str) -> bool:
-    """Take the statement away (GetBucketPolicy, then Put, or Delete when nothing else is left); True when it was
-    there."""
+def allow(aws: AccountAws, bucket: str, sid: str) -> bool:
+    """Take the statement ``sid`` away (GetBucketPolicy, then Put, or Delete when nothing else is left); True when
+    it was there."""
     document = _document(s3.get_bucket_policy(aws, bucket))
-    if not _ours(document):
+    if not _ours(document, (sid,)):
         return False
-    document["Statement"] = [st for st in document["Statement"] if not (isinstance(st, dict) and st.get("Sid") == SID)]
+    document["Statement"] = [st for st in document["Statement"] if not (isinstance(st, dict) and st.get("Sid") == sid)]
     if document["Statement"]:
         s3.put_bucket_policy(aws, bucket, json.dumps(document))
     else:
         s3.delete_bucket_policy(aws, bucket)
     return True
+
+
+def deny_writes(aws: AccountAws, bucket: str) -> bool:
+    return deny(aws, bucket, SID)
+
+
+def allow_writes(aws: AccountAws, bucket: str) -> bool:
+    return allow(aws, bucket, SID)
 
 
 def refuse_reserved(document: dict[str, Any], field: str = "BucketPolicy") -> None:
@@ -89,7 +102,7 @@ def refuse_reserved(document: dict[str, Any], field: str = "BucketPolicy") -> No
 def keep(aws: AccountAws, bucket: str, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` (a caller's new policy) with our statement kept when the bucket has it now (one
     GetBucketPolicy)."""
-    current = _ours(_document(s3.get_bucket_policy(aws, bucket)))
+    current = _ours(_document(s3.get_bucket_policy(aws, bucket)), tuple(STATEMENTS))
     if not current:
         return document
     statements = document.get("Statement", [])

@@ -12,6 +12,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from s3api.names import BANDWIDTH_ACTIONS
 from s3api.schemas.fields import FullMatch, StrictBoolean
 from s3api.schemas.keys import MAX_PAGE_SIZE, UtcTime
 
@@ -51,7 +52,7 @@ class StrictInteger(fields.Integer):
 def _amount(description: str, required: bool = True) -> fields.String:
     extra: dict[str, Any] = {"required": True} if required else {"load_default": "0"}
     return fields.String(
-        validate=FullMatch(DECIMAL, error="a decimal string such as \"9.99\" (not negative, at most 6 decimals)"),
+        validate=FullMatch(DECIMAL, error='a decimal string such as "9.99" (not negative, at most 6 decimals)'),
         metadata={"description": description, "example": "9.99"},
         **extra,
     )
@@ -110,6 +111,23 @@ class _PlanFields(ma.Schema):
     QuotaBytes = _limit("bytes stored")
     MaxBuckets = _limit("buckets", 1)
     BandwidthBytesPerMonth = _limit("bytes of traffic per month")
+    AlertThresholds = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=100)),
+        allow_none=True,
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "percents of QuotaBytes that alert (null: 75, 90, 100; 100 is always one)"},
+    )
+    BandwidthAction = fields.String(
+        validate=validate.OneOf(BANDWIDTH_ACTIONS),
+        metadata={"description": "over BandwidthBytesPerMonth: none, alert (default), block (a website until the "
+                  "month ends)"},
+    )  # fmt: skip
+    MaxLinkSeconds = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=604800),
+        metadata={"description": "the longest share link of the plan's tenants (null: the configured maximum)"},
+    )
     Prices = fields.List(
         fields.Nested(PriceSchema),
         validate=validate.Length(max=MAX_PRICES),
@@ -149,6 +167,9 @@ class PlanSchema(ma.Schema):
     QuotaBytes = fields.Integer(allow_none=True)
     MaxBuckets = fields.Integer(allow_none=True)
     BandwidthBytesPerMonth = fields.Integer(allow_none=True)
+    AlertThresholds = fields.List(fields.Integer(), allow_none=True)
+    BandwidthAction = fields.String(required=True)
+    MaxLinkSeconds = fields.Integer(allow_none=True)
     Prices = fields.List(fields.Nested(PriceSchema), required=True)
     Free = fields.Boolean(required=True)
     Revision = fields.Integer(required=True)
