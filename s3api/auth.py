@@ -221,6 +221,7 @@ TENANT_ROUTES: Mapping[tuple[str, str], str] = {
     ("POST", f"{_B}/links/{{link_id}}/revoke"): "bucket",
     ("POST", f"{_B}/links/{{link_id}}/reissue"): "bucket",
     ("POST", f"{_B}/shares/{{share}}/revoke"): "bucket",
+    ("POST", f"{_A}/websites"): "account",  # its website's bucket tagged for it, within its plan
     ("GET", f"{_B}/usage"): "bucket",
     ("GET", f"{_B}/usage/history"): "bucket",
     ("GET", f"{_B}/quota"): "bucket",  # its bucket's quota and alerts (setting one is the provider's)

@@ -110,6 +110,13 @@ def create_bucket(rt: Runtime, caller: Caller | None, account: str, body: Mappin
     tenant = tenant_of(caller)
     if tenant is None:
         return buckets.create(aws, name, tags, lifecycle)
+    plan = _within_plan(rt, aws, tenant, name)
+    return buckets.create(aws, name, tags, lifecycle, owner=tenant, storage_class=plan.storage_class)
+
+
+def _within_plan(rt: Runtime, aws: AccountAws, tenant: str, name: str) -> Any:
+    """The tenant's plan, when one more bucket ``name`` fits in it (``MaxBuckets``, and IAM's room for the
+    tenant's credentials: ``names.MAX_TENANT_BUCKETS``); 409 otherwise, nothing made."""
     row = TenantStore(rt.db).get(tenant)
     plan = PlanStore(rt.db).get(row.plan)
     limit = min(plan.max_buckets or names.MAX_TENANT_BUCKETS, names.MAX_TENANT_BUCKETS)  # IAM's room (credentials)
@@ -119,7 +126,17 @@ def create_bucket(rt: Runtime, caller: Caller | None, account: str, body: Mappin
             f"plan '{plan.name}' allows {limit} bucket(s); the tenant has {len(owned)}",
             errors={"Bucket": [f"at most {limit} bucket(s) on plan '{plan.name}'"]},
         )
-    return buckets.create(aws, name, tags, lifecycle, owner=tenant, storage_class=plan.storage_class)
+    return plan
+
+
+def website_owner(rt: Runtime, caller: Caller | None, account: str, site: str) -> str | None:
+    """``POST .../websites``: None for admins; for a tenant key its id, once the site's bucket fits in its plan
+    (409 otherwise). The website's bucket is then tagged for the tenant and its credentials reach it."""
+    tenant = tenant_of(caller)
+    if tenant is None:
+        return None
+    _within_plan(rt, rt.aws(account), tenant, site)
+    return tenant
 
 
 def account_names(rt: Runtime, caller: Caller | None) -> list[str]:

@@ -77,7 +77,8 @@ def _create_preflight(aws: AccountAws, params: Mapping[str, Any]) -> None:
 
 @kind("website.create", target=website_target, lock=website_lock, preflight=_create_preflight)
 def create_website(ctx: Context) -> dict[str, Any]:
-    """Params ``{"Website", "Tags", "WebsiteConfiguration"}``. The synchronous create (checks again, steps,
+    """Params ``{"Website", "Tags", "WebsiteConfiguration", "Owner"?}`` (``Owner``: the tenant whose website it is).
+    The synchronous create (checks again, steps,
     rollback on failure: a failed create leaves nothing behind), then a wait for CloudFront ``Deployed``
     (:mod:`s3api.provisioning.websites.deploy`: polls with a checkpoint between them, at most
     ``website_deploy_wait_seconds``). Result: the synchronous route's body plus ``Deployed`` and
@@ -86,7 +87,13 @@ def create_website(ctx: Context) -> dict[str, Any]:
     says so); cancel never interrupts the create's own steps."""
     params = ctx.params
     answer = deploy.create_deployed(
-        ctx.aws, params["Website"], params.get("Tags"), params.get("WebsiteConfiguration"), ctx, _wait(ctx)
+        ctx.aws,
+        params["Website"],
+        params.get("Tags"),
+        params.get("WebsiteConfiguration"),
+        ctx,
+        _wait(ctx),
+        owner=params.get("Owner"),
     )
     return _as_answered(WebsiteCreatedSchema(), answer)
 

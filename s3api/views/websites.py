@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, g
 from flask.views import MethodView
 
 from s3api import runtime
 from s3api.api import Blueprint
+from s3api.control import isolation
 from s3api.jobs.operations import start
 from s3api.provisioning import users, websites
 from s3api.schemas.buckets import DuckQuerySchema, EmptySchema
@@ -66,11 +67,14 @@ class Websites(MethodView):
         """Create a website: bucket, CloudFront distribution, DNS alias, IAM groups (rolled back on failure)"""
         aws = runtime.aws(account)
         name, tags, configuration = body["BucketInput"]["Bucket"], body["Tags"], body["WebsiteConfiguration"]
+        owner = isolation.website_owner(runtime.current(), g.get("caller"), account, name)  # a tenant's: its plan
         if respond_async():
             params = {"Website": name, "Tags": tags, "WebsiteConfiguration": configuration}
+            if owner is not None:
+                params["Owner"] = owner
             op, _ = start(runtime.current(), "website.create", aws, params, starter(), if_busy=if_busy())
             return accepted_response(op)
-        return websites.create(aws, name, tags, configuration)
+        return websites.create(aws, name, tags, configuration, owner=owner)
 
 
 @blp.route("/<account:account>/websites/<website:website>")

@@ -393,3 +393,16 @@ def test_made_with_credentials_asks_the_real_create(app: Flask, monkeypatch: pyt
     tenant, _, _ = make_tenant(app, buckets=["cred-one"], with_credentials=True)
     assert seen == [(tenant, ["cred-one"])]
     assert S3_KEYS[tenant][0] == "AKIATEST"
+
+
+def test_a_tenants_website_is_its_own_bucket_within_its_plan(app: Flask, client: Client, synced: list[Any]) -> None:
+    tenant, key, _ = make_tenant(app, buckets=["web-one"], plan="webplan", max_buckets=2)
+    r = client.post("/v1/s3/local/websites", headers=h(key), json={"BucketInput": {"Bucket": "shop.example.test"}})
+    assert r.status_code == 200, r.json
+    tags = {t["Key"]: t["Value"] for t in s3_client().get_bucket_tagging(Bucket="shop.example.test")["TagSet"]}
+    assert tags[ownership.TAG_KEY] == tenant and tags["s3api:distribution"]
+    assert synced[-1] == (tenant, ["shop.example.test", "web-one"])  # its credentials reach the site's bucket
+    assert client.get("/v1/s3/local/websites/shop.example.test", headers=h(key)).status_code == 200
+    r = client.post("/v1/s3/local/websites", headers=h(key), json={"BucketInput": {"Bucket": "blog.example.test"}})
+    assert r.status_code == 409 and "allows 2 bucket" in r.json["message"], r.json  # over its plan: nothing made
+    assert "blog.example.test" not in {b["Name"] for b in s3_client().list_buckets()["Buckets"]}

@@ -45,7 +45,6 @@ ADMIN_ONLY: frozenset[tuple[str, str]] = frozenset(
         ("DELETE", "/v1/s3/keys/{key_id}"),
         ("GET", "/v1/s3/audit"),
         ("POST", "/v1/s3/operations/{operation}/cancel"),
-        ("POST", "/v1/s3/{account}/websites"),  # a tenant's website: not yet (README: Tenant keys)
         # the control plane's admin routes (issue 16), as interfaces.md names them
         ("POST", "/v1/s3/plans"),
         ("PATCH", "/v1/s3/plans/{plan}"),
@@ -302,6 +301,7 @@ OWN_CASES: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("DELETE", "/v1/s3/{account}/buckets/{bucket}/users/{user}", None, "", 200),
     ("POST", "/v1/s3/{account}/buckets/{bucket}/objects/delete", {"Keys": ["none.txt"]}, "", 200),
     ("DELETE", "/v1/s3/{account}/buckets/{bucket}/objects/{key}", None, "", 200),
+    ("POST", "/v1/s3/{account}/websites", {"BucketInput": {"Bucket": "shop.example.test"}}, "", 200),
     ("GET", "/v1/s3/{account}/websites/{website}", None, "", 200),
     ("HEAD", "/v1/s3/{account}/websites/{website}", None, "", 200),
     ("PUT", "/v1/s3/{account}/websites/{website}", {"Tags": [{"Key": "team", "Value": "a"}]}, "", 200),
@@ -342,5 +342,6 @@ def test_allowed_routes_answer_for_own_resources(app: Flask, world: dict[str, An
         assert r.status_code == status, (method, path, r.status_code, r.get_json(silent=True))
         ran += 1
     assert ran >= 40
-    assert client.get("/v1/s3/local/buckets", headers=h(key_a)).json == ["acme-data", "acme-extra"]
-    assert (a["tenant"], ["acme-data", "acme-extra"]) in synced  # the website's delete narrowed the credentials
+    mine = ["acme-data", "acme-extra", "shop.example.test"]  # its own website's bucket too
+    assert client.get("/v1/s3/local/buckets", headers=h(key_a)).json == mine
+    assert (a["tenant"], mine) in synced  # the website's delete narrowed the credentials (its own site stays)

@@ -33,6 +33,7 @@ from s3api.aws.clients import AccountAws
 from s3api.errors import Conflict, Forbidden, InternalError, NotFound
 from s3api.provisioning import buckets, policies
 from s3api.provisioning.steps import Transaction
+from s3api.provisioning.tenants import access, ownership
 from s3api.provisioning.websites.distribution import (
     CREATED_COMMENT,
     DELETED_COMMENT,
@@ -131,6 +132,8 @@ def create(
     site_name: str,
     tags: list[Any] | None = None,
     configuration: Mapping[str, Any] | None = None,
+    *,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """Create a website; answers Yale's ``{"Bucket", "Policies", "Groups", "Distribution", "DnsChange"}``.
     See the module docstring for the checks, the steps and their undo.
@@ -143,6 +146,8 @@ def create(
     the Distribution and DnsChange of the first answer cannot be reproduced by reads.
     """
     site, bucket_tags, config = check(aws, site_name, tags, configuration)
+    if owner is not None:  # a tenant's website: its bucket carries the tenant tag, its credentials reach it
+        bucket_tags = [*bucket_tags, {"Key": ownership.TAG_KEY, "Value": owner}]
     root_object = (config.get("IndexDocument") or {}).get("Suffix") or INDEX
     name = site.name
     adm_policy, adm_group = policies.policy_name(name, ADMIN), policies.group_name(name, ADMIN)
@@ -198,6 +203,9 @@ def create(
             lambda: ensure_page(aws, name, INDEX, page_body(name, "/")),
             functools.partial(undo_page, aws, name, INDEX),
         )
+        if owner is not None:  # the undo first: a sync failing half-way is narrowed again too
+            tx.on_undo("tenant_access", lambda: access.after_bucket_deleted(aws, owner, name))
+            access.after_bucket_created(aws, owner, name)
     return {
         "Bucket": f"/{name}",
         "Policies": [admin_policy, web_admin_policy],

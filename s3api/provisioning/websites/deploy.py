@@ -98,11 +98,13 @@ def create_deployed(
     configuration: Mapping[str, Any] | None,
     progress: Progress,
     wait: Wait,
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """Create the website, then wait for its distribution (see the module docstring): the create's body plus
-    ``Deployed`` and ``DistributionStatus`` (and ``Note`` when the wait ended without a deployment)."""
+    """Create the website (a tenant's when ``owner``), then wait for its distribution (see the module docstring):
+    the create's body plus ``Deployed`` and ``DistributionStatus`` (and ``Note`` when the wait ended without a
+    deployment)."""
     if not progress.counters.get("Created"):
-        body = create(aws, site_name, tags, configuration)
+        body = create(aws, site_name, tags, configuration, owner=owner)
         progress.set(Created=1)
     else:
         body = _created_again(aws, site_name)
