@@ -316,6 +316,13 @@ def tenant_metering(store: UsageStore, tenant_id: str) -> dict[str, Any]:
     return metering(store.tenant_series(tenant_id, month_start(today_), today_.isoformat()), today_)
 
 
+def current(aws: AccountAws, store: UsageStore, bucket: str) -> dict[str, Any]:
+    """``GET .../usage``: the bucket now (:func:`objects.usage`: a bounded listing, or CloudWatch) and this month's
+    ``Metering`` from its samples (one query)."""
+    found = objects.usage(aws, bucket)
+    return {**found, "Metering": bucket_metering(store, aws.account.name, bucket)}
+
+
 def bucket_metering(store: UsageStore, account: str, bucket: str) -> dict[str, Any]:
     """The bucket's ``Metering`` for this month (one query)."""
     today_ = datetime.now(UTC).date()

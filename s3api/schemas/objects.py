@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 from s3api.schemas.fields import NOT_IN_XML as _NOT_IN_XML
 from s3api.schemas.fields import xml_safe as _xml_safe
 from s3api.schemas.links import SHARE_RULE, IssuedLinkSchema
+from s3api.schemas.usage import MeteringSchema
 from s3api.validation import MAX_OBJECT_KEY_BYTES
 
 MAX_BATCH_DELETE = 10_000
@@ -194,6 +195,9 @@ class UsageSchema(ma.Schema):
     AsOf = fields.DateTime(required=True)
     Source = fields.String(required=True, validate=validate.OneOf(["listing", "cloudwatch"]))
     Complete = fields.Boolean(required=True)
+    Metering = fields.Nested(
+        MeteringSchema, metadata={"description": "this month's traffic and storage peak, from the daily samples"}
+    )
 
 
 class StatsSchema(ma.Schema):

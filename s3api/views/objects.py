@@ -154,8 +154,9 @@ class Presign(MethodView):
 class Usage(MethodView):
     @blp.response(200, UsageSchema)
     def get(self, account: str, bucket: str) -> dict[str, Any]:
-        """Bytes and objects stored, with when and how they were measured"""
-        return objects.usage(runtime.aws(account), bucket)
+        """Bytes and objects stored, with when and how they were measured, and this month's Metering"""
+        rt = runtime.current()
+        return usage.current(rt.aws(account), rt.usage, bucket)
 
 
 @blp.route(f"{BUCKET}/usage/history")

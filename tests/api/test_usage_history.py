@@ -254,3 +254,17 @@ def test_a_websites_traffic_is_yesterdays_cloudfront_figures(
     assert plain["BytesDownloaded"] is None and plain["TrafficSource"] is None  # no traffic source for it
     rows = runtime(db_app).usage.series("local", "site-data", "2026-11-01", "2026-11-30")
     assert usage.metering(rows, date(2026, 11, 20))["TrafficBytesThisPeriod"] == 5000
+
+
+def test_the_buckets_usage_answer_carries_this_months_metering(db_app: Any, db_client: Client) -> None:
+    make(db_client, "meter-data")
+    boto3.client("s3", region_name="us-east-1").put_object(Bucket="meter-data", Key="k", Body=b"x" * 42)
+    assert db_client.get(f"{BUCKETS}/meter-data/usage").json["Metering"] == {
+        "TrafficBytesThisPeriod": 0,
+        "StoragePeakBytesThisPeriod": 0,
+        "AsOf": None,
+    }
+    run(db_app)
+    r = db_client.get(f"{BUCKETS}/meter-data/usage")
+    assert r.json["Bytes"] == 42 and r.json["Metering"]["StoragePeakBytesThisPeriod"] == 42
+    assert r.json["Metering"]["AsOf"].endswith("Z")
