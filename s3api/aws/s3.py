@@ -261,6 +261,17 @@ def get_website(aws: AccountAws, bucket: str) -> dict[str, Any] | None:
     return None if resp is None else {k: v for k, v in resp.items() if k != "ResponseMetadata"}
 
 
+#: the id of our request metrics configuration (the whole bucket), the FilterId of its CloudWatch metrics
+METRICS_ID = "s3api-traffic"
+
+
+@gateway("s3", "PutBucketMetricsConfiguration")
+def put_request_metrics(aws: AccountAws, bucket: str) -> None:
+    """Switch S3 request metrics on for the whole bucket (:data:`METRICS_ID`): CloudWatch then publishes its
+    BytesDownloaded, BytesUploaded and AllRequests per minute, billed as custom metrics."""
+    aws.s3.put_bucket_metrics_configuration(Bucket=bucket, Id=METRICS_ID, MetricsConfiguration={"Id": METRICS_ID})
+
+
 @gateway("s3", "GetBucketPolicy")
 def get_bucket_policy(aws: AccountAws, bucket: str) -> str | None:
     """The bucket policy's JSON text, or None when the bucket has none (NoSuchBucketPolicy). NoSuchBucket → 404."""

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from s3api import names
 from s3api.aws import s3
 from s3api.aws.clients import AccountAws
-from s3api.control import links
+from s3api.control import links, usage
 from s3api.db.operations import OperationStore
 from s3api.db.plans import PlanStore
 from s3api.db.session import Database
@@ -111,7 +111,10 @@ def create_bucket(rt: Runtime, caller: Caller | None, account: str, body: Mappin
     if tenant is None:
         return buckets.create(aws, name, tags, lifecycle)
     plan = _within_plan(rt, aws, tenant, name)
-    return buckets.create(aws, name, tags, lifecycle, owner=tenant, storage_class=plan.storage_class)
+    made = buckets.create(aws, name, tags, lifecycle, owner=tenant, storage_class=plan.storage_class)
+    if plan.request_metrics:
+        usage.switch_on_request_metrics(aws, name)
+    return made
 
 
 def _within_plan(rt: Runtime, aws: AccountAws, tenant: str, name: str) -> Any:

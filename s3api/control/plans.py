@@ -65,6 +65,7 @@ DEFAULTS: Mapping[str, Any] = {
     "AlertThresholds": None,
     "BandwidthAction": "alert",
     "MaxLinkSeconds": None,
+    "RequestMetrics": False,
     "Prices": [],
 }
 

@@ -244,6 +244,8 @@ def run_create(ctx: Context) -> dict[str, Any]:
                 ),
                 lambda _: _drop(aws, bucket),
             )
+            if plan.request_metrics:  # best effort: its traffic stays unknown when it cannot be switched on
+                usage.switch_on_request_metrics(aws, bucket)
             key_id, secret = credentials.create(aws, tenant_id, [bucket], tx)
             api = tx.step(
                 "api_key",

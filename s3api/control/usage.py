@@ -22,7 +22,7 @@ from s3api.aws import cloudwatch, s3
 from s3api.aws.clients import AccountAws
 from s3api.db.models import UsageSample
 from s3api.db.usage import Partial, UsageStore, iso, shape
-from s3api.errors import BadRequest, NotFound
+from s3api.errors import ApiError, BadRequest, NotFound
 from s3api.provisioning import objects
 from s3api.provisioning.tenants import ownership
 
@@ -120,6 +120,7 @@ def _open(aws: AccountAws, store: UsageStore, day: str, buckets: list[str]) -> d
         if dist:
             sites[bucket] = dist
     traffic = _traffic(aws, sites, day)
+    traffic.update(_request_traffic(aws, store, [b for b, t in owners.items() if t and b not in sites], owners, day))
     storage = _storage(aws, list(owners), day) if _cloudwatch_storage(aws) else {}
     made: dict[str, UsageSample] = {}
     for bucket, tenant in owners.items():
@@ -128,6 +129,38 @@ def _open(aws: AccountAws, store: UsageStore, day: str, buckets: list[str]) -> d
         made[bucket] = row
     store.put_many(list(made.values()))
     return made
+
+
+def switch_on_request_metrics(aws: AccountAws, bucket: str) -> bool:
+    """S3 request metrics for a new bucket of a plan that has ``RequestMetrics`` (AWS itself only: an emulator has
+    none). Best effort: a failure is logged and the bucket's traffic stays unknown (null); True when switched on."""
+    if aws.account.endpoint_url:
+        return False
+    try:
+        s3.put_request_metrics(aws, bucket)
+    except ApiError as exc:
+        log.warning("request metrics not switched on", extra={"bucket": bucket, "error": type(exc).__name__})
+        return False
+    return True
+
+
+def _request_traffic(
+    aws: AccountAws, store: UsageStore, buckets: list[str], owners: dict[str, str | None], day: str
+) -> dict[str, dict[str, Any]]:
+    """Yesterday's S3 request metrics of the plain buckets whose owner's plan has ``RequestMetrics`` (AWS itself
+    only; one database query for the plans, GetMetricData batches in the account's region)."""
+    if not buckets or aws.account.endpoint_url:
+        return {}
+    metered = store.request_metered({t for b in buckets if (t := owners.get(b))})
+    wanted = [b for b in buckets if owners.get(b) in metered]
+    if not wanted:
+        return {}
+    end = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
+    found = cloudwatch.bucket_request_traffic(
+        aws, aws.account.region, wanted, s3.METRICS_ID, end - timedelta(days=1), end
+    )
+    zero = {"BytesDownloaded": 0, "BytesUploaded": 0, "Requests": 0}
+    return {b: {**zero, **found.get(b, {}), "Source": "request-metrics"} for b in wanted}
 
 
 def _cloudwatch_storage(aws: AccountAws) -> bool:

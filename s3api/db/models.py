@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -216,6 +217,8 @@ class Plan(Base):
     alert_thresholds: Mapped[str | None] = mapped_column(String(64))
     bandwidth_action: Mapped[str] = mapped_column(String(8), default="alert", server_default="alert")
     max_link_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: S3 request metrics switched on for its tenants' buckets (traffic of plain buckets; CloudWatch bills it)
+    request_metrics: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     prices: Mapped[str] = mapped_column(Text)  # JSON list
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -50,8 +50,15 @@ STORAGE_CLASSES = {
 PLAN_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 #: The fields a plan has besides its name, in the order answers and revisions list them.
 FIELDS = ("Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets", "BandwidthBytesPerMonth",
-          "AlertThresholds", "BandwidthAction", "MaxLinkSeconds", "Prices")  # fmt: skip
+          "AlertThresholds", "BandwidthAction", "MaxLinkSeconds", "RequestMetrics", "Prices")  # fmt: skip
 BANDWIDTH_ACTIONS = names.BANDWIDTH_ACTIONS
+#: fields added after the first plans (migration 0008): what a plan made without them has
+LATER_DEFAULTS: dict[str, Any] = {
+    "AlertThresholds": None,
+    "BandwidthAction": "alert",
+    "MaxLinkSeconds": None,
+    "RequestMetrics": False,
+}
 #: tenants in these statuses no longer use their plan (a plan only they name may be deleted)
 GONE_STATUSES = ("terminated", "failed")
 Extra = Callable[[Session, "PlanView"], None]
@@ -82,6 +89,7 @@ class PlanView:
     alert_thresholds: list[int] | None = None
     bandwidth_action: str = "alert"
     max_link_seconds: int | None = None
+    request_metrics: bool = False
     revision: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -102,6 +110,7 @@ class PlanView:
             alert_thresholds=json.loads(row.alert_thresholds) if row.alert_thresholds else None,
             bandwidth_action=row.bandwidth_action or "alert",
             max_link_seconds=row.max_link_seconds,
+            request_metrics=bool(row.request_metrics),
             revision=row.revision,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -139,6 +148,7 @@ class PlanView:
             "AlertThresholds": list(self.alert_thresholds) if self.alert_thresholds is not None else None,
             "BandwidthAction": self.bandwidth_action,
             "MaxLinkSeconds": self.max_link_seconds,
+            "RequestMetrics": self.request_metrics,
             "Prices": [dict(p) for p in self.prices],
         }
 
@@ -167,6 +177,7 @@ def _apply(row: Plan, values: Mapping[str, Any]) -> None:
         "AlertThresholds": ("alert_thresholds", lambda v: None if v is None else json.dumps(sorted(set(v)))),
         "BandwidthAction": ("bandwidth_action", lambda v: v),
         "MaxLinkSeconds": ("max_link_seconds", lambda v: v),
+        "RequestMetrics": ("request_metrics", lambda v: bool(v)),
         "Prices": ("prices", lambda v: json.dumps([dict(p) for p in v], sort_keys=True)),
     }
     for name, value in values.items():
@@ -276,7 +287,7 @@ class PlanStore:
         taken (by a deleted plan too: names are never reused)."""
         when = now()
         row = Plan(name=name, revision=1, created_at=when, updated_at=when)
-        _apply(row, {f: values[f] for f in FIELDS})
+        _apply(row, {f: values[f] if f in values else LATER_DEFAULTS[f] for f in FIELDS})
         try:
             with self.db.write() as session:
                 if session.get(Plan, name) is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from s3api.db.models import UsageSample
+from s3api.db.models import Plan, Tenant, UsageSample
 from s3api.db.session import Database
 
 
@@ -157,6 +157,18 @@ class UsageStore:
         """Insert or replace a whole sample (sources that answer in one go: CloudWatch)."""
         with self.db.write() as session:
             session.merge(row)
+
+    def request_metered(self, tenants: set[str]) -> set[str]:
+        """Those of ``tenants`` whose plan has ``RequestMetrics`` (one query)."""
+        if not tenants:
+            return set()
+        with self.db.read() as session:
+            found = session.scalars(
+                select(Tenant.id)
+                .join(Plan, Plan.name == Tenant.plan)
+                .where(Tenant.id.in_(sorted(tenants)), Plan.request_metrics.is_(True))
+            ).all()
+        return set(found)
 
     def series(self, account: str, bucket: str, start: str, end: str) -> list[UsageSample]:
         """The bucket's samples from ``start`` to ``end`` (days, inclusive), oldest first."""

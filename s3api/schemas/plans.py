@@ -122,6 +122,10 @@ class _PlanFields(ma.Schema):
         metadata={"description": "over BandwidthBytesPerMonth: none, alert (default), block (a website until the "
                   "month ends)"},
     )  # fmt: skip
+    RequestMetrics = StrictBoolean(
+        metadata={"description": "S3 request metrics on its tenants' new buckets, for their traffic (CloudWatch "
+                  "bills every metrics configuration: it costs the provider money; default false)"}
+    )  # fmt: skip
     MaxLinkSeconds = fields.Integer(
         strict=True,
         allow_none=True,
@@ -170,6 +174,7 @@ class PlanSchema(ma.Schema):
     AlertThresholds = fields.List(fields.Integer(), allow_none=True)
     BandwidthAction = fields.String(required=True)
     MaxLinkSeconds = fields.Integer(allow_none=True)
+    RequestMetrics = fields.Boolean(required=True)
     Prices = fields.List(fields.Nested(PriceSchema), required=True)
     Free = fields.Boolean(required=True)
     Revision = fields.Integer(required=True)

@@ -115,3 +115,61 @@ def test_a_tenants_links_live_at_most_its_plans_max_link_seconds(app: Flask, cli
     r = client.post(url, auth=False, headers={"X-Auth-Token": key}, json={"Key": "a.txt", "ExpiresIn": 60})
     assert r.status_code == 200, r.json
     assert client.post(url, json={"Key": "a.txt", "ExpiresIn": 120}).status_code == 200  # an admin: the configured max
+
+
+def test_a_request_metrics_plan_switches_them_on_and_its_buckets_traffic_is_sampled(
+    app: Flask, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3api.aws import cloudwatch, s3
+    from s3api.control import usage
+
+    tenant, key, _ = make_tenant(app, plan="metered")
+    _plan(app, "metered", request_metrics=True)
+    switched: list[str] = []
+    monkeypatch.setattr(s3, "put_request_metrics", lambda aws, bucket: switched.append(bucket))
+    r = client.post("/v1/s3/local/buckets", auth=False, headers={"X-Auth-Token": key},
+                    json={"BucketInput": {"Bucket": "metered-data"}})  # fmt: skip
+    assert r.status_code == 200, r.json
+    assert switched == ["metered-data"]
+    assert client.post("/v1/s3/local/buckets", json={"BucketInput": {"Bucket": "admin-data"}}).status_code == 200
+    assert switched == ["metered-data"]  # an admin's bucket: no plan, nothing switched on
+    asked: list[Any] = []
+
+    def traffic(aws: Any, region: str, buckets: list[str], filter_id: str, start: Any, end: Any) -> dict[str, Any]:
+        asked.append((region, buckets, filter_id))
+        return {"metered-data": {"BytesDownloaded": 321, "Requests": 4}}
+
+    monkeypatch.setattr(cloudwatch, "bucket_request_traffic", traffic)
+    rt = app.extensions["s3api"]
+    usage.sample(rt.aws("local"), rt.usage, day="2026-11-05")
+    assert asked == [("us-east-1", ["metered-data"], "s3api-traffic")]  # only the metered tenant's bucket
+    [row] = rt.usage.series("local", "metered-data", "2026-11-05", "2026-11-05")
+    assert (row.bytes_downloaded, row.bytes_uploaded, row.requests, row.traffic_source) == (
+        321,
+        0,
+        4,
+        "request-metrics",
+    )
+    [plain] = rt.usage.series("local", "admin-data", "2026-11-05", "2026-11-05")
+    assert plain.traffic_source is None
+
+
+def test_request_metrics_are_read_in_batches_per_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.stub import ANY, Stubber
+
+    from s3api.aws import cloudwatch
+    from s3api.aws.clients import AccountAws
+    from tests.aws.test_usage_cloudwatch import DAY0, CwClients
+    from tests.conftest import make_settings
+
+    cw = boto3.client("cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+    settings = make_settings()
+    aws = AccountAws(settings.accounts["local"], CwClients(cw), settings)  # type: ignore[arg-type]
+    with Stubber(cw) as stub:
+        stub.add_response(
+            "get_metric_data",
+            {"MetricDataResults": [{"Id": "r0", "Values": [10.0, 5.0]}, {"Id": "r2", "Values": [3.0]}]},
+            {"MetricDataQueries": ANY, "StartTime": DAY0, "EndTime": DAY0},
+        )
+        found = cloudwatch.bucket_request_traffic(aws, "eu-west-1", ["b1"], "s3api-traffic", DAY0, DAY0)
+    assert found == {"b1": {"BytesDownloaded": 15, "Requests": 3}}

@@ -96,7 +96,8 @@ def test_create_show_list_and_the_first_revision(db_app: Flask, db_client: Clien
     assert first["Revision"] == 1 and first["CallerName"] == "test" and first["CallerId"] is None
     assert first["Changes"]["StorageType"] == {"Old": None, "New": "StandardIA"}
     assert set(first["Changes"]) == {"Active", "TestOnly", "StorageType", "Locations", "QuotaBytes", "MaxBuckets",
-                                     "BandwidthBytesPerMonth", "Prices"}  # fmt: skip
+                                     "BandwidthBytesPerMonth", "AlertThresholds", "BandwidthAction", "MaxLinkSeconds",
+                                     "RequestMetrics", "Prices"}  # fmt: skip
     (event,) = audit_events(db_app, "plan.create")
     assert event.resource == "plans/basic" and event.outcome == "ok" and event.status == 201
 
