@@ -347,8 +347,10 @@ def migrated(database: DatabaseSettings) -> DatabaseSettings:
 
 @pytest.fixture
 def db_app(seed: dict[str, str], migrated: DatabaseSettings) -> Flask:
-    """The app on a migrated database of each kind (the ``app`` fixture's is in memory, made on first use)."""
-    return create_app(make_settings(seed).with_overrides(database=migrated))
+    """The app on a migrated database of each kind (the ``app`` fixture's is in memory, made on first use). On
+    PostgreSQL with ``secret_keys``: several replicas seal the service's own secrets (signers, handovers) only so."""
+    keys = () if migrated.url.startswith("sqlite") else (bytes(range(32)),)
+    return create_app(make_settings(seed).with_overrides(database=migrated, secret_keys=keys))
 
 
 @pytest.fixture

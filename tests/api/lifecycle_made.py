@@ -341,6 +341,8 @@ def lifecycle_app(seed: dict[str, str], database: Any, **overrides: Any) -> Flas
     from s3api.config import Webhook
     from tests.conftest import make_settings
 
+    if not database.url.startswith("sqlite"):  # several replicas: the service's own secrets need configured keys
+        overrides.setdefault("secret_keys", (bytes(range(32)),))
     settings = make_settings(seed).with_overrides(
         database=database,
         webhooks={"billing": Webhook(name="billing", url="http://127.0.0.1:9/hook", secret="whsec-test")},

@@ -309,5 +309,6 @@ def test_the_protected_setting_is_read_from_the_config_and_documented_with_its_d
     custom = {**raw, "policy_actions": {"protected": ["s3:DeleteBucket"]}}
     assert from_mapping(custom, env={}).protected_actions == ("s3:DeleteBucket",)
     readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
-    example = yaml.safe_load(readme.split("```yaml", 1)[1].split("```", 1)[0])
+    blocks = [yaml.safe_load(part.split("```", 1)[0]) for part in readme.split("```yaml")[1:]]
+    [example] = [b for b in blocks if isinstance(b, dict) and "policy_actions" in b]  # the configuration's block
     assert example["policy_actions"]["protected"] == policies.DEFAULT_PROTECTED_ACTIONS

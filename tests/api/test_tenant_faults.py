@@ -172,11 +172,13 @@ def test_a_sync_that_failed_half_way_is_finished_by_the_next(fapp):
     for name in names:
         s3.create_bucket(Bucket=name)
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": ownership.TAG_KEY, "Value": tenant_id}]})
+    ownership.clear()  # every run reads the tags afresh (the process remembers settled owners)
     with faults.aws_calls(fapp) as probe:
         credentials.sync(aws, tenant_id)
     calls = probe.calls
     credentials.sync(aws, tenant_id, ["sync-faults"])
     for k in range(1, len(calls) + 1):
+        ownership.clear()
         with faults.aws_calls(fapp, k), pytest.raises(Exception):
             credentials.sync(aws, tenant_id)
         reached = set().union(*credentials._current(aws, tenant_id).values())

@@ -35,6 +35,10 @@ GOOD = {
     "upload_id": "upload-1",
     "key_id": "AKIAIOSFODNN7EXAMPLE",
     "tenant_id": "t-0123456789abcdef",
+    "link_id": "lnk-" + "0" * 24,
+    "share": "newsletter-2026-12",
+    "order_id": "ord-" + "0" * 24,
+    "plan": "basic",
 }
 BAD = {
     "bucket": "bad:name",  # outside even the legacy rule

@@ -36,8 +36,14 @@ def after_bucket_created(aws: AccountAws, tenant_id: str, bucket: str) -> None:
 
 
 def after_bucket_deleted(aws: AccountAws, tenant_id: str, bucket: str) -> None:
+    """The tenant's credentials no longer reach ``bucket``; nothing to narrow when they are gone already (a
+    terminated tenant's buckets are deleted after its IAM user: NotFound from the sync)."""
     ownership.forget(aws, bucket)
-    credentials.sync(aws, tenant_id, [b for b in credentials.buckets(aws, tenant_id) if b != bucket])
+    try:
+        credentials.sync(aws, tenant_id, [b for b in credentials.buckets(aws, tenant_id) if b != bucket])
+    except NotFound:
+        if credentials.exists(aws, tenant_id):
+            raise
 
 
 def not_found(bucket: str, what: str = "bucket") -> NotFound:

@@ -198,6 +198,15 @@ def _current(aws: AccountAws, tenant_id: str) -> dict[int, set[str]]:
     return found
 
 
+def exists(aws: AccountAws, tenant_id: str) -> bool:
+    """Has the tenant an IAM user (ListAccessKeys: 404 without one)?"""
+    try:
+        keys(aws, tenant_id)
+    except NotFound:
+        return False
+    return True
+
+
 def keys(aws: AccountAws, tenant_id: str) -> list[dict[str, Any]]:
     """The user's access keys: ``[{AccessKeyId, Status, CreateDate}]`` (never a secret); 404 without a user."""
     return [
