@@ -270,7 +270,10 @@ class OperationStore:
         progress: dict[str, int] | None = None,
         result: Any = None,
         error: dict[str, Any] | None = None,
+        also: Any = None,
     ) -> Operation | None:
+        """The operation ended; ``also`` (a row: its ``operation.end`` audit event) is added in the same
+        transaction, so whoever sees the end sees its event."""
         assert status in FINISHED
         when = now()
         with self.db.write() as session:
@@ -282,6 +285,8 @@ class OperationStore:
                 op.progress = json.dumps(progress, sort_keys=True)
             op.result = json.dumps(result) if result is not None else None
             op.error = json.dumps(error) if error is not None else None
+            if also is not None:
+                session.add(also)
         return op
 
     def retry_later(

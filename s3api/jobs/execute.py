@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from s3api import metrics
 from s3api.aws.clients import AccountAws
-from s3api.db.audit import AuditLog, new_event
+from s3api.db.audit import new_event
 from s3api.db.models import Operation
 from s3api.db.operations import CANCELED, FAILED, SUCCEEDED
 from s3api.errors import ApiError, NotFound, database_unavailable
@@ -126,8 +126,6 @@ def _end(
     result: Any = None,
     error: dict[str, Any] | None = None,
 ) -> None:
-    env.operations.finish(op.id, status, progress=progress, result=result, error=error)
-    metrics.OPERATIONS.labels(op.kind, status).inc()
     outcome = {SUCCEEDED: "ok", FAILED: "failed", CANCELED: "canceled"}[status]
     event = new_event(
         caller_id=op.caller_id,
@@ -142,10 +140,6 @@ def _end(
         operation_id=op.id,
         detail=json.dumps({"Kind": op.kind, "Status": status, "Progress": progress, "Attempts": op.attempts}),
     )
-    try:
-        AuditLog(env.db).write(event)
-    except Exception as exc:  # the operation's own row says how it ended; the failure is logged and counted
-        metrics.AUDIT_EVENTS.labels(event.action, outcome, "failed").inc()
-        log.error("audit event not written", extra={"operation": op.id, "error": type(exc).__name__})
-        return
+    env.operations.finish(op.id, status, progress=progress, result=result, error=error, also=event)  # one write
+    metrics.OPERATIONS.labels(op.kind, status).inc()
     metrics.AUDIT_EVENTS.labels(event.action, outcome, "written").inc()
