@@ -198,33 +198,51 @@ def distribution_traffic(aws: AccountAws, distributions: list[str], start: datet
     datapoints had no traffic: missing). CloudFront publishes these in us-east-1 only. Calls: one GetMetricData per
     166 distributions (3 queries each, 500 per call)."""
     cw = aws.client("cloudwatch", "us-east-1")
-    queries: list[tuple[str, str, str]] = []  # (id, distribution, our field)
-    for dist in distributions:
-        for field in TRAFFIC_METRICS:
-            queries.append((f"t{len(queries)}", dist, field))
+    return _daily_sums(
+        cw,
+        distributions,
+        TRAFFIC_METRICS,
+        "AWS/CloudFront",
+        lambda dist: [{"Name": "DistributionId", "Value": dist}, {"Name": "Region", "Value": "Global"}],
+        start,
+        end,
+    )
+
+
+def _daily_sums(
+    cw: Any,
+    subjects: list[str],
+    metrics: dict[str, str],
+    namespace: str,
+    dimensions: Any,
+    start: datetime,
+    end: datetime,
+) -> dict[str, dict[str, int]]:
+    """Each subject's ``metrics`` (our field → metric name) summed from ``start`` to ``end``: GetMetricData with
+    daily Sums, 500 queries a call, following NextToken. ``{subject: {field: total}}``; no datapoints: missing."""
+    queries = [
+        (f"q{i}", subject, field) for i, (subject, field) in enumerate((s, f) for s in subjects for f in metrics)
+    ]
     found: dict[str, dict[str, int]] = {}
     for first in range(0, len(queries), QUERIES_PER_CALL):
         chunk = queries[first : first + QUERIES_PER_CALL]
-        by_id = {qid: (dist, field) for qid, dist, field in chunk}
+        by_id = {qid: (subject, field) for qid, subject, field in chunk}
         kwargs: dict[str, Any] = {
             "MetricDataQueries": [
                 {
                     "Id": qid,
                     "MetricStat": {
                         "Metric": {
-                            "Namespace": "AWS/CloudFront",
-                            "MetricName": TRAFFIC_METRICS[field],
-                            "Dimensions": [
-                                {"Name": "DistributionId", "Value": dist},
-                                {"Name": "Region", "Value": "Global"},
-                            ],
+                            "Namespace": namespace,
+                            "MetricName": metrics[field],
+                            "Dimensions": dimensions(subject),
                         },
                         "Period": DAY,
                         "Stat": "Sum",
                     },
                     "ReturnData": True,
                 }
-                for qid, dist, field in chunk
+                for qid, subject, field in chunk
             ],
             "StartTime": start,
             "EndTime": end,
@@ -232,10 +250,9 @@ def distribution_traffic(aws: AccountAws, distributions: list[str], start: datet
         while True:
             resp = cw.get_metric_data(**kwargs)
             for result in resp.get("MetricDataResults", []):
-                dist, field = by_id[result["Id"]]
-                total = int(sum(result.get("Values", [])))
-                entry = found.setdefault(dist, {})
-                entry[field] = entry.get(field, 0) + total
+                subject, field = by_id[result["Id"]]
+                entry = found.setdefault(subject, {})
+                entry[field] = entry.get(field, 0) + int(sum(result.get("Values", [])))
             token = resp.get("NextToken")
             if not token:
                 break
@@ -255,42 +272,12 @@ def bucket_request_traffic(
     ``{bucket: {"BytesDownloaded", "BytesUploaded", "Requests"}}`` (a bucket without datapoints: missing). Calls:
     one GetMetricData per 166 buckets (3 queries each)."""
     cw = aws.client("cloudwatch", region)
-    queries = [(f"r{i}", b, f) for i, (b, f) in enumerate((b, f) for b in buckets for f in REQUEST_METRICS)]
-    found: dict[str, dict[str, int]] = {}
-    for first in range(0, len(queries), QUERIES_PER_CALL):
-        chunk = queries[first : first + QUERIES_PER_CALL]
-        by_id = {qid: (bucket, field) for qid, bucket, field in chunk}
-        kwargs: dict[str, Any] = {
-            "MetricDataQueries": [
-                {
-                    "Id": qid,
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": NAMESPACE,
-                            "MetricName": REQUEST_METRICS[field],
-                            "Dimensions": [
-                                {"Name": "BucketName", "Value": bucket},
-                                {"Name": "FilterId", "Value": filter_id},
-                            ],
-                        },
-                        "Period": DAY,
-                        "Stat": "Sum",
-                    },
-                    "ReturnData": True,
-                }
-                for qid, bucket, field in chunk
-            ],
-            "StartTime": start,
-            "EndTime": end,
-        }
-        while True:
-            resp = cw.get_metric_data(**kwargs)
-            for result in resp.get("MetricDataResults", []):
-                bucket, field = by_id[result["Id"]]
-                entry = found.setdefault(bucket, {})
-                entry[field] = entry.get(field, 0) + int(sum(result.get("Values", [])))
-            token = resp.get("NextToken")
-            if not token:
-                break
-            kwargs["NextToken"] = token
-    return found
+    return _daily_sums(
+        cw,
+        buckets,
+        REQUEST_METRICS,
+        NAMESPACE,
+        lambda bucket: [{"Name": "BucketName", "Value": bucket}, {"Name": "FilterId", "Value": filter_id}],
+        start,
+        end,
+    )

@@ -281,19 +281,8 @@ def check_bandwidth(aws: AccountAws, env: Env, subject: Bandwidth) -> dict[str, 
                     "Percent": round(subject.percent, 1),
                     "ReadsDenied": blocked,
                 }
-                webhooks.emit(session, env.settings, "quota.alert", data)
-                session.add(
-                    new_event(
-                        caller_name="system",
-                        tenant=subject.tenant,
-                        action="quota.alert",
-                        resource=subject.name,
-                        status=200,
-                        outcome="ok",
-                        reason=f"traffic at {data['Percent']}% of the month's bandwidth (threshold {threshold}%)",
-                        input=json.dumps({k: data[k] for k in ("Kind", "Threshold", "UsedBytes", "QuotaBytes")}),
-                    )
-                )
+                reason = f"traffic at {data['Percent']}% of the month's bandwidth (threshold {threshold}%)"
+                _alert(session, env, data, reason, ("Kind", "Threshold", "UsedBytes", "QuotaBytes"))
     return {"Alerts": crossed, "Denied": denied, "Allowed": allowed}
 
 
@@ -416,21 +405,27 @@ def _record(env: Env, subject: Subject, crossed: list[int], cleared: list[int]) 
                 "Projection": projected,
                 "AsOf": subject.as_of,
             }
-            webhooks.emit(session, env.settings, "quota.alert", data)
-            session.add(
-                new_event(
-                    caller_name="system",
-                    tenant=subject.tenant,
-                    action="quota.alert",
-                    resource=subject.name,
-                    status=200,
-                    outcome="ok",
-                    reason=f"storage at {data['Percent']}% of the quota (threshold {threshold}%)",
-                    input=json.dumps({k: data[k] for k in ("Threshold", "UsedBytes", "QuotaBytes", "WritesDenied")}),
-                )
-            )
+            reason = f"storage at {data['Percent']}% of the quota (threshold {threshold}%)"
+            _alert(session, env, data, reason, ("Threshold", "UsedBytes", "QuotaBytes", "WritesDenied"))
     for threshold in crossed:
         log.info("quota alert", extra={"subject": subject.name, "threshold": threshold})
+
+
+def _alert(session: Any, env: Env, data: dict[str, Any], reason: str, shown: tuple[str, ...]) -> None:
+    """One crossing told: the ``quota.alert`` webhook and its audit event (caller ``system``), in ``session``."""
+    webhooks.emit(session, env.settings, "quota.alert", data)
+    session.add(
+        new_event(
+            caller_name="system",
+            tenant=data["Tenant"],
+            action="quota.alert",
+            resource=data["Subject"],
+            status=200,
+            outcome="ok",
+            reason=reason,
+            input=json.dumps({k: data[k] for k in shown}),
+        )
+    )
 
 
 def check_account(aws: AccountAws, env: Env, day: date | None = None) -> int:

@@ -168,7 +168,7 @@ def test_request_metrics_are_read_in_batches_per_bucket(monkeypatch: pytest.Monk
     with Stubber(cw) as stub:
         stub.add_response(
             "get_metric_data",
-            {"MetricDataResults": [{"Id": "r0", "Values": [10.0, 5.0]}, {"Id": "r2", "Values": [3.0]}]},
+            {"MetricDataResults": [{"Id": "q0", "Values": [10.0, 5.0]}, {"Id": "q2", "Values": [3.0]}]},
             {"MetricDataQueries": ANY, "StartTime": DAY0, "EndTime": DAY0},
         )
         found = cloudwatch.bucket_request_traffic(aws, "eu-west-1", ["b1"], "s3api-traffic", DAY0, DAY0)

@@ -134,12 +134,12 @@ def test_cloudfront_traffic_summed_per_distribution_in_us_east_1() -> None:
             "get_metric_data",
             {
                 "MetricDataResults": [
-                    {"Id": "t0", "Values": [100.0, 50.0]},  # E1 BytesDownloaded
-                    {"Id": "t1", "Values": [3.0]},  # E1 BytesUploaded
-                    {"Id": "t2", "Values": [9.0]},  # E1 Requests
-                    {"Id": "t3", "Values": []},  # E2: no traffic
-                    {"Id": "t4", "Values": []},
-                    {"Id": "t5", "Values": []},
+                    {"Id": "q0", "Values": [100.0, 50.0]},  # E1 BytesDownloaded
+                    {"Id": "q1", "Values": [3.0]},  # E1 BytesUploaded
+                    {"Id": "q2", "Values": [9.0]},  # E1 Requests
+                    {"Id": "q3", "Values": []},  # E2: no traffic
+                    {"Id": "q4", "Values": []},
+                    {"Id": "q5", "Values": []},
                 ],
                 "NextToken": "more",
             },
@@ -147,7 +147,7 @@ def test_cloudfront_traffic_summed_per_distribution_in_us_east_1() -> None:
         )
         stub.add_response(
             "get_metric_data",
-            {"MetricDataResults": [{"Id": "t0", "Values": [1.0]}]},
+            {"MetricDataResults": [{"Id": "q0", "Values": [1.0]}]},
             {"MetricDataQueries": ANY, "StartTime": start, "EndTime": end, "NextToken": "more"},
         )
         found = cloudwatch.distribution_traffic(aws, ["E1", "E2"], start, end)
