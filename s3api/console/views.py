@@ -14,14 +14,14 @@ from flask import Response, current_app, g, jsonify, redirect, render_template, 
 
 from s3api import audit, runtime
 from s3api.api import PATH_VALUES
-from s3api.aws import s3
 from s3api.console import session as sessions
 from s3api.console.blueprint import bp, page
+from s3api.control import isolation, links
 from s3api.db.operations import STATUSES, record
 from s3api.errors import ApiError, BadRequest, Forbidden, NotFound
 from s3api.jobs.operations import start
 from s3api.names import GROUP_KINDS
-from s3api.provisioning import buckets, objects, users, websites
+from s3api.provisioning import objects, users, websites
 from s3api.schemas.audit import AuditQuerySchema
 from s3api.schemas.buckets import BucketCreateSchema
 from s3api.schemas.keys import KeyCreateSchema
@@ -82,7 +82,7 @@ def form(name: str, *, required: bool = True, default: str = "") -> str:
 
 def show(template: str, http_status: int = 200, **context: Any) -> Response:
     caller = g.get("caller")
-    accounts = sorted(runtime.current().settings.accounts)
+    accounts = isolation.account_names(runtime.current(), caller)
     html = render_template(
         f"console/{template}", caller=caller, accounts=accounts, account=context.pop("account", None),
         notice=request.args.get("notice"), **context,
@@ -102,7 +102,10 @@ def aws_of(account: str) -> Any:
 
 
 def default_account() -> str:
-    accounts = sorted(runtime.current().settings.accounts)
+    """The first account the caller sees (a tenant key: its own)."""
+    accounts = isolation.account_names(runtime.current(), g.get("caller"))
+    if not accounts:
+        raise NotFound("no account to show")
     return accounts[0]
 
 
@@ -171,8 +174,7 @@ def home() -> Response:
 def buckets_page(account: str) -> Response:
     """The account's buckets (one ListBuckets); each row's usage loads after the page (htmx), one bucket at a time,
     so a long list answers at once."""
-    aws = aws_of(account)
-    names = s3.list_buckets(aws)
+    names = isolation.bucket_names(runtime.current(), g.get("caller"), path_value("account", account))
     return show("buckets.html", account=account, names=names, lifecycles=_lifecycles())
 
 
@@ -196,13 +198,13 @@ def _lifecycles() -> list[str]:
 
 @page("/<account>/buckets", "buckets.Buckets", methods=("POST",))
 def bucket_create(account: str) -> Response:
-    aws = aws_of(account)
+    path_value("account", account)
     data: dict[str, Any] = {"BucketInput": {"Bucket": form("bucket")}}
     if request.form.get("lifecycle"):
         data["Lifecycle"] = request.form["lifecycle"]
     body = load(BucketCreateSchema(), data)
     name = body["BucketInput"]["Bucket"]
-    buckets.create(aws, name, body["Tags"], body["Lifecycle"])
+    isolation.create_bucket(runtime.current(), g.get("caller"), account, body)
     return see("console.bucket", account=account, bucket=name, notice=f"Bucket {name} created.")
 
 
@@ -215,7 +217,7 @@ def bucket_delete(account: str, bucket: str) -> Response:
     if request.form.get("force") == "on":
         op, _ = start(runtime.current(), "bucket.delete", aws, {"Bucket": bucket}, starter(), if_busy="queue")
         return see("console.operation", operation_id=op.id, notice=f"Deleting {bucket} and all it holds.")
-    buckets.delete(aws, bucket)
+    links.delete_bucket(runtime.current().db, aws, bucket)  # as the API: the bucket, then its share-link signers
     return see("console.buckets", account=account, notice=f"Bucket {bucket} deleted.")
 
 
@@ -381,7 +383,7 @@ def websites_page(account: str) -> Response:
     """Websites are the buckets with a distribution; the list is the account's buckets whose website shows."""
     aws = aws_of(account)
     sites = []
-    for name in s3.list_buckets(aws):
+    for name in isolation.bucket_names(runtime.current(), g.get("caller"), account):
         if "." not in name:
             continue
         try:
@@ -443,7 +445,9 @@ def operations() -> Response:
     if status is not None:
         load(OperationQuerySchema(), {"status": status})
     token = request.args.get("token") or None
-    found = runtime.current().operations.list(status=status, page_size=PAGE_SIZE, page_token=token)
+    found = isolation.list_operations(
+        runtime.current(), g.get("caller"), {"status": status, "page_size": PAGE_SIZE, "page_token": token}
+    )
     return show("operations.html", page=found, status=status or "", statuses=STATUSES)
 
 
