@@ -92,6 +92,8 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("console.operation_cancel", "POST"): "console.operation.cancel",
     ("console.key_create", "POST"): "console.key.create",
     ("console.key_revoke", "POST"): "console.key.revoke",
+    ("console.link_revoke", "POST"): "console.link.revoke",
+    ("console.share_revoke", "POST"): "console.share.revoke",
     ("plans.Plans", "POST"): "plan.create",
     ("plans.Plan", "PATCH"): "plan.update",
     ("plans.Plan", "DELETE"): "plan.delete",

@@ -25,6 +25,7 @@ from s3api.provisioning import objects, users, websites
 from s3api.schemas.audit import AuditQuerySchema
 from s3api.schemas.buckets import BucketCreateSchema
 from s3api.schemas.keys import KeyCreateSchema
+from s3api.schemas.links import LinkQuerySchema
 from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery, UploadListQuery
 from s3api.schemas.operations import OperationQuerySchema
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
@@ -373,6 +374,53 @@ def user_delete(account: str, bucket: str, user: str) -> Response:
     path_value("user", user)
     users.delete_bucket_user(aws, bucket, user)
     return see("console.bucket_users", account=account, bucket=bucket, notice=f"User {user} deleted.")
+
+
+# --- share links --------------------------------------------------------------------------------------------------
+
+LINK_FILTERS = ("active", "share", "key_prefix")
+
+
+@page("/<account>/buckets/<bucket>/links", "links.Links")
+def share_links(account: str, bucket: str) -> Response:
+    """The bucket's presigned links, newest first, with the API's filters (active, share, key prefix) and pages."""
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    given = {k: request.args[k] for k in LINK_FILTERS if request.args.get(k)}
+    query = load(LinkQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = links.list_links(runtime.current().db, aws, bucket, **query)
+    return show("links.html", account=account, bucket=bucket, page=found, filters=given)
+
+
+def _token() -> dict[str, str]:
+    return {"page_token": request.args["token"]} if request.args.get("token") else {}
+
+
+def _revoked_note(answer: dict[str, Any]) -> str:
+    audit.note({"Revoked": [link["Id"] for link in answer["Revoked"]][:200], "Count": answer["Count"]})
+    return f"{answer['Count']} link(s) stopped working." if answer["Count"] else "Nothing more stopped working."
+
+
+@page(
+    "/<account>/buckets/<bucket>/links/<link_id>/revoke", "links.LinkRevoke", methods=("POST",),
+    endpoint="link_revoke",
+)  # fmt: skip
+def link_revoke(account: str, bucket: str, link_id: str) -> Response:
+    """Revoke a link: its signer key goes, so every link that key signed stops (the notice says how many)."""
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    answer = links.revoke_link(runtime.current().db, aws, bucket, link_id)
+    return see("console.share_links", account=account, bucket=bucket, notice=f"Link revoked. {_revoked_note(answer)}")
+
+
+@page("/<account>/buckets/<bucket>/shares/<share>/revoke", "links.ShareRevoke", methods=("POST",))
+def share_revoke(account: str, bucket: str, share: str) -> Response:
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    load(LinkQuerySchema(), {"share": share})  # the share's name rule (400 with its message)
+    answer = links.revoke_share(runtime.current().db, aws, bucket, share)
+    notice = f"Share {share} revoked. {_revoked_note(answer)}"
+    return see("console.share_links", account=account, bucket=bucket, notice=notice)
 
 
 # --- websites ---------------------------------------------------------------------------------------------------
