@@ -66,6 +66,7 @@ ADMIN = frozenset({"admin"})
 NAV: list[NavItem] = [
     NavItem("Buckets", "console.buckets", ALL_ROLES, needs_account=True),
     NavItem("Websites", "console.websites", ALL_ROLES, needs_account=True),
+    NavItem("Usage", "console.my_usage", frozenset({"tenant"})),
     NavItem("Operations", "console.operations", ALL_ROLES),
     NavItem("API keys", "console.keys", frozenset({"admin", "reader"})),
     NavItem("Audit trail", "console.audit", frozenset({"admin", "reader"})),
@@ -195,6 +196,13 @@ def nav_items() -> list[NavItem]:
     caller = g.get("caller")
     role = caller.role if caller is not None else None
     return [item for item in NAV if role in item.roles]
+
+
+@bp.app_template_global()
+def quota_percent(used: Any, quota: Any) -> float | None:
+    from s3api.console import charts
+
+    return charts.quota_percent(used, quota)
 
 
 @bp.app_template_filter("filesize")

@@ -14,9 +14,10 @@ from flask import Response, current_app, g, jsonify, redirect, render_template, 
 
 from s3api import audit, runtime
 from s3api.api import PATH_VALUES
+from s3api.console import charts
 from s3api.console import session as sessions
 from s3api.console.blueprint import bp, page
-from s3api.control import isolation, links
+from s3api.control import isolation, links, quotas, tenants, usage
 from s3api.db.operations import STATUSES, record
 from s3api.errors import ApiError, BadRequest, Forbidden, NotFound
 from s3api.jobs.operations import start
@@ -28,6 +29,7 @@ from s3api.schemas.keys import KeyCreateSchema
 from s3api.schemas.links import LinkQuerySchema
 from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery, UploadListQuery
 from s3api.schemas.operations import OperationQuerySchema
+from s3api.schemas.usage import HistoryQuery, TenantHistoryQuery
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
 from s3api.schemas.websites import InvalidationRequestSchema, WebsiteCreateSchema
 from s3api.views.operations import starter
@@ -189,6 +191,31 @@ def bucket_usage(account: str, bucket: str) -> Response:
     except (NotFound, Forbidden) as exc:
         return show("usage_cells.html", account=account, bucket=bucket, usage=None, why=exc.message)
     return show("usage_cells.html", account=account, bucket=bucket, usage=usage, why=None)
+
+
+@page("/<account>/buckets/<bucket>/usage/history", "objects.UsageHistory")
+def bucket_history(account: str, bucket: str) -> Response:
+    """The bucket's usage over time (:func:`usage.history`, default the last 30 days) as an inline SVG chart, with
+    its quota bar and standing alerts when it has a quota (:func:`quotas.bucket_status`; 404 there: no bar). A
+    fragment for htmx (the bucket page loads it), a page of its own otherwise."""
+    rt = runtime.current()
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    query = load(HistoryQuery(), _range())
+    found = usage.history(aws, rt.usage, bucket, query["start"], query["end"])
+    try:
+        quota: dict[str, Any] | None = quotas.bucket_status(aws, quotas.env(rt), bucket)
+    except NotFound:
+        quota = None
+    fragment = bool(request.headers.get("HX-Request"))
+    return show(
+        "usage_panel.html" if fragment else "usage_page.html", account=account, bucket=bucket, history=found,
+        chart=charts.usage_chart(found["Samples"], "Day"), label="Day", quota=quota, range=_range(),
+    )  # fmt: skip
+
+
+def _range() -> dict[str, str]:
+    return {k: request.args[k] for k in ("from", "to") if request.args.get(k)}
 
 
 def _lifecycles() -> list[str]:
@@ -374,6 +401,39 @@ def user_delete(account: str, bucket: str, user: str) -> Response:
     path_value("user", user)
     users.delete_bucket_user(aws, bucket, user)
     return see("console.bucket_users", account=account, bucket=bucket, notice=f"User {user} deleted.")
+
+
+# --- a tenant's usage ---------------------------------------------------------------------------------------------
+
+
+@page("/usage", "keys.Whoami", endpoint="my_usage")
+def my_usage() -> Response:
+    """A tenant key's own usage page (its navigation entry); no tenant: nothing to show."""
+    tenant = isolation.tenant_of(g.get("caller"))
+    if tenant is None:
+        raise NotFound("only a tenant key has a usage page of its own: see Tenants")
+    return see("console.tenant_usage", tenant=tenant)
+
+
+@page("/tenants/<tenant>/usage", "tenants.TenantUsage")
+def tenant_usage(tenant: str) -> Response:
+    """A tenant's usage over time (:func:`usage.tenant_history` per day or month) as an inline SVG chart, its
+    quota bar and standing alerts (:func:`quotas.tenant_status`, from the tenant's answer)."""
+    rt = runtime.current()
+    caller = g.get("caller")
+    query = load(TenantHistoryQuery(), {**_range(), **_granularity()})
+    found = tenants.usage_history(rt, caller, tenant, query)
+    row = tenants.get_row(rt, caller, tenant)
+    plan_quota = tenants.shape(rt, row, detail=False)["Quota"]["QuotaBytes"]  # the row's fields: no AWS call
+    quota = quotas.tenant_status(quotas.env(rt), row.id, plan_quota)
+    return show(
+        "tenant_usage.html", tenant=tenant, row=row, history=found, quota=quota, range=_range(),
+        granularity=query["granularity"], chart=charts.usage_chart(found["Series"], "Period"), label="Period",
+    )  # fmt: skip
+
+
+def _granularity() -> dict[str, str]:
+    return {"granularity": request.args["granularity"]} if request.args.get("granularity") else {}
 
 
 # --- share links --------------------------------------------------------------------------------------------------

@@ -94,3 +94,88 @@ def test_a_tenant_sees_its_links_and_not_another_tenants(app: Flask, anonymous: 
     assert_error(anonymous.post(f"/console/local/buckets/other-data/links/{other['Id']}/revoke"), 404, "does not exist")
     assert_error(anonymous.post("/console/local/buckets/other-data/shares/s1/revoke"), 404, "does not exist")
     assert client.get("/v1/s3/local/buckets/other-data/links?active=true").json["Links"][0]["Id"] == other["Id"]
+
+
+# --- usage over time, quotas --------------------------------------------------------------------------------------
+
+
+def sample_row(bucket: str, day: str, stored: int, down: int | None = None, tenant: str | None = None) -> Any:
+    from datetime import datetime
+
+    from s3api.db.models import UsageSample
+
+    return UsageSample(
+        account="local", bucket=bucket, day=day, tenant=tenant, storage_bytes=stored, objects=stored // 10,
+        by_class="{}", bytes_downloaded=down, source="listing", traffic_source=None if down is None else "cloudfront",
+        as_of=datetime.fromisoformat(f"{day}T03:00:00+00:00"), complete=True, pages=1,
+    )  # fmt: skip
+
+
+def days_ago(n: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
+
+
+def test_charts_geometry() -> None:
+    from s3api.console import charts
+
+    chart = charts.usage_chart([{"Day": "a", "StorageBytes": 0}, {"Day": "b", "StorageBytes": 10}])
+    assert chart.labels == ("a", "b") and [s.name for s in chart.series] == ["Storage"]
+    (first, second) = chart.series[0].points.split()
+    assert first.split(",")[1] == f"{chart.base:.1f}" and float(second.split(",")[1]) < chart.base
+    both = charts.usage_chart([{"Period": "2026-11", "StorageBytes": 5, "BytesDownloaded": 3}], "Period")
+    assert [s.name for s in both.series] == ["Storage", "Downloaded"] and both.series[1].peak == 3
+    assert charts.usage_chart([]).empty
+    assert charts.quota_percent(50, 100) == 50.0 and charts.quota_percent(500, 100) == 100.0
+    assert charts.quota_percent(1, None) is None
+
+
+def test_a_buckets_usage_chart_quota_bar_and_alerts(app: Flask, browser: Browser, client: Client) -> None:
+    bucket = make_bucket(client, "chart-bucket")
+    store = app.extensions["s3api"].usage
+    for n, stored in ((3, 100), (2, 400), (1, 900)):
+        store.put(sample_row(bucket, days_ago(n), stored, down=stored // 2))
+    path = f"/console/local/buckets/{bucket}/usage/history"
+    body = assert_page(browser.get(path), "<svg", 'role="img"', "<polyline", "Storage", "Downloaded", days_ago(3))
+    assert "<meter" not in body  # no quota: no bar
+    fragment = html(browser.get(path, headers={"HX-Request": "true"}))
+    assert "<svg" in fragment and "<html" not in fragment
+    assert f'hx-get="{path}"' in html(browser.get(f"/console/local/buckets/{bucket}"))  # the bucket page loads it
+    assert client.put(f"/v1/s3/local/buckets/{bucket}/quota", json={"QuotaBytes": 1000}).status_code == 200
+    from s3api.control import quotas
+
+    with app.app_context():
+        rt = app.extensions["s3api"]
+        quotas.check_account(rt.aws("local"), quotas.env(rt))
+    body = assert_page(browser.get(path), "<meter", "of 1000 B", "Alerts", "90%")
+    assert 'role="alert"' in body
+    only = html(browser.get(f"{path}?from={days_ago(2)}&to={days_ago(2)}"))
+    assert days_ago(2) in only and days_ago(3) not in only.split("<details>")[1]
+
+
+def test_usage_pages_refuse_bad_input(browser: Browser, client: Client) -> None:
+    bucket = make_bucket(client, "chart-bucket")
+    path = f"/console/local/buckets/{bucket}/usage/history"
+    assert_error(browser.get(f"{path}?from=yesterday"), 400, "Not a valid date")
+    assert_error(browser.get(f"{path}?from=2026-02-01&to=2026-01-01"), 400, "after")
+    assert_error(browser.get(f"{path}?from=2020-01-01&to=2026-01-01"), 400, "at most")
+    assert_error(browser.get("/console/local/buckets/no-such-bucket/usage/history"), 404, "does not exist")
+    assert_error(browser.get("/console/usage"), 404, "only a tenant key")
+
+
+def test_a_tenants_usage_page_and_another_tenants_is_404(app: Flask, anonymous: Browser) -> None:
+    other, _, _ = make_tenant(app, buckets=["other-data"])
+    tenant_id, key, _ = make_tenant(app, buckets=["acme-data"])
+    store = app.extensions["s3api"].usage
+    store.put(sample_row("acme-data", days_ago(2), 300, tenant=tenant_id))
+    store.put(sample_row("acme-data", days_ago(1), 600, tenant=tenant_id))
+    assert anonymous.sign_in(key).status_code == 303
+    r = anonymous.get("/console/usage")
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/console/tenants/{tenant_id}/usage")
+    body = assert_page(anonymous.get(f"/console/tenants/{tenant_id}/usage"), "<svg", days_ago(2), "Usage")
+    assert 'href="/console/usage"' in body  # in the tenant's navigation
+    assert_page(anonymous.get(f"/console/tenants/{tenant_id}/usage?granularity=month"), days_ago(1)[:7])
+    assert_error(anonymous.get(f"/console/tenants/{tenant_id}/usage?granularity=week"), 400, "granularity")
+    assert_error(anonymous.get(f"/console/tenants/{other}/usage"), 404, "not found")
+    assert_error(anonymous.get("/console/local/buckets/other-data/usage/history"), 404, "does not exist")
