@@ -12,8 +12,7 @@ idempotency hooks apply as to any route: every console form has its own audit ac
 :data:`s3api.audit.ACTIONS`).
 
 Extension points: :data:`NAV` (the navigation, with the roles each entry is for) and :func:`page` (a new
-page or form with the API route whose authorization it takes). Tenants, plans, orders and share-link pages come
-with those pieces.
+page or form with the API route whose authorization it takes).
 """
 
 from __future__ import annotations
@@ -68,6 +67,9 @@ NAV: list[NavItem] = [
     NavItem("Websites", "console.websites", ALL_ROLES, needs_account=True),
     NavItem("Usage", "console.my_usage", frozenset({"tenant"})),
     NavItem("Operations", "console.operations", ALL_ROLES),
+    NavItem("Tenants", "console.tenants", frozenset({"admin", "reader"})),
+    NavItem("Plans", "console.plans_page", frozenset({"admin", "reader"})),
+    NavItem("Orders", "console.orders_page", frozenset({"admin", "reader"})),
     NavItem("API keys", "console.keys", frozenset({"admin", "reader"})),
     NavItem("Audit trail", "console.audit", frozenset({"admin", "reader"})),
 ]

@@ -17,7 +17,7 @@ from s3api.api import PATH_VALUES
 from s3api.console import charts
 from s3api.console import session as sessions
 from s3api.console.blueprint import bp, page
-from s3api.control import isolation, links, quotas, tenants, usage
+from s3api.control import isolation, lifecycle, links, orders, plans, quotas, tenants, usage
 from s3api.db.operations import STATUSES, record
 from s3api.errors import ApiError, BadRequest, Forbidden, NotFound
 from s3api.jobs.operations import start
@@ -29,6 +29,12 @@ from s3api.schemas.keys import KeyCreateSchema
 from s3api.schemas.links import LinkQuerySchema
 from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery, UploadListQuery
 from s3api.schemas.operations import OperationQuerySchema
+from s3api.schemas.orders import ORDER_STATUSES, OrderQuerySchema, TenantDeleteSchema
+from s3api.schemas.plans import HistoryQuerySchema as PlanHistoryQuery
+from s3api.schemas.plans import PlanQuerySchema
+from s3api.schemas.tenants import ORDERS as TENANT_ORDERS
+from s3api.schemas.tenants import STATUSES as TENANT_STATUSES
+from s3api.schemas.tenants import STORAGE_TYPES, TenantQuerySchema
 from s3api.schemas.usage import HistoryQuery, TenantHistoryQuery
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
 from s3api.schemas.websites import InvalidationRequestSchema, WebsiteCreateSchema
@@ -401,6 +407,96 @@ def user_delete(account: str, bucket: str, user: str) -> Response:
     path_value("user", user)
     users.delete_bucket_user(aws, bucket, user)
     return see("console.bucket_users", account=account, bucket=bucket, notice=f"User {user} deleted.")
+
+
+# --- tenants, plans, orders (admin; readers see) ---------------------------------------------------------------
+
+TENANT_FILTERS = (
+    "tenant", "email", "client_id", "billing", "plan", "status", "storage_type", "location", "account", "bucket",
+    "order_by",
+)  # fmt: skip
+
+
+@page("/tenants", "tenants.Tenants", endpoint="tenants")
+def tenants_page() -> Response:
+    """``GET /v1/s3/tenants`` with its filters and ``order_by`` (creation date or this period's metering)."""
+    given = {k: request.args[k] for k in TENANT_FILTERS if request.args.get(k)}
+    query = load(TenantQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = tenants.list_tenants(runtime.current(), query)
+    return show(
+        "tenants.html", page=found, filters=given, statuses=TENANT_STATUSES, storage_types=STORAGE_TYPES,
+        orders=TENANT_ORDERS, order_by=query["order_by"],
+    )  # fmt: skip
+
+
+@page("/tenants/<tenant>", "tenants.Tenant")
+def tenant(tenant: str) -> Response:
+    """One tenant as ``GET /v1/s3/tenants/{id}``: plan, status, service dates, buckets, quota and alerts; the
+    admin's forms (suspend/resume, schedule deletion with a reason, cancel it)."""
+    shown = tenants.get(runtime.current(), g.get("caller"), tenant)
+    return show("tenant.html", tenant=tenant, t=shown, quota=shown.get("Usage"))
+
+
+@page("/tenants/<tenant>/suspend", "tenants.TenantSuspend", methods=("POST",))
+def tenant_suspend(tenant: str) -> Response:
+    tenants.suspend(runtime.current(), tenant)
+    return see("console.tenant", tenant=tenant, notice="Tenant suspended: its data is kept, access denied.")
+
+
+@page("/tenants/<tenant>/resume", "tenants.TenantResume", methods=("POST",))
+def tenant_resume(tenant: str) -> Response:
+    tenants.resume(runtime.current(), tenant)
+    return see("console.tenant", tenant=tenant, notice="Tenant resumed.")
+
+
+@page("/tenants/<tenant>/delete", "orders.TenantDeletion", methods=("POST",), api_method="DELETE")
+def tenant_delete(tenant: str) -> Response:
+    """The DELETE tenant route with a Reason: a paid tenant's deletion is scheduled for the end of its paid period
+    (unless Immediate), a free one is terminated now (its operation's page)."""
+    data: dict[str, Any] = {"Reason": form("reason")}
+    if request.form.get("immediate") == "on":
+        data["Immediate"] = True
+    body = load(TenantDeleteSchema(), data)
+    if request.form.get("confirm") != tenant:
+        raise BadRequest("type the tenant's id to confirm", errors={"form": {"confirm": ["must be the tenant id"]}})
+    shown, op = lifecycle.delete(runtime.current(), starter(), tenant, body["Reason"], immediate=body["Immediate"])
+    if op is not None:
+        return see("console.operation", operation_id=op.id, notice=f"Terminating tenant {tenant}.")
+    when = shown.get("CancelAt") or ""
+    return see("console.tenant", tenant=tenant, notice=f"Deletion scheduled for {when}.".replace(" for .", "."))
+
+
+@page("/tenants/<tenant>/cancel-deletion", "orders.TenantCancelDeletion", methods=("POST",))
+def tenant_cancel_deletion(tenant: str) -> Response:
+    event = audit.in_transaction(303)
+    lifecycle.cancel_deletion(runtime.current(), tenant, [lambda s, _row: event(s, "cancel-deletion")])
+    return see("console.tenant", tenant=tenant, notice="Deletion canceled.")
+
+
+@page("/plans", "plans.Plans")
+def plans_page() -> Response:
+    given = {k: request.args[k] for k in ("active", "test_only", "location", "storage_type") if request.args.get(k)}
+    query = load(PlanQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = plans.page(runtime.current(), g.get("caller"), query)
+    return show("plans.html", page=found, filters=given, storage_types=STORAGE_TYPES)
+
+
+@page("/plans/<plan>", "plans.PlanHistory")
+def plan(plan: str) -> Response:
+    """A plan and its history (revisions oldest first: who, when, each field's old and new value)."""
+    rt = runtime.current()
+    query = load(PlanHistoryQuery(), {"page_size": PAGE_SIZE, **_token()})
+    shown = plans.get(rt, g.get("caller"), plan).record()
+    found = plans.history(rt, g.get("caller"), plan, query["page_size"], query.get("page_token"))
+    return show("plan.html", plan=shown, history=found)
+
+
+@page("/orders", "orders.Orders")
+def orders_page() -> Response:
+    given = {k: request.args[k] for k in ("tenant", "status", "plan") if request.args.get(k)}
+    query = load(OrderQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = orders.list_orders(runtime.current(), **query)
+    return show("orders.html", page=found, filters=given, statuses=ORDER_STATUSES)
 
 
 # --- a tenant's usage ---------------------------------------------------------------------------------------------

@@ -179,3 +179,109 @@ def test_a_tenants_usage_page_and_another_tenants_is_404(app: Flask, anonymous: 
     assert_error(anonymous.get(f"/console/tenants/{tenant_id}/usage?granularity=week"), 400, "granularity")
     assert_error(anonymous.get(f"/console/tenants/{other}/usage"), 404, "not found")
     assert_error(anonymous.get("/console/local/buckets/other-data/usage/history"), 404, "does not exist")
+
+
+# --- admin pages: tenants, plans, orders ------------------------------------------------------------------------
+
+
+def paid_plan(client: Client, name: str = "pro") -> str:
+    body = {
+        "Name": name, "StorageType": "Standard", "Locations": ["local"], "QuotaBytes": 1000,
+        "Prices": [{"Location": "local", "Currency": "EUR", "Monthly": "9.90"}],
+    }  # fmt: skip
+    r = client.post("/v1/s3/plans", json=body)
+    assert r.status_code == 201, r.json
+    return name
+
+
+def test_tenants_list_filters_and_order_by(app: Flask, browser: Browser) -> None:
+    first, _, _ = make_tenant(app, buckets=["first-data"], email="first@example.test")
+    second, _, _ = make_tenant(app, buckets=["second-data"], email="second@example.test")
+    body = assert_page(browser.get("/console/tenants"), first, second, "Order by", 'href="/console/tenants"')
+    assert body.index(second) < body.index(first)  # newest first by default
+    oldest = html(browser.get("/console/tenants?order_by=CreatedAt"))
+    assert oldest.index(first) < oldest.index(second)
+    only = html(browser.get("/console/tenants?email=second@example.test"))
+    assert second in only and first not in only
+    assert first in html(browser.get("/console/tenants?bucket=first-data"))
+    assert first not in html(browser.get("/console/tenants?status=suspended"))
+    assert_page(browser.get("/console/tenants?order_by=-StoragePeakBytesThisPeriod"), first)
+    assert_error(browser.get("/console/tenants?order_by=Name"), 400, "order_by")
+    assert_error(browser.get("/console/tenants?status=sleeping"), 400, "status")
+
+
+def test_a_tenants_page_suspend_resume_and_bad_input(app: Flask, browser: Browser, client: Client) -> None:
+    tenant_id, _, _ = make_tenant(app, buckets=["acme-data"])
+    path = f"/console/tenants/{tenant_id}"
+    assert_page(browser.get(path), "starter", "active", "acme-data", "Suspend", "Delete tenant", "Reason")
+    r = browser.post(f"{path}/suspend")
+    assert r.status_code == 303, html(r)[:2000]
+    assert client.get(f"/v1/s3/tenants/{tenant_id}").json["Status"] == "suspended"
+    assert_page(browser.get(path), "Resume")
+    assert browser.post(f"{path}/resume").status_code == 303
+    assert client.get(f"/v1/s3/tenants/{tenant_id}").json["Status"] == "active"
+    assert_error(browser.post(f"{path}/delete", {"reason": "", "confirm": tenant_id}), 400, "reason")
+    assert_error(browser.post(f"{path}/delete", {"reason": "x" * 600, "confirm": tenant_id}), 400, "Reason")
+    assert_error(browser.post(f"{path}/delete", {"reason": "gone", "confirm": "nope"}), 400, "confirm")
+    assert_error(browser.post(f"{path}/cancel-deletion"), 409, "no deletion to cancel")
+    for form in ("suspend", "resume", "delete", "cancel-deletion"):
+        assert_error(browser.client.post(f"{path}/{form}", data={"reason": "r", "confirm": tenant_id}), 403, "CSRF")
+    assert client.get(f"/v1/s3/tenants/{tenant_id}").json["Status"] == "active"
+    assert_error(browser.get("/console/tenants/t-0000000000000000"), 404, "not found")
+
+
+def test_a_paid_tenants_deletion_is_scheduled_then_canceled(app: Flask, browser: Browser, client: Client) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from s3api.db.tenants import TenantStore
+
+    tenant_id, _, _ = make_tenant(app, buckets=["paid-data"], plan=paid_plan(client))
+    TenantStore(app.extensions["s3api"].db).update(tenant_id, next_charge_at=datetime.now(UTC) + timedelta(days=9))
+    path = f"/console/tenants/{tenant_id}"
+    r = browser.post(f"{path}/delete", {"reason": "customer asked", "confirm": tenant_id})
+    assert r.status_code == 303 and "Deletion+scheduled" in r.headers["Location"], html(r)[:2000]
+    shown = client.get(f"/v1/s3/tenants/{tenant_id}").json
+    assert shown["Status"] == "cancelling" and shown["CancelAt"]
+    assert_page(browser.get(path), "Cancel the deletion", shown["CancelAt"])
+    assert browser.post(f"{path}/cancel-deletion").status_code == 303
+    assert client.get(f"/v1/s3/tenants/{tenant_id}").json["Status"] == "active"
+    events = client.get("/v1/s3/audit?action=console.tenant.delete").json["Events"]
+    assert events and events[0]["CallerName"]
+
+
+def test_a_free_tenants_deletion_terminates_it_now(app: Flask, browser: Browser) -> None:
+    tenant_id, _, _ = make_tenant(app, buckets=["free-data"])
+    r = browser.post(f"/console/tenants/{tenant_id}/delete", {"reason": "test over", "confirm": tenant_id})
+    assert r.status_code == 303 and "/console/operations/" in r.headers["Location"], html(r)[:2000]
+
+
+def test_plans_list_and_a_plans_history(browser: Browser, client: Client) -> None:
+    paid_plan(client, "pro")
+    assert client.patch("/v1/s3/plans/pro", json={"QuotaBytes": 2000}).status_code == 200
+    assert_page(browser.get("/console/plans"), "pro", "9.90 EUR", 'href="/console/plans/pro"')
+    assert "pro" not in html(browser.get("/console/plans?active=false")).split("<tbody>")[1]
+    body = assert_page(browser.get("/console/plans/pro"), "revision 2", "QuotaBytes", "1000", "2000")
+    assert body.index("<td>1</td>") < body.index("<td>2</td>")
+    assert_error(browser.get("/console/plans?active=maybe"), 400, "active")
+    assert_error(browser.get("/console/plans/no-such-plan"), 404, "not found")
+
+
+def test_orders_list_and_filters(browser: Browser, client: Client) -> None:
+    assert_page(browser.get("/console/orders"), "No orders", "Filter")
+    assert_error(browser.get("/console/orders?status=lost"), 400, "status")
+    assert_error(browser.get("/console/orders?tenant=nobody"), 400, "tenant")
+
+
+def test_a_tenant_key_sees_its_own_tenant_page_only_and_no_admin_pages(app: Flask, anonymous: Browser) -> None:
+    other, _, _ = make_tenant(app, buckets=["other-data"])
+    tenant_id, key, _ = make_tenant(app, buckets=["acme-data"])
+    assert anonymous.sign_in(key).status_code == 303
+    body = assert_page(anonymous.get(f"/console/tenants/{tenant_id}"), "acme-data")
+    assert "Suspend" not in body and "Delete tenant" not in body
+    assert_error(anonymous.get(f"/console/tenants/{other}"), 404, "not found")
+    for path in ("/console/tenants", "/console/orders"):
+        assert_error(anonymous.get(path), 403, "the tenant role may not")
+    assert_page(anonymous.get("/console/plans/starter"), "starter")  # plans are open to tenants, as on the API
+    for form in ("suspend", "resume", "delete", "cancel-deletion"):
+        r = anonymous.post(f"/console/tenants/{tenant_id}/{form}", {"reason": "r", "confirm": tenant_id})
+        assert_error(r, 403, "the tenant role may not")
