@@ -208,12 +208,17 @@ def bucket_history(account: str, bucket: str) -> Response:
     aws = aws_of(account)
     path_value("bucket", bucket)
     query = load(HistoryQuery(), _range())
-    found = usage.history(aws, rt.usage, bucket, query["start"], query["end"])
+    fragment = bool(request.headers.get("HX-Request"))
+    try:
+        found = usage.history(aws, rt.usage, bucket, query["start"], query["end"])
+    except (NotFound, Forbidden) as exc:
+        if not fragment:
+            raise
+        return show("usage_none.html", account=account, bucket=bucket, why=exc.message)  # the page stands
     try:
         quota: dict[str, Any] | None = quotas.bucket_status(aws, quotas.env(rt), bucket)
     except NotFound:
         quota = None
-    fragment = bool(request.headers.get("HX-Request"))
     return show(
         "usage_panel.html" if fragment else "usage_page.html", account=account, bucket=bucket, history=found,
         chart=charts.usage_chart(found["Samples"], "Day"), label="Day", quota=quota, range=_range(),

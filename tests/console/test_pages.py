@@ -11,7 +11,7 @@ from flask import Flask
 from tests.api.tenancy_made import make_tenant
 from tests.conftest import Client
 from tests.console.conftest import Browser
-from tests.console.test_console import assert_error, html, make_bucket
+from tests.console.test_console import assert_error, html, make_bucket, s3
 
 
 def assert_named_controls(body: str) -> None:
@@ -162,6 +162,10 @@ def test_usage_pages_refuse_bad_input(browser: Browser, client: Client) -> None:
     assert_error(browser.get(f"{path}?from=2020-01-01&to=2026-01-01"), 400, "at most")
     assert_error(browser.get("/console/local/buckets/no-such-bucket/usage/history"), 404, "does not exist")
     assert_error(browser.get("/console/usage"), 404, "only a tenant key")
+    s3().create_bucket(Bucket="not-ours-bucket")  # not managed: the bucket page's panel says why, no error notice
+    r = browser.get("/console/local/buckets/not-ours-bucket/usage/history", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "No usage over time" in html(r) and "HX-Retarget" not in r.headers
+    assert browser.get("/console/local/buckets/not-ours-bucket/usage/history").status_code in (403, 404)
 
 
 def test_a_tenants_usage_page_and_another_tenants_is_404(app: Flask, anonymous: Browser) -> None:
