@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from s3api import audit, runtime
+from s3api import audit, auth, runtime
 from s3api.api import PATH_VALUES
 from s3api.console import charts
 from s3api.console import session as sessions
@@ -173,6 +173,12 @@ def sign_out() -> Response:
 
 @page("/", "keys.Whoami")
 def home() -> Response:
+    """The buckets; a tenant key whose tenant is not active (suspended, awaiting payment...) reaches only its
+    tenant's page, so it lands there."""
+    caller = g.get("caller")
+    tenant = isolation.tenant_of(caller)
+    if tenant is not None and getattr(caller, "status", None) not in auth.ACTIVE_STATUSES:
+        return see("console.tenant", tenant=tenant)
     return see("console.buckets", account=default_account())
 
 

@@ -289,3 +289,13 @@ def test_a_tenant_key_sees_its_own_tenant_page_only_and_no_admin_pages(app: Flas
     for form in ("suspend", "resume", "delete", "cancel-deletion"):
         r = anonymous.post(f"/console/tenants/{tenant_id}/{form}", {"reason": "r", "confirm": tenant_id})
         assert_error(r, 403, "the tenant role may not")
+
+
+def test_a_suspended_tenant_lands_on_its_tenant_page(app: Flask, anonymous: Browser, client: Client) -> None:
+    tenant_id, key, _ = make_tenant(app, buckets=["acme-data"])
+    assert client.post(f"/v1/s3/tenants/{tenant_id}/suspend").status_code == 200
+    assert anonymous.sign_in(key).status_code == 303
+    r = anonymous.get("/console/")
+    assert r.status_code == 303 and r.headers["Location"].startswith(f"/console/tenants/{tenant_id}")
+    assert_page(anonymous.get(f"/console/tenants/{tenant_id}"), "suspended")
+    assert_error(anonymous.get("/console/local/buckets"), 403, "the tenant is suspended")
