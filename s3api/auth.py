@@ -60,8 +60,9 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 INVALID = "missing or invalid X-Auth-Token"
 #: Blueprints whose callers prove who they are another way than ``X-Auth-Token``, by blueprint name: the one
 #: exception to the token check. The console (:func:`s3api.console.blueprint.gate`: a session cookie) is the only
-#: one; its gate sets ``g.caller`` / ``g.token_name`` and calls :func:`authorize` itself, or answers (a redirect).
-SESSION_GATES: dict[str, Callable[[TokenChecker], Response | None]] = {}
+#: one; its gate sets ``g.token_name``, proves the caller its own way, then calls :func:`admit` (the same decision
+#: as the token edge, with the same scoper), or answers (a redirect).
+SESSION_GATES: dict[str, Callable[[TokenChecker, Scoper | None], Response | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,24 @@ def scoped_tenant() -> str | None:
     return caller.tenant if caller is not None and caller.role == "tenant" else None
 
 
+def admit(
+    caller: Caller, method: str, endpoint: str | None, resource: Mapping[str, Any] | None, scoper: Scoper | None
+) -> Caller:
+    """The edge's decision on a proven caller, the one place for the token edge and the console's gate: a tenant
+    key is scoped (its tenant's account and status, :meth:`Scoper.caller`), set as ``g.caller``, authorized as
+    ``method`` on ``endpoint`` (:func:`authorize`), then what the route reaches is proven its tenant's
+    (:meth:`Scoper.reach`: 404 otherwise). Answers the scoped caller."""
+    if caller.role == "tenant":
+        if scoper is None:
+            raise Forbidden(INVALID)
+        caller = scoper.caller(caller)
+    g.caller = caller
+    reach = authorize(caller, method, endpoint, resource)
+    if reach is not None and scoper is not None:
+        scoper.reach(caller, reach, resource or {})
+    return caller
+
+
 def init_app(app: Flask, checker: TokenChecker, scoper: Scoper | None = None) -> None:
     @app.before_request
     def _authenticate() -> Response | None:
@@ -347,19 +366,12 @@ def init_app(app: Flask, checker: TokenChecker, scoper: Scoper | None = None) ->
             return None
         gate = SESSION_GATES.get(request.blueprint or "")
         if gate is not None:
-            return gate(checker)
+            return gate(checker, scoper)
         caller = checker.caller(request.headers.get("X-Auth-Token"))
         if caller is None:
             raise Forbidden(INVALID)
         g.token_name = caller.log_name
-        if caller.role == "tenant":
-            if scoper is None:
-                raise Forbidden(INVALID)
-            caller = scoper.caller(caller)
-        g.caller = caller
-        reach = authorize(caller, request.method, request.endpoint, request.view_args)
-        if reach is not None and scoper is not None:
-            scoper.reach(caller, reach, request.view_args or {})
+        admit(caller, request.method, request.endpoint, request.view_args, scoper)
         return None
 
     @app.after_request

@@ -12,8 +12,7 @@ idempotency hooks apply as to any route: every console form has its own audit ac
 :data:`s3api.audit.ACTIONS`).
 
 Extension points: :data:`NAV` (the navigation, with the roles each entry is for) and :func:`page` (a new
-page or form with the API route whose authorization it takes). Tenants, plans, orders and share-link pages come
-with those pieces.
+page or form with the API route whose authorization it takes).
 """
 
 from __future__ import annotations
@@ -28,8 +27,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from werkzeug.exceptions import HTTPException
 
 from s3api import auth
-from s3api.auth import TokenChecker
+from s3api.auth import Scoper, TokenChecker
 from s3api.console import session as sessions
+from s3api.control import isolation
 from s3api.errors import ApiError, Forbidden, database_unavailable
 
 log = logging.getLogger("s3api.console")
@@ -42,10 +42,11 @@ API: dict[tuple[str, str], tuple[str, str]] = {}
 PUBLIC = frozenset({"console.static", "console.sign_in"})
 READS = frozenset({"GET", "HEAD"})
 SIGN_IN_FIRST = "sign in first: there is no console session (or it ended)"
-#: Tenant keys are refused by the console until the tenant scoping of the existing routes (a tenant sees only its
-#: account and its own buckets; another's bucket is 404) also applies to the functions the console calls: the
-#: console must not show a tenant more than the API does. Fail closed; the tenancy integration turns this on.
-TENANT_KEYS_SCOPED = False
+#: Tenant keys sign in: the gate scopes them with the API edge's own decision (:func:`s3api.auth.admit` with the
+#: app's :class:`s3api.control.isolation.Edge`: its account only, another tenant's bucket, website or operation
+#: 404) and the pages list and create through :mod:`s3api.control.isolation`, so the console never shows a tenant
+#: more than the API does. False refuses every tenant key (fail closed).
+TENANT_KEYS_SCOPED = True
 TENANT_REFUSED = "the console does not serve tenant keys yet: use the API"
 CSRF_REFUSED = "the form's CSRF token is missing or wrong: reload the page and try again"
 
@@ -64,7 +65,11 @@ ADMIN = frozenset({"admin"})
 NAV: list[NavItem] = [
     NavItem("Buckets", "console.buckets", ALL_ROLES, needs_account=True),
     NavItem("Websites", "console.websites", ALL_ROLES, needs_account=True),
+    NavItem("Usage", "console.my_usage", frozenset({"tenant"})),
     NavItem("Operations", "console.operations", ALL_ROLES),
+    NavItem("Tenants", "console.tenants", frozenset({"admin", "reader"})),
+    NavItem("Plans", "console.plans_page", frozenset({"admin", "reader"})),
+    NavItem("Orders", "console.orders_page", frozenset({"admin", "reader"})),
     NavItem("API keys", "console.keys", frozenset({"admin", "reader"})),
     NavItem("Audit trail", "console.audit", frozenset({"admin", "reader"})),
 ]
@@ -93,9 +98,10 @@ def page(
     return decorate
 
 
-def gate(checker: TokenChecker) -> Response | None:
+def gate(checker: TokenChecker, scoper: Scoper | None = None) -> Response | None:
     """Authentication of a console request (from :func:`s3api.auth.init_app`): the session cookie's caller, the
-    CSRF token of a POST, then :func:`s3api.auth.authorize` as the API route the page stands for."""
+    CSRF token of a POST, then :func:`s3api.auth.admit` as the API route the page stands for (the API edge's
+    decision with its scoper: a tenant key's account, its buckets, websites and operations only)."""
     g.caller = None
     g.token_name = None
     g.console = None
@@ -120,7 +126,8 @@ def gate(checker: TokenChecker) -> Response | None:
     stands_for = API.get((endpoint, request.method))
     if stands_for is None:  # a console route registered without page(): refused, never allowed by default
         raise Forbidden(f"the console route {endpoint} names no API route to authorize it as")
-    auth.authorize(found.caller, stands_for[1], stands_for[0], request.view_args)
+    scoped = auth.admit(found.caller, stands_for[1], stands_for[0], request.view_args, scoper)
+    g.console = sessions.Session(scoped, found.csrf, found.expires)
     return None
 
 
@@ -143,7 +150,7 @@ def render_error(status: int, code: str, message: str, errors: Any = None, heade
         html = render_template(
             "console/error_fragment.html" if fragment else "console/error.html", status=status, code=code,
             message=message, errors=errors, request_id=request_id, caller=caller, account=None, notice=None,
-            accounts=sorted(current_app.extensions["s3api"].settings.accounts),
+            accounts=isolation.account_names(current_app.extensions["s3api"], caller),
         )  # fmt: skip
         response = Response(html, mimetype="text/html")
         if fragment:
@@ -191,6 +198,13 @@ def nav_items() -> list[NavItem]:
     caller = g.get("caller")
     role = caller.role if caller is not None else None
     return [item for item in NAV if role in item.roles]
+
+
+@bp.app_template_global()
+def quota_percent(used: Any, quota: Any) -> float | None:
+    from s3api.console import charts
+
+    return charts.quota_percent(used, quota)
 
 
 @bp.app_template_filter("filesize")

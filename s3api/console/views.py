@@ -12,21 +12,30 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from s3api import audit, runtime
+from s3api import audit, auth, runtime
 from s3api.api import PATH_VALUES
-from s3api.aws import s3
+from s3api.console import charts
 from s3api.console import session as sessions
 from s3api.console.blueprint import bp, page
+from s3api.control import isolation, lifecycle, links, orders, plans, quotas, tenants, usage
 from s3api.db.operations import STATUSES, record
 from s3api.errors import ApiError, BadRequest, Forbidden, NotFound
 from s3api.jobs.operations import start
 from s3api.names import GROUP_KINDS
-from s3api.provisioning import buckets, objects, users, websites
+from s3api.provisioning import objects, users, websites
 from s3api.schemas.audit import AuditQuerySchema
 from s3api.schemas.buckets import BucketCreateSchema
 from s3api.schemas.keys import KeyCreateSchema
+from s3api.schemas.links import LinkQuerySchema
 from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery, UploadListQuery
 from s3api.schemas.operations import OperationQuerySchema
+from s3api.schemas.orders import ORDER_STATUSES, OrderQuerySchema, TenantDeleteSchema
+from s3api.schemas.plans import HistoryQuerySchema as PlanHistoryQuery
+from s3api.schemas.plans import PlanQuerySchema
+from s3api.schemas.tenants import ORDERS as TENANT_ORDERS
+from s3api.schemas.tenants import STATUSES as TENANT_STATUSES
+from s3api.schemas.tenants import STORAGE_TYPES, TenantQuerySchema
+from s3api.schemas.usage import HistoryQuery, TenantHistoryQuery
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
 from s3api.schemas.websites import InvalidationRequestSchema, WebsiteCreateSchema
 from s3api.views.operations import starter
@@ -82,7 +91,7 @@ def form(name: str, *, required: bool = True, default: str = "") -> str:
 
 def show(template: str, http_status: int = 200, **context: Any) -> Response:
     caller = g.get("caller")
-    accounts = sorted(runtime.current().settings.accounts)
+    accounts = isolation.account_names(runtime.current(), caller)
     html = render_template(
         f"console/{template}", caller=caller, accounts=accounts, account=context.pop("account", None),
         notice=request.args.get("notice"), **context,
@@ -102,7 +111,10 @@ def aws_of(account: str) -> Any:
 
 
 def default_account() -> str:
-    accounts = sorted(runtime.current().settings.accounts)
+    """The first account the caller sees (a tenant key: its own)."""
+    accounts = isolation.account_names(runtime.current(), g.get("caller"))
+    if not accounts:
+        raise NotFound("no account to show")
     return accounts[0]
 
 
@@ -161,6 +173,12 @@ def sign_out() -> Response:
 
 @page("/", "keys.Whoami")
 def home() -> Response:
+    """The buckets; a tenant key whose tenant is not active (suspended, awaiting payment...) reaches only its
+    tenant's page, so it lands there."""
+    caller = g.get("caller")
+    tenant = isolation.tenant_of(caller)
+    if tenant is not None and getattr(caller, "status", None) not in auth.ACTIVE_STATUSES:
+        return see("console.tenant", tenant=tenant)
     return see("console.buckets", account=default_account())
 
 
@@ -171,8 +189,7 @@ def home() -> Response:
 def buckets_page(account: str) -> Response:
     """The account's buckets (one ListBuckets); each row's usage loads after the page (htmx), one bucket at a time,
     so a long list answers at once."""
-    aws = aws_of(account)
-    names = s3.list_buckets(aws)
+    names = isolation.bucket_names(runtime.current(), g.get("caller"), path_value("account", account))
     return show("buckets.html", account=account, names=names, lifecycles=_lifecycles())
 
 
@@ -188,6 +205,36 @@ def bucket_usage(account: str, bucket: str) -> Response:
     return show("usage_cells.html", account=account, bucket=bucket, usage=usage, why=None)
 
 
+@page("/<account>/buckets/<bucket>/usage/history", "objects.UsageHistory")
+def bucket_history(account: str, bucket: str) -> Response:
+    """The bucket's usage over time (:func:`usage.history`, default the last 30 days) as an inline SVG chart, with
+    its quota bar and standing alerts when it has a quota (:func:`quotas.bucket_status`; 404 there: no bar). A
+    fragment for htmx (the bucket page loads it), a page of its own otherwise."""
+    rt = runtime.current()
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    query = load(HistoryQuery(), _range())
+    fragment = bool(request.headers.get("HX-Request"))
+    try:
+        found = usage.history(aws, rt.usage, bucket, query["start"], query["end"])
+    except (NotFound, Forbidden) as exc:
+        if not fragment:
+            raise
+        return show("usage_none.html", account=account, bucket=bucket, why=exc.message)  # the page stands
+    try:
+        quota: dict[str, Any] | None = quotas.bucket_status(aws, quotas.env(rt), bucket)
+    except NotFound:
+        quota = None
+    return show(
+        "usage_panel.html" if fragment else "usage_page.html", account=account, bucket=bucket, history=found,
+        chart=charts.usage_chart(found["Samples"], "Day"), label="Day", quota=quota, range=_range(),
+    )  # fmt: skip
+
+
+def _range() -> dict[str, str]:
+    return {k: request.args[k] for k in ("from", "to") if request.args.get(k)}
+
+
 def _lifecycles() -> list[str]:
     from s3api.schemas.buckets import LIFECYCLES
 
@@ -196,13 +243,13 @@ def _lifecycles() -> list[str]:
 
 @page("/<account>/buckets", "buckets.Buckets", methods=("POST",))
 def bucket_create(account: str) -> Response:
-    aws = aws_of(account)
+    path_value("account", account)
     data: dict[str, Any] = {"BucketInput": {"Bucket": form("bucket")}}
     if request.form.get("lifecycle"):
         data["Lifecycle"] = request.form["lifecycle"]
     body = load(BucketCreateSchema(), data)
     name = body["BucketInput"]["Bucket"]
-    buckets.create(aws, name, body["Tags"], body["Lifecycle"])
+    isolation.create_bucket(runtime.current(), g.get("caller"), account, body)
     return see("console.bucket", account=account, bucket=name, notice=f"Bucket {name} created.")
 
 
@@ -215,7 +262,7 @@ def bucket_delete(account: str, bucket: str) -> Response:
     if request.form.get("force") == "on":
         op, _ = start(runtime.current(), "bucket.delete", aws, {"Bucket": bucket}, starter(), if_busy="queue")
         return see("console.operation", operation_id=op.id, notice=f"Deleting {bucket} and all it holds.")
-    buckets.delete(aws, bucket)
+    links.delete_bucket(runtime.current().db, aws, bucket)  # as the API: the bucket, then its share-link signers
     return see("console.buckets", account=account, notice=f"Bucket {bucket} deleted.")
 
 
@@ -373,6 +420,176 @@ def user_delete(account: str, bucket: str, user: str) -> Response:
     return see("console.bucket_users", account=account, bucket=bucket, notice=f"User {user} deleted.")
 
 
+# --- tenants, plans, orders (admin; readers see) ---------------------------------------------------------------
+
+TENANT_FILTERS = (
+    "tenant", "email", "client_id", "billing", "plan", "status", "storage_type", "location", "account", "bucket",
+    "order_by",
+)  # fmt: skip
+
+
+@page("/tenants", "tenants.Tenants", endpoint="tenants")
+def tenants_page() -> Response:
+    """``GET /v1/s3/tenants`` with its filters and ``order_by`` (creation date or this period's metering)."""
+    given = {k: request.args[k] for k in TENANT_FILTERS if request.args.get(k)}
+    query = load(TenantQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = tenants.list_tenants(runtime.current(), query)
+    return show(
+        "tenants.html", page=found, filters=given, statuses=TENANT_STATUSES, storage_types=STORAGE_TYPES,
+        orders=TENANT_ORDERS, order_by=query["order_by"],
+    )  # fmt: skip
+
+
+@page("/tenants/<tenant>", "tenants.Tenant")
+def tenant(tenant: str) -> Response:
+    """One tenant as ``GET /v1/s3/tenants/{id}``: plan, status, service dates, buckets, quota and alerts; the
+    admin's forms (suspend/resume, schedule deletion with a reason, cancel it)."""
+    shown = tenants.get(runtime.current(), g.get("caller"), tenant)
+    return show("tenant.html", tenant=tenant, t=shown, quota=shown.get("Usage"))
+
+
+@page("/tenants/<tenant>/suspend", "tenants.TenantSuspend", methods=("POST",))
+def tenant_suspend(tenant: str) -> Response:
+    tenants.suspend(runtime.current(), tenant)
+    return see("console.tenant", tenant=tenant, notice="Tenant suspended: its data is kept, access denied.")
+
+
+@page("/tenants/<tenant>/resume", "tenants.TenantResume", methods=("POST",))
+def tenant_resume(tenant: str) -> Response:
+    tenants.resume(runtime.current(), tenant)
+    return see("console.tenant", tenant=tenant, notice="Tenant resumed.")
+
+
+@page("/tenants/<tenant>/delete", "orders.TenantDeletion", methods=("POST",), api_method="DELETE")
+def tenant_delete(tenant: str) -> Response:
+    """The DELETE tenant route with a Reason: a paid tenant's deletion is scheduled for the end of its paid period
+    (unless Immediate), a free one is terminated now (its operation's page)."""
+    data: dict[str, Any] = {"Reason": form("reason")}
+    if request.form.get("immediate") == "on":
+        data["Immediate"] = True
+    body = load(TenantDeleteSchema(), data)
+    if request.form.get("confirm") != tenant:
+        raise BadRequest("type the tenant's id to confirm", errors={"form": {"confirm": ["must be the tenant id"]}})
+    shown, op = lifecycle.delete(runtime.current(), starter(), tenant, body["Reason"], immediate=body["Immediate"])
+    if op is not None:
+        return see("console.operation", operation_id=op.id, notice=f"Terminating tenant {tenant}.")
+    when = shown.get("CancelAt") or ""
+    return see("console.tenant", tenant=tenant, notice=f"Deletion scheduled for {when}.".replace(" for .", "."))
+
+
+@page("/tenants/<tenant>/cancel-deletion", "orders.TenantCancelDeletion", methods=("POST",))
+def tenant_cancel_deletion(tenant: str) -> Response:
+    event = audit.in_transaction(303)
+    lifecycle.cancel_deletion(runtime.current(), tenant, [lambda s, _row: event(s, "cancel-deletion")])
+    return see("console.tenant", tenant=tenant, notice="Deletion canceled.")
+
+
+@page("/plans", "plans.Plans")
+def plans_page() -> Response:
+    given = {k: request.args[k] for k in ("active", "test_only", "location", "storage_type") if request.args.get(k)}
+    query = load(PlanQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = plans.page(runtime.current(), g.get("caller"), query)
+    return show("plans.html", page=found, filters=given, storage_types=STORAGE_TYPES)
+
+
+@page("/plans/<plan>", "plans.PlanHistory")
+def plan(plan: str) -> Response:
+    """A plan and its history (revisions oldest first: who, when, each field's old and new value)."""
+    rt = runtime.current()
+    query = load(PlanHistoryQuery(), {"page_size": PAGE_SIZE, **_token()})
+    shown = plans.get(rt, g.get("caller"), plan).record()
+    found = plans.history(rt, g.get("caller"), plan, query["page_size"], query.get("page_token"))
+    return show("plan.html", plan=shown, history=found)
+
+
+@page("/orders", "orders.Orders")
+def orders_page() -> Response:
+    given = {k: request.args[k] for k in ("tenant", "status", "plan") if request.args.get(k)}
+    query = load(OrderQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = orders.list_orders(runtime.current(), **query)
+    return show("orders.html", page=found, filters=given, statuses=ORDER_STATUSES)
+
+
+# --- a tenant's usage ---------------------------------------------------------------------------------------------
+
+
+@page("/usage", "keys.Whoami", endpoint="my_usage")
+def my_usage() -> Response:
+    """A tenant key's own usage page (its navigation entry); no tenant: nothing to show."""
+    tenant = isolation.tenant_of(g.get("caller"))
+    if tenant is None:
+        raise NotFound("only a tenant key has a usage page of its own: see Tenants")
+    return see("console.tenant_usage", tenant=tenant)
+
+
+@page("/tenants/<tenant>/usage", "tenants.TenantUsage")
+def tenant_usage(tenant: str) -> Response:
+    """A tenant's usage over time (:func:`usage.tenant_history` per day or month) as an inline SVG chart, its
+    quota bar and standing alerts (:func:`quotas.tenant_status`, from the tenant's answer)."""
+    rt = runtime.current()
+    caller = g.get("caller")
+    query = load(TenantHistoryQuery(), {**_range(), **_granularity()})
+    found = tenants.usage_history(rt, caller, tenant, query)
+    row = tenants.get_row(rt, caller, tenant)
+    plan_quota = tenants.shape(rt, row, detail=False)["Quota"]["QuotaBytes"]  # the row's fields: no AWS call
+    quota = quotas.tenant_status(quotas.env(rt), row.id, plan_quota)
+    return show(
+        "tenant_usage.html", tenant=tenant, row=row, history=found, quota=quota, range=_range(),
+        granularity=query["granularity"], chart=charts.usage_chart(found["Series"], "Period"), label="Period",
+    )  # fmt: skip
+
+
+def _granularity() -> dict[str, str]:
+    return {"granularity": request.args["granularity"]} if request.args.get("granularity") else {}
+
+
+# --- share links --------------------------------------------------------------------------------------------------
+
+LINK_FILTERS = ("active", "share", "key_prefix")
+
+
+@page("/<account>/buckets/<bucket>/links", "links.Links")
+def share_links(account: str, bucket: str) -> Response:
+    """The bucket's presigned links, newest first, with the API's filters (active, share, key prefix) and pages."""
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    given = {k: request.args[k] for k in LINK_FILTERS if request.args.get(k)}
+    query = load(LinkQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
+    found = links.list_links(runtime.current().db, aws, bucket, **query)
+    return show("links.html", account=account, bucket=bucket, page=found, filters=given)
+
+
+def _token() -> dict[str, str]:
+    return {"page_token": request.args["token"]} if request.args.get("token") else {}
+
+
+def _revoked_note(answer: dict[str, Any]) -> str:
+    audit.note({"Revoked": [link["Id"] for link in answer["Revoked"]][:200], "Count": answer["Count"]})
+    return f"{answer['Count']} link(s) stopped working." if answer["Count"] else "Nothing more stopped working."
+
+
+@page(
+    "/<account>/buckets/<bucket>/links/<link_id>/revoke", "links.LinkRevoke", methods=("POST",),
+    endpoint="link_revoke",
+)  # fmt: skip
+def link_revoke(account: str, bucket: str, link_id: str) -> Response:
+    """Revoke a link: its signer key goes, so every link that key signed stops (the notice says how many)."""
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    answer = links.revoke_link(runtime.current().db, aws, bucket, link_id)
+    return see("console.share_links", account=account, bucket=bucket, notice=f"Link revoked. {_revoked_note(answer)}")
+
+
+@page("/<account>/buckets/<bucket>/shares/<share>/revoke", "links.ShareRevoke", methods=("POST",))
+def share_revoke(account: str, bucket: str, share: str) -> Response:
+    aws = aws_of(account)
+    path_value("bucket", bucket)
+    load(LinkQuerySchema(), {"share": share})  # the share's name rule (400 with its message)
+    answer = links.revoke_share(runtime.current().db, aws, bucket, share)
+    notice = f"Share {share} revoked. {_revoked_note(answer)}"
+    return see("console.share_links", account=account, bucket=bucket, notice=notice)
+
+
 # --- websites ---------------------------------------------------------------------------------------------------
 
 
@@ -381,7 +598,7 @@ def websites_page(account: str) -> Response:
     """Websites are the buckets with a distribution; the list is the account's buckets whose website shows."""
     aws = aws_of(account)
     sites = []
-    for name in s3.list_buckets(aws):
+    for name in isolation.bucket_names(runtime.current(), g.get("caller"), account):
         if "." not in name:
             continue
         try:
@@ -443,7 +660,9 @@ def operations() -> Response:
     if status is not None:
         load(OperationQuerySchema(), {"status": status})
     token = request.args.get("token") or None
-    found = runtime.current().operations.list(status=status, page_size=PAGE_SIZE, page_token=token)
+    found = isolation.list_operations(
+        runtime.current(), g.get("caller"), {"status": status, "page_size": PAGE_SIZE, "page_token": token}
+    )
     return show("operations.html", page=found, status=status or "", statuses=STATUSES)
 
 

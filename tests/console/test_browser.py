@@ -202,6 +202,8 @@ def test_the_whole_tenant_flow_in_a_browser(driver: Any, server: Server, tmp_pat
     driver.set_window_size(375, 812)
     small = ["/console/local/buckets", f"/console/local/buckets/{BUCKET}", "/console/local/websites"]
     small += [f"/console/local/websites/{SITE}", "/console/operations", "/console/keys", "/console/audit"]
+    small += [f"/console/local/buckets/{BUCKET}/links", f"/console/local/buckets/{BUCKET}/usage/history"]
+    small += ["/console/tenants", "/console/plans", "/console/orders"]
     for path in small:
         driver.get(f"{base}{path}")
         wait_for(lambda: driver.find_element("id", "main"), f"{path} at 375 px")

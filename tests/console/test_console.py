@@ -16,6 +16,7 @@ from flask import Flask
 from s3api import audit, auth
 from s3api.console import blueprint as console
 from s3api.console import session as sessions
+from tests.api.tenancy_made import make_tenant
 from tests.conftest import TOKEN, Client
 from tests.console.conftest import Browser
 
@@ -423,16 +424,60 @@ def test_a_reader_sees_the_pages_but_every_form_is_refused(
     assert anonymous.post("/console/sign-out").status_code == 303
 
 
-def test_a_tenant_key_is_refused_until_tenant_scoping_reaches_the_console(app: Flask, anonymous: Browser) -> None:
-    """Fail closed: the console calls the provisioning functions directly, so a tenant key may use it only once
-    the tenant scoping applies there too (``TENANT_KEYS_SCOPED``, for the tenancy integration to turn on)."""
+def test_a_tenant_key_sees_only_its_own_buckets(app: Flask, anonymous: Browser) -> None:
+    """The console scopes a tenant key as the API edge does (``auth.admit`` with the isolation scoper)."""
+    assert console.TENANT_KEYS_SCOPED
+    make_tenant(app, buckets=["other-data"])
+    _, key, _ = make_tenant(app, buckets=["acme-data", "acme-logs"])
+    make_bucket_plain("untagged-bucket")
+    assert anonymous.sign_in(key).status_code == 303
+    page = anonymous.get("/console/local/buckets")
+    assert page.status_code == 200
+    body = html(page)
+    assert "acme-data" in body and "acme-logs" in body
+    assert "other-data" not in body and "untagged-bucket" not in body
+    assert anonymous.get("/console/").headers["Location"].startswith("/console/local/buckets")
+    assert anonymous.get("/console/local/buckets/acme-data").status_code == 200
+    assert "Keys" not in [a for a in re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', body)]  # no admin pages
+
+
+def test_a_tenant_opening_another_tenants_bucket_gets_404(app: Flask, anonymous: Browser) -> None:
+    make_tenant(app, buckets=["other-data"])
+    _, key, _ = make_tenant(app, buckets=["acme-data"])
+    assert anonymous.sign_in(key).status_code == 303
+    for path in (
+        "/console/local/buckets/other-data", "/console/local/buckets/other-data/users",
+        "/console/local/buckets/other-data/uploads", "/console/local/buckets/other-data/usage",
+        "/console/local/buckets/no-such-bucket",
+    ):  # fmt: skip
+        assert_error(anonymous.get(path), 404, "does not exist")
+    r = anonymous.post("/console/local/buckets/other-data/delete", {"confirm": "other-data"})
+    assert_error(r, 404, "does not exist")
+    assert "other-data" in [b["Name"] for b in s3().list_buckets()["Buckets"]]
+    assert_error(anonymous.get("/console/keys"), 403, "the tenant role may not")
+    assert_error(anonymous.get("/console/audit"), 403, "the tenant role may not")
+
+
+def test_a_tenant_creates_a_bucket_tagged_and_within_its_plan(app: Flask, anonymous: Browser) -> None:
+    tenant_id, key, _ = make_tenant(app, buckets=["acme-data"], plan="tiny", max_buckets=2)
+    assert anonymous.sign_in(key).status_code == 303
+    r = anonymous.post("/console/local/buckets", {"bucket": "acme-more"})
+    assert r.status_code == 303, html(r)[:2000]
+    tags = s3().get_bucket_tagging(Bucket="acme-more")["TagSet"]
+    assert {"Key": "s3api:tenant", "Value": tenant_id} in tags
+    assert_error(anonymous.post("/console/local/buckets", {"bucket": "acme-third"}), 409, "allows 2 bucket(s)")
+
+
+def test_a_tenant_key_of_another_account_or_without_its_tenant_is_refused(app: Flask, anonymous: Browser) -> None:
     with app.app_context():
-        made = app.extensions["s3api"].keys.create("tenant-one", "tenant", "tenant-one")
+        made = app.extensions["s3api"].keys.create("tenant-one", "tenant", "tenant-one")  # no tenant row
     assert anonymous.sign_in(made["Key"]).status_code == 303
-    jar = anonymous.client.get_cookie(sessions.COOKIE, path=sessions.PATH)
-    assert jar is not None
-    for path in ("/console/local/buckets", "/console/operations", "/console/keys"):
-        assert_error(anonymous.get(path), 403, "does not serve tenant keys")
+    for path in ("/console/local/buckets", "/console/operations"):
+        assert_error(anonymous.get(path), 403, auth.INVALID)
+
+
+def make_bucket_plain(name: str) -> None:
+    s3().create_bucket(Bucket=name)
 
 
 def test_a_deploying_website_polls_its_status_until_deployed(
