@@ -497,7 +497,7 @@ def test_a_deploying_website_polls_its_status_until_deployed(
 
 
 def test_sessions_on_each_database_and_across_workers(
-    seed: dict[str, str], migrated: Any, db_app: Flask, caplog: pytest.LogCaptureFixture
+    seed: dict[str, str], migrated: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """SQLite (the embedded default): the session key is the data directory's ``secret.key``, so another worker
     (another app on the same files) opens the cookie. PostgreSQL: with ``secret_keys`` the same holds; without
@@ -507,12 +507,13 @@ def test_sessions_on_each_database_and_across_workers(
     from s3api import create_app
     from tests.conftest import make_settings
 
-    browser = Browser(db_app.test_client())
+    bare = create_app(make_settings(seed).with_overrides(database=migrated))  # no secret_keys configured
+    browser = Browser(bare.test_client())
     assert browser.sign_in().status_code == 303
     made = browser.post("/console/keys", {"name": "on-db", "role": "admin"})
     key = re.search(r'id="api-key">(s3k_[^<]+)<', html(made))
     assert key
-    keyed = Browser(db_app.test_client())
+    keyed = Browser(bare.test_client())
     assert keyed.sign_in(key.group(1)).status_code == 303
     cookie = keyed.client.get_cookie(sessions.COOKIE, path=sessions.PATH)
     assert cookie is not None
