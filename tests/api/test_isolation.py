@@ -105,7 +105,9 @@ def test_admin_only_routes_are_403(client: Client, two: dict[str, Any]) -> None:
         ("GET", "/v1/s3/keys"),
         ("POST", "/v1/s3/keys"),
         ("GET", "/v1/s3/audit"),
-        ("POST", "/v1/s3/local/websites"),
+        ("POST", "/v1/s3/plans"),
+        ("GET", "/v1/s3/tenants"),
+        ("PUT", "/v1/s3/local/buckets/x-data/quota"),
     ]:
         r = client.open(method, path, headers=key, json={})
         assert r.status_code == 403, (method, path, r.status_code)
