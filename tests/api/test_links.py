@@ -447,7 +447,8 @@ def test_a_tenant_plans_shorter_link_lifetime_applies(db_app, monkeypatch):
     aws = runtime.aws("local")
     assert control.lifetime_limit(runtime.db, aws, "t-1") == 3600
     assert control.lifetime_limit(runtime.db, aws, None) == 604_800
-    monkeypatch.setattr(PlanStore, "get", lambda self, name: SimpleNamespace(max_link_seconds=None))  # a plan without the limit
+    no_limit = SimpleNamespace(max_link_seconds=None)  # a plan without the limit
+    monkeypatch.setattr(PlanStore, "get", lambda self, name: no_limit)
     assert control.lifetime_limit(runtime.db, aws, "t-1") == 604_800
 
 
