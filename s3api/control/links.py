@@ -32,6 +32,7 @@ from s3api.db.plans import PlanStore
 from s3api.db.session import Database
 from s3api.db.tenants import TenantStore
 from s3api.errors import ApiError, BadRequest, Conflict, NotFound, ServiceUnavailable, TooManyRequests
+from s3api.jobs import tasks
 from s3api.names import LINK_PURGE_AFTER_SECONDS, MAX_SHARES_PER_BUCKET, SIGNER_KEY_MAX_AGE_SECONDS
 from s3api.provisioning import buckets, objects, periodic, signers, teardown
 from s3api.provisioning.tenants import ownership
@@ -342,10 +343,7 @@ def delete_bucket(db: Database, aws: AccountAws, bucket: str) -> teardown.Remova
 
 def forget_bucket(db: Database, aws: AccountAws, bucket: str) -> int:
     """A deleted bucket's signer users removed from IAM, its signer rows and links from the database."""
-    store = _store(db)
-    for signer in store.signers_of(aws.account.name, bucket):
-        signers.remove(aws, signer.iam_user)
-    return store.forget_bucket(aws.account.name, bucket)
+    return tasks.forget_signers(db, aws, bucket)
 
 
 # --- the periodic purge ---------------------------------------------------------------------------------------

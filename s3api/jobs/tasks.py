@@ -127,10 +127,11 @@ def force_delete(ctx: Context) -> dict[str, Any]:
     return answer
 
 
-def forget_signers(db: Database, aws: AccountAws, bucket: str) -> None:
-    """A deleted bucket's share-link signers (IAM users) and their rows and links
-    (the same as :func:`s3api.control.links.forget_bucket`, which the job engine may not import)."""
+def forget_signers(db: Database, aws: AccountAws, bucket: str) -> int:
+    """A deleted bucket's share-link signers (IAM users) removed, their rows and links forgotten; the links
+    forgotten. The one implementation: :func:`s3api.control.links.forget_bucket` calls it (the job engine may not
+    import the control layer, the control layer may import the engine)."""
     store = LinkStore(db)
     for signer in store.signers_of(aws.account.name, bucket):
         signers.remove(aws, signer.iam_user)
-    store.forget_bucket(aws.account.name, bucket)
+    return store.forget_bucket(aws.account.name, bucket)

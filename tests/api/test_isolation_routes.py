@@ -137,6 +137,8 @@ def own_world(client: Client, key: str, bucket: str, site: str, user: str) -> di
     assert site_user.status_code == 200, site_user.json
     inval = client.patch(f"/v1/s3/local/websites/{site}", json={"CacheInvalidation": ["/*"]})
     assert inval.status_code == 200, inval.json
+    quota = client.put(f"/v1/s3/local/buckets/{bucket}/quota", json={"QuotaBytes": 10**9})  # set by an admin
+    assert quota.status_code == 200, quota.json
     op = client.post(f"/v1/s3/local/buckets/{bucket}/usage/recount", headers=h(key))
     assert op.status_code == 202, op.json
     link = client.post(f"/v1/s3/local/buckets/{bucket}/presign", headers=h(key), json={"Key": "a.txt", "Share": "news"})
@@ -288,7 +290,7 @@ OWN_CASES: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("POST", "/v1/s3/{account}/buckets/{bucket}/shares/{share}/revoke", None, "", 200),
     ("GET", "/v1/s3/{account}/buckets/{bucket}/usage", None, "", 200),
     ("GET", "/v1/s3/{account}/buckets/{bucket}/usage/history", None, "", 200),
-    ("GET", "/v1/s3/{account}/buckets/{bucket}/quota", None, "", 404),  # no quota set: its bucket, no quota
+    ("GET", "/v1/s3/{account}/buckets/{bucket}/quota", None, "", 200),  # its bucket's quota, set by an admin
     ("POST", "/v1/s3/{account}/buckets/{bucket}/usage/recount", None, "", 202),
     ("GET", "/v1/s3/{account}/buckets/{bucket}/uploads", None, "", 200),
     ("DELETE", "/v1/s3/{account}/buckets/{bucket}/uploads/{upload_id}", None, "?key=big.bin", 200),
