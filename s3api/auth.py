@@ -43,7 +43,7 @@ from flask import Flask, Response, current_app, g, request
 
 from s3api.config import Token
 from s3api.db.keys import KeyStore
-from s3api.errors import Forbidden, NotFound, TooManyRequests
+from s3api.errors import Forbidden, NotFound, TooManyRequests, routing_error_page
 
 PREFIX = "/v1/s3"
 # endpoints answered without a token; CORS "*" is added to the first group (not to the docs page)
@@ -364,6 +364,8 @@ def init_app(app: Flask, checker: TokenChecker, scoper: Scoper | None = None) ->
             g.token_name = None
             g.caller = None
             return None
+        if request.routing_exception is not None and routing_error_page(request.path) is not None:
+            raise request.routing_exception  # a console URL without the method asked: its own 405 page
         gate = SESSION_GATES.get(request.blueprint or "")
         if gate is not None:
             return gate(checker, scoper)

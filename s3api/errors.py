@@ -13,9 +13,10 @@ where sessions are opened; the handler here applies it to anything that escaped 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, g, jsonify, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
@@ -186,6 +187,15 @@ def _http_code(exc: HTTPException) -> str:
     return "".join(w.capitalize() for w in (exc.name or "Error").replace("-", " ").split())
 
 
+#: URL prefix -> the handler of a routing error there (no blueprint took the request, so its own handlers cannot):
+#: the console's 405 is its HTML page, not this JSON. Filled by :func:`s3api.console.init_app`.
+ROUTING_ERROR_PAGES: dict[str, Callable[[HTTPException], Response]] = {}
+
+
+def routing_error_page(path: str) -> Callable[[HTTPException], Response] | None:
+    return next((page for prefix, page in ROUTING_ERROR_PAGES.items() if path.startswith(prefix)), None)
+
+
 def init_app(app: Flask) -> None:
     """Register the one error handler family on ``app``."""
 
@@ -195,6 +205,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        page = routing_error_page(request.path) if request.url_rule is None else None
+        if page is not None:
+            return page(exc)
         status = exc.code or 500
         errors = None
         data = getattr(exc, "data", None)  # webargs / flask-smorest validation details

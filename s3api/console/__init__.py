@@ -8,9 +8,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the blueprint and its gate (in the app factory)."""
-    from s3api import auth
+    from s3api import auth, errors
     from s3api.console import views  # noqa: F401  (registers the pages on ``bp``)
-    from s3api.console.blueprint import bp, gate
+    from s3api.console.blueprint import bp, gate, routing_error
 
     auth.SESSION_GATES[bp.name] = gate
+    errors.ROUTING_ERROR_PAGES[f"{bp.url_prefix}/"] = routing_error
     app.register_blueprint(bp)

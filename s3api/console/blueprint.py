@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -178,6 +179,11 @@ def _http_error(exc: HTTPException) -> Response:
     )
 
 
+def routing_error(exc: HTTPException) -> Response:
+    """A console URL asked with a method it does not have (no blueprint took the request): our page, not JSON."""
+    return _headers(_http_error(exc))
+
+
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
     database = database_unavailable(exc)
@@ -227,9 +233,33 @@ def when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def content_security_policy(settings: Any) -> str:
+    """Scripts, styles and everything else from the console itself only (no inline script, no eval: htmx's eval
+    and indicator styles are off in base.html); the browser may talk (upload ``fetch``) and be sent (download's
+    303 after a form) only to the console and the accounts' S3 endpoints, where presigned links point."""
+    s3 = set()
+    for account in settings.accounts.values():
+        if account.endpoint_url:
+            parts = urlsplit(account.endpoint_url)
+            s3.update({f"{parts.scheme}://{parts.netloc}", f"{parts.scheme}://*.{parts.netloc}"})
+        else:
+            s3.add("https://*.amazonaws.com")
+    targets = " ".join(["'self'", *sorted(s3)])
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {targets}; form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
-    """No framing, no referrer (a presigned link must not leak to another site), no caching of signed-in pages."""
+    """No framing, no referrer (a presigned link must not leak to another site), no caching of signed-in pages,
+    and a content security policy (:func:`content_security_policy`, computed once per app)."""
+    rt = current_app.extensions["s3api"]
+    policy = current_app.extensions.get("s3api.console.csp")
+    if policy is None:
+        policy = current_app.extensions["s3api.console.csp"] = content_security_policy(rt.settings)
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

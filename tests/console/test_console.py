@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -562,3 +563,30 @@ def test_every_console_route_stands_for_a_real_api_route_and_method(app: Flask) 
         assert endpoint in console_endpoints, endpoint
         assert api_endpoint in methods and not api_endpoint.startswith("console."), (endpoint, api_endpoint)
         assert api_method in methods[api_endpoint], (endpoint, api_endpoint, api_method)
+
+
+def test_pages_carry_a_content_security_policy_that_admits_only_the_console_and_s3(
+    app: Flask, browser: Browser, anonymous: Browser
+) -> None:
+    """No inline script, no eval, no other origin; uploads (fetch) and downloads (a form's 303) reach S3 only."""
+    for r in (browser.get("/console/operations"), anonymous.get("/console/sign-in"), browser.get("/console/nope")):
+        policy = dict(part.strip().split(" ", 1) for part in r.headers["Content-Security-Policy"].split(";"))
+        assert policy["default-src"] == "'none'" and policy["script-src"] == "'self'", policy
+        assert policy["style-src"] == "'self'" and policy["frame-ancestors"] == "'none'", policy
+        assert policy["connect-src"] == "'self' https://*.amazonaws.com", policy  # the test app's accounts: AWS
+        assert policy["form-action"] == policy["connect-src"], policy
+    page = html(browser.get("/console/operations"))
+    assert "<script>" not in page and " on" + "click=" not in page and "style=" not in page
+    assert '"allowEval": false' in page  # htmx evaluates nothing the page says
+    emulated = SimpleNamespace(accounts={"a": SimpleNamespace(endpoint_url="http://127.0.0.1:4566")})
+    policy = console.content_security_policy(emulated)
+    assert "connect-src 'self' http://*.127.0.0.1:4566 http://127.0.0.1:4566;" in policy, policy
+    assert "amazonaws" not in policy
+
+
+def test_a_method_a_console_page_does_not_have_is_our_405_page(browser: Browser) -> None:
+    r = browser.post("/console/operations")
+    assert_error(r, 405, "not allowed")
+    assert "GET" in r.headers["Allow"] and "default-src 'none'" in r.headers["Content-Security-Policy"]
+    r = browser.client.put("/console/local/buckets", data={"csrf": browser.csrf})
+    assert r.status_code == 405 and "<html" in html(r) and r.headers["X-Request-Id"] in html(r)
