@@ -153,6 +153,10 @@ def test_the_whole_tenant_flow_in_a_browser(driver: Any, server: Server, tmp_pat
     body = s3.get_object(Bucket=BUCKET, Key="hello.txt")["Body"].read()
     assert body == b"hello from the console\n"
     shot("bucket-objects")
+    # download: the form's 303 goes to a presigned GET on the emulator (the content security policy admits it)
+    driver.find_element("css selector", "button[aria-label='Download hello.txt']").click()
+    wait_for(lambda: "hello from the console" in text(driver), "the downloaded file in the browser")
+    assert "X-Amz-Signature=" in driver.current_url or "Signature=" in driver.current_url, driver.current_url
     driver.get(f"{base}/console/local/buckets")
     wait_for(
         lambda: "23 B" in driver.find_element("tag name", "tbody").text, "the bucket's usage loaded after the page"
@@ -257,3 +261,189 @@ def test_the_whole_tenant_flow_in_a_browser(driver: Any, server: Server, tmp_pat
     driver.get(f"{base}/console/local/buckets")
     wait_for(lambda: "/console/sign-in" in driver.current_url, "a signed-out session to be refused")
     assert len(list(tmp_path.glob("*.png"))) >= 10
+
+
+def sign_in(driver: Any, base: str, credential: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(f"{base}/console/sign-in")
+    field = wait_for(lambda: driver.find_element("id", "credential"), "the sign-in form")
+    field.send_keys(credential, Keys.ENTER)
+    wait_for(lambda: "/console/sign-in" not in driver.current_url, "the console after sign-in")
+
+
+def sign_out(driver: Any) -> None:
+    driver.find_element("css selector", "form[action$='/sign-out'] button").click()
+    wait_for(lambda: "/console/sign-in" in driver.current_url, "the sign-in page after sign-out")
+
+
+def operation_ends(driver: Any, what: str) -> str:
+    """Wait on an operation's page (its status polls by itself) until it ends; its status."""
+    wait_for(lambda: "/console/operations/op-" in driver.current_url, f"{what}: the operation page")
+    status = wait_for(
+        lambda: (
+            driver.find_element("css selector", "#operation-status [data-status]").get_attribute("data-status")
+            in {"Succeeded", "Failed", "Canceled"}
+            and driver.find_element("css selector", "#operation-status [data-status]").get_attribute("data-status")
+        ),
+        f"{what} to finish",
+        timeout=90,
+    )
+    return str(status)
+
+
+def handed_over(driver: Any) -> dict[str, str]:
+    """The new tenant's secrets, shown on its operation's page once."""
+    found = {
+        name: wait_for(lambda name=name: driver.find_element("id", name).text.strip(), f"the {name} shown once")
+        for name in ("tenant-id", "access-key-id", "secret-access-key", "api-key")
+    }
+    return found
+
+
+def tenant_s3(server: Server, key_id: str, secret: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )  # fmt: skip
+
+
+def test_a_tenants_whole_life_in_a_browser(driver: Any, server: Server, tmp_path: Path) -> None:
+    """An admin makes a plan and a tenant (the secrets shown once), the tenant signs in with its key and uses its
+    bucket, the admin changes its plan, suspends, resumes, rotates its key, sells a paid plan through an order,
+    and deletes both tenants (the free one now, the paid one scheduled, taken back, then now)."""
+    import requests
+
+    shot = Shots(driver, tmp_path)
+    base = server.base.removesuffix("/v1/s3")
+    api = {"X-Auth-Token": TOKEN}
+
+    def tenant_api(tenant: str) -> dict[str, Any]:
+        r = requests.get(f"{server.base}/tenants/{tenant}", headers=api, timeout=10)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    sign_in(driver, base, TOKEN)
+
+    # a plan of our own
+    driver.get(f"{base}/console/plans")
+    submit_form(driver, "/console/plans", {"name": "e2e-small", "locations": "local", "quota_bytes": "1048576"})
+    wait_for(lambda: "/console/plans/e2e-small" in driver.current_url, "the new plan's page")
+    shot("plan-created")
+    submit_form(driver, "/console/plans/e2e-small/edit", {"max_buckets": "2"})
+    wait_for(lambda: "Revision 2" in text(driver) or "revision 2" in text(driver).lower(), "the plan's revision 2")
+    plan = requests.get(f"{server.base}/plans/e2e-small", headers=api, timeout=10).json()
+    assert plan["QuotaBytes"] == 1048576 and plan["MaxBuckets"] == 2 and plan["Revision"] == 2, plan
+    shot("plan-edited")
+
+    # a tenant on the free plan: its operation's page hands over the secrets once
+    driver.get(f"{base}/console/tenants")
+    form = driver.find_element("id", "tenant-create")
+    from selenium.webdriver.support.ui import Select
+
+    Select(form.find_element("id", "tenant-plan")).select_by_value("free")
+    submit_form(driver, "/console/tenants", {"email": "ada@example.test", "bucket": "ada-first"})
+    assert operation_ends(driver, "tenant.create") == "Succeeded", text(driver)
+    secrets = handed_over(driver)
+    tenant = secrets["tenant-id"]
+    shot("tenant-created-secrets-once")
+    copy = driver.find_element("css selector", "button.copy[data-copy='#api-key']")
+    copy.click()
+    wait_for(lambda: copy.text == "Copied", "the copy button to confirm")
+    driver.refresh()
+    wait_for(lambda: driver.find_element("css selector", "#operation-status [data-status]"), "the operation again")
+    assert secrets["api-key"] not in driver.page_source and secrets["secret-access-key"] not in driver.page_source
+    ada_s3 = tenant_s3(server, secrets["access-key-id"], secrets["secret-access-key"])
+    assert ada_s3.list_objects_v2(Bucket="ada-first")["KeyCount"] == 0  # the handed-over S3 key works
+
+    # the admin moves it to the new plan
+    driver.get(f"{base}/console/tenants/{tenant}")
+    Select(driver.find_element("css selector", "#tenant-edit select[name=plan]")).select_by_value("e2e-small")
+    driver.find_element("css selector", "#tenant-edit button[type=submit]").click()
+    wait_for(lambda: tenant_api(tenant)["Plan"] == "e2e-small", "the tenant on plan e2e-small")
+    shot("tenant-plan-changed")
+    sign_out(driver)
+
+    # the tenant signs in with its API key: its buckets, a new one, a file through the page
+    sign_in(driver, base, secrets["api-key"])
+    wait_for(lambda: "/console/local/buckets" in driver.current_url, "the tenant's buckets")
+    assert "ada-first" in text(driver) and BUCKET not in text(driver)
+    shot("tenant-buckets")
+    submit_form(driver, "/console/local/buckets", {"bucket": "ada-second"})
+    wait_for(lambda: "/buckets/ada-second" in driver.current_url, "the tenant's new bucket")
+    upload = tmp_path / "ada.txt"
+    upload.write_text("ada's file\n")
+    driver.find_element("id", "upload-file").send_keys(str(upload))
+    driver.find_element("css selector", "#upload-form button[type=submit]").click()
+    wait_for(lambda: "ada.txt" in driver.find_element("id", "objects").text, "the tenant's file listed")
+    assert ada_s3.get_object(Bucket="ada-second", Key="ada.txt")["Body"].read() == b"ada's file\n"
+    driver.get(f"{base}/console/tenants/{tenant}")
+    assert "e2e-small" in text(driver) and "Suspend" not in text(driver)  # its own page, no admin forms
+    shot("tenant-own-page")
+    sign_out(driver)
+
+    # the admin suspends (the tenant's key lands on its tenant page only), resumes, rotates the S3 key
+    sign_in(driver, base, TOKEN)
+    driver.get(f"{base}/console/tenants/{tenant}")
+    driver.find_element("css selector", f"form[action$='/tenants/{tenant}/suspend'] button").click()
+    wait_for(lambda: tenant_api(tenant)["Status"] == "suspended", "the tenant suspended")
+    shot("tenant-suspended")
+    driver.find_element("css selector", f"form[action$='/tenants/{tenant}/resume'] button").click()
+    wait_for(lambda: tenant_api(tenant)["Status"] == "active", "the tenant resumed")
+    submit_form(driver, f"/tenants/{tenant}/credentials/rotate", {"grace_seconds": "0"})
+    new_secret = wait_for(lambda: driver.find_element("id", "secret-access-key").text.strip(), "the new secret once")
+    new_key = driver.find_element("id", "access-key-id").text.strip()
+    assert new_key != secrets["access-key-id"] and new_secret != secrets["secret-access-key"]
+    shot("tenant-rotated")
+    assert tenant_s3(server, new_key, new_secret).list_objects_v2(Bucket="ada-second")["KeyCount"] == 1
+
+    # a paid plan through an order: placed, paid, provisioned (its secrets once)
+    driver.get(f"{base}/console/orders")
+    form = driver.find_element("id", "order-create")
+    Select(form.find_element("css selector", "select[name=plan]")).select_by_value("standard")
+    submit_form(
+        driver, "/console/orders",
+        {"email": "bob@example.test", "bucket": "bob-first", "amount": "4.99", "currency": "EUR"},
+    )  # fmt: skip
+    wait_for(lambda: "/console/orders/" in driver.current_url, "the order's page")
+    shot("order-placed")
+    driver.find_element("css selector", "form[action$='/paid'] button").click()
+    assert operation_ends(driver, "the paid order's tenant.create") == "Succeeded", text(driver)
+    bob = handed_over(driver)["tenant-id"]
+    assert tenant_api(bob)["Status"] == "active" and tenant_api(bob)["Plan"] == "standard"
+    shot("order-paid-tenant-created")
+
+    # the end: the free tenant now; the paid one scheduled, taken back, then now
+    driver.get(f"{base}/console/tenants/{tenant}")
+    submit_form(driver, f"/tenants/{tenant}/delete", {"reason": "e2e: done", "confirm": tenant})
+    assert operation_ends(driver, "the free tenant's termination") == "Succeeded", text(driver)
+    wait_for(lambda: tenant_api(tenant)["Status"] == "terminated", "the free tenant terminated")
+    shot("tenant-terminated")
+    driver.get(f"{base}/console/tenants/{bob}")
+    submit_form(driver, f"/tenants/{bob}/delete", {"reason": "e2e: moving away", "confirm": bob})
+    wait_for(lambda: tenant_api(bob)["Status"] == "cancelling", "the paid tenant's deletion scheduled")
+    shot("tenant-deletion-scheduled")
+    driver.find_element("css selector", f"form[action$='/tenants/{bob}/cancel-deletion'] button").click()
+    wait_for(lambda: tenant_api(bob)["Status"] == "active", "the deletion taken back")
+    driver.find_element("css selector", f"form[action$='/tenants/{bob}/delete'] input[name=immediate]").click()
+    submit_form(driver, f"/tenants/{bob}/delete", {"reason": "e2e: now", "confirm": bob})
+    assert operation_ends(driver, "the paid tenant's termination") == "Succeeded", text(driver)
+    assert tenant_api(bob)["Status"] == "terminated"
+    names = [b["Name"] for b in server.boto3("s3").list_buckets()["Buckets"]]
+    assert not {"ada-first", "ada-second", "bob-first"} & set(names), names
+
+    # the small screen: the admin's tenant pages fit 375 px
+    driver.set_window_size(375, 812)
+    for path in ("/console/tenants", f"/console/tenants/{tenant}", "/console/plans", "/console/plans/e2e-small",
+                 "/console/orders"):  # fmt: skip
+        driver.get(f"{base}{path}")
+        wait_for(lambda: driver.find_element("id", "main"), f"{path} at 375 px")
+        no_sideways_scroll(driver)
+        shot("375" + path.replace("/", "-"))
+    driver.set_window_size(1280, 900)
+    driver.get(f"{base}/console/audit")
+    assert "console.tenant.create" in text(driver)
+    shot("audit-after-tenants")
+    sign_out(driver)
