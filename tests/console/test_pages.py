@@ -185,6 +185,31 @@ def test_a_tenants_usage_page_and_another_tenants_is_404(app: Flask, anonymous: 
     assert_error(anonymous.get("/console/local/buckets/other-data/usage/history"), 404, "does not exist")
 
 
+def test_a_tenants_quota_bar_and_alerts_on_its_pages(app: Flask, browser: Browser, client: Client) -> None:
+    """The tenant's plan quota (summed over its buckets' samples) as a bar on the tenant page and the usage page,
+    with the standing alerts once the quota check has run; no quota: no bar."""
+    tenant_id, key, _ = make_tenant(app, plan="metered", buckets=["metered-data"])
+    store = app.extensions["s3api"].usage
+    store.put(sample_row("metered-data", days_ago(2), 500, tenant=tenant_id))
+    store.put(sample_row("metered-data", days_ago(1), 950, tenant=tenant_id))
+    page, usage_page = f"/console/tenants/{tenant_id}", f"/console/tenants/{tenant_id}/usage"
+    assert "<meter" not in assert_page(browser.get(page), tenant_id)  # the plan has no quota yet
+    assert client.patch("/v1/s3/plans/metered", json={"QuotaBytes": 1000}).status_code == 200
+    body = assert_page(browser.get(page), "<meter", "950 B of 1000 B", "(95.0%)")
+    assert 'value="95.0"' in body and "Alerts" not in body  # no check has run: nothing crossed yet
+    from s3api.control import quotas
+
+    with app.app_context():
+        rt = app.extensions["s3api"]
+        quotas.check_account(rt.aws("local"), quotas.env(rt))
+    for path in (page, usage_page):
+        body = assert_page(browser.get(path), "<meter", "950 B of 1000 B", "Alerts", "90% crossed")
+        assert "75% crossed" in body and "100% crossed" not in body, path
+    tenant = Browser(app.test_client())
+    assert tenant.sign_in(key).status_code == 303  # the tenant sees its own bar
+    assert_page(tenant.get(usage_page), "<meter", "950 B of 1000 B", "90% crossed")
+
+
 # --- admin pages: tenants, plans, orders ------------------------------------------------------------------------
 
 
