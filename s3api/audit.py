@@ -333,6 +333,7 @@ DATABASE_STATE = (
     "order.create",
     "order.failed",
     "tenant.cancel_deletion",
+    "console.tenant.cancel_deletion",
 )
 
 

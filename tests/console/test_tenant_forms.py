@@ -408,3 +408,21 @@ def test_a_tenant_key_sees_its_keys_but_no_admin_form(app: Flask, anonymous: Bro
     for form in ("tenant-edit", "tenant-rotate", "tenant-reveal", "Switch off"):
         assert form not in page
     assert_error(anonymous.post(f"/console/tenants/{tenant_id}/credentials/rotate"), 403, "the tenant role may not")
+
+
+def test_a_canceled_deletion_from_the_console_is_one_event_written_with_its_change(
+    app: Flask, browser: Browser, client: Client
+) -> None:
+    """Database state: the event commits with the change (``audit.in_transaction``), no ``started`` event is left."""
+    from datetime import UTC, datetime, timedelta
+
+    from s3api.db.tenants import TenantStore
+
+    tenant_id, _, _ = make_tenant(app, buckets=["paid-data"], plan=paid_plan(client))
+    TenantStore(app.extensions["s3api"].db).update(tenant_id, next_charge_at=datetime.now(UTC) + timedelta(days=9))
+    path = f"/console/tenants/{tenant_id}"
+    assert browser.post(f"{path}/delete", {"reason": "customer asked", "confirm": tenant_id}).status_code == 303
+    assert_error(browser.post(f"/console/tenants/{make_tenant(app)[0]}/cancel-deletion"), 409, "no deletion")
+    assert browser.post(f"{path}/cancel-deletion").status_code == 303
+    events = client.get("/v1/s3/audit?action=console.tenant.cancel_deletion").json["Events"]
+    assert [(e["Outcome"], e["Status"]) for e in events] == [("ok", 303), ("refused", 409)]
