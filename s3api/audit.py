@@ -98,6 +98,11 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("console.tenant_resume", "POST"): "console.tenant.resume",
     ("console.tenant_delete", "POST"): "console.tenant.delete",
     ("console.tenant_cancel_deletion", "POST"): "console.tenant.cancel_deletion",
+    ("console.tenant_create", "POST"): "console.tenant.create",
+    ("console.tenant_edit", "POST"): "console.tenant.update",
+    ("console.tenant_rotate", "POST"): "console.tenant.credentials_rotate",
+    ("console.tenant_reveal", "POST"): "console.tenant.secret_reveal",
+    ("console.tenant_key_status", "POST"): "console.tenant.key_status",
     ("plans.Plans", "POST"): "plan.create",
     ("plans.Plan", "PATCH"): "plan.update",
     ("plans.Plan", "DELETE"): "plan.delete",
@@ -119,6 +124,8 @@ ACTIONS: Mapping[tuple[str, str], str] = {
 }
 #: where a route that starts an operation points its ``Location``: the event carries the operation's id
 OPERATIONS_PATH = "/v1/s3/operations/"
+#: the same for a console form: its 303 to the operation's page (a notice may follow in the query)
+CONSOLE_OPERATIONS_PATH = "/console/operations/"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: The action of a mutating request refused before it reached a route: a path value the converters refused
 #: (400), or a path no rule matches (404, 405). Its resource is the path as sent.
@@ -195,11 +202,13 @@ def resource() -> str:
 
 #: the form fields naming what a console form creates (its JSON twin's BucketInput.Bucket, User.UserName, ...)
 CONSOLE_CREATED = ("bucket", "host_name", "user_name")
+#: console forms whose ``bucket`` is a new tenant's first bucket, not what they create (as their JSON twins' Bucket)
+CONSOLE_UNNAMED = frozenset({"console.tenant_create", "console.order_create"})
 
 
 def _created_name(body: Any) -> str | None:
     if not isinstance(body, dict):
-        form = request.form if request.blueprint == "console" else {}
+        form = request.form if request.blueprint == "console" and request.endpoint not in CONSOLE_UNNAMED else {}
         return next((str(form[f])[:MAX_TEXT] for f in CONSOLE_CREATED if form.get(f)), None)
     for outer, inner in (("BucketInput", "Bucket"), ("User", "UserName")):
         value = body.get(outer)
@@ -324,6 +333,7 @@ DATABASE_STATE = (
     "order.create",
     "order.failed",
     "tenant.cancel_deletion",
+    "console.tenant.cancel_deletion",
 )
 
 
@@ -356,8 +366,9 @@ def init_app(app: Flask, db: Database) -> None:
             code = payload.get("code") if isinstance(payload, dict) else None
         event = build(response.status_code, str(code)[:64] if code else None)
         location = response.headers.get("Location", "")
-        if location.startswith(OPERATIONS_PATH):  # the work goes on as this operation
-            event.operation_id = location[len(OPERATIONS_PATH) :][:64]
+        for prefix in (OPERATIONS_PATH, CONSOLE_OPERATIONS_PATH):
+            if location.startswith(prefix):  # the work goes on as this operation
+                event.operation_id = location[len(prefix) :].split("?", 1)[0][:64]
         started: AuditEvent | None = g.get("audit_started")
         try:
             if started is not None:

@@ -34,7 +34,14 @@ from s3api.schemas.plans import HistoryQuerySchema as PlanHistoryQuery
 from s3api.schemas.plans import PlanQuerySchema
 from s3api.schemas.tenants import ORDERS as TENANT_ORDERS
 from s3api.schemas.tenants import STATUSES as TENANT_STATUSES
-from s3api.schemas.tenants import STORAGE_TYPES, TenantQuerySchema
+from s3api.schemas.tenants import (
+    STORAGE_TYPES,
+    TenantCreateSchema,
+    TenantKeyStatusSchema,
+    TenantPatchSchema,
+    TenantQuerySchema,
+    TenantRotateSchema,
+)
 from s3api.schemas.usage import HistoryQuery, TenantHistoryQuery
 from s3api.schemas.users import KeyStatusSchema, RotateQuerySchema, UserCreateSchema
 from s3api.schemas.websites import InvalidationRequestSchema, WebsiteCreateSchema
@@ -430,22 +437,129 @@ TENANT_FILTERS = (
 
 @page("/tenants", "tenants.Tenants", endpoint="tenants")
 def tenants_page() -> Response:
-    """``GET /v1/s3/tenants`` with its filters and ``order_by`` (creation date or this period's metering)."""
+    """``GET /v1/s3/tenants`` with its filters and ``order_by`` (creation date or this period's metering); for an
+    admin the "New tenant" form (the free plans it may use, the configured locations)."""
+    rt = runtime.current()
     given = {k: request.args[k] for k in TENANT_FILTERS if request.args.get(k)}
     query = load(TenantQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
-    found = tenants.list_tenants(runtime.current(), query)
+    found = tenants.list_tenants(rt, query)
+    caller = g.get("caller")
+    free = [p for p in plans.visible(rt, caller) if p.active and p.is_free] if _is_admin() else []
     return show(
         "tenants.html", page=found, filters=given, statuses=TENANT_STATUSES, storage_types=STORAGE_TYPES,
-        orders=TENANT_ORDERS, order_by=query["order_by"],
+        orders=TENANT_ORDERS, order_by=query["order_by"], free_plans=free,
+        locations=sorted(plans.locations(rt.settings)), default_location=_default_location(),
     )  # fmt: skip
+
+
+def _is_admin() -> bool:
+    return getattr(g.get("caller"), "role", None) == "admin"
+
+
+def _default_location() -> str:
+    """The location of the first configured account by name (the embedded default's: ``local``)."""
+    accounts = sorted(runtime.current().settings.accounts.values(), key=lambda a: a.name)
+    return accounts[0].location_code if accounts else ""
+
+
+@page("/tenants", "tenants.Tenants", methods=("POST",))
+def tenant_create() -> Response:
+    """``POST /v1/s3/tenants``: a tenant on a free plan, made by the operation ``tenant.create``; 303 to that
+    operation's page, which hands over its secrets once (never in this answer or its URL)."""
+    data: dict[str, Any] = {
+        "Plan": form("plan"), "Location": form("location"), "Email": form("email"), "Bucket": form("bucket"),
+        "Tester": request.form.get("tester") in ("on", "true", "1"),
+    }  # fmt: skip
+    for field, name in (("ClientId", "client_id"), ("Billing", "billing")):
+        if value := form(name, required=False):
+            data[field] = value
+    body = load(TenantCreateSchema(), data)
+    op = tenants.create(runtime.current(), starter(), body)
+    notice = f"Creating the tenant with bucket {body['Bucket']}: its secrets are shown here once, when it is done."
+    return see("console.operation", operation_id=op.id, notice=notice)
 
 
 @page("/tenants/<tenant>", "tenants.Tenant")
 def tenant(tenant: str) -> Response:
-    """One tenant as ``GET /v1/s3/tenants/{id}``: plan, status, service dates, buckets, quota and alerts; the
-    admin's forms (suspend/resume, schedule deletion with a reason, cancel it)."""
-    shown = tenants.get(runtime.current(), g.get("caller"), tenant)
-    return show("tenant.html", tenant=tenant, t=shown, quota=shown.get("Usage"))
+    """One tenant as ``GET /v1/s3/tenants/{id}``: plan, status, service dates, buckets, its access keys, quota and
+    alerts; the admin's forms (edit, credentials: rotate, reveal, keys on/off; suspend/resume, schedule deletion
+    with a reason, cancel it)."""
+    rt = runtime.current()
+    caller = g.get("caller")
+    shown = tenants.get(rt, caller, tenant)
+    choices = _plan_choices(shown) if _is_admin() else []
+    return show("tenant.html", tenant=tenant, t=shown, quota=shown.get("Usage"), plan_choices=choices)
+
+
+def _plan_choices(shown: dict[str, Any]) -> list[str]:
+    """The plans the edit form offers: active ones sold in the tenant's location (test plans for a tester), and
+    its own. The service checks the choice again (:func:`s3api.control.tenants.patch`)."""
+    offered = {
+        p.name
+        for p in plans.visible(runtime.current(), g.get("caller"))
+        if p.active and p.sold_in(shown["Location"]) and (shown["Tester"] or not p.test_only)
+    }
+    return sorted(offered | {shown["Plan"]})
+
+
+@page("/tenants/<tenant>/edit", "tenants.Tenant", methods=("POST",), api_method="PATCH")
+def tenant_edit(tenant: str) -> Response:
+    """``PATCH /v1/s3/tenants/{id}`` with the fields the form changed (plan, email, client id, billing; an emptied
+    client id or billing is cleared); nothing changed: nothing is sent."""
+    rt = runtime.current()
+    row = tenants.get_row(rt, g.get("caller"), tenant)  # what the form changes is decided against the row
+    data: dict[str, Any] = {}
+    if (plan_name := form("plan", required=False)) and plan_name != row.plan:
+        data["Plan"] = plan_name
+    if "email" in request.form and form("email", required=False) != row.email:
+        data["Email"] = form("email", required=False)
+    for field, name, current in (("ClientId", "client_id", row.client_id), ("Billing", "billing", row.billing)):
+        if name in request.form and (form(name, required=False) or None) != current:
+            data[field] = form(name, required=False) or None
+    if not data:
+        return see("console.tenant", tenant=tenant, notice="Nothing changed.")
+    body = load(TenantPatchSchema(), data)
+    tenants.patch(rt, g.get("caller"), tenant, body)
+    return see("console.tenant", tenant=tenant, notice=f"Tenant changed: {', '.join(body)}.")
+
+
+@page("/tenants/<tenant>/credentials/rotate", "tenants.TenantRotate", methods=("POST",))
+def tenant_rotate(tenant: str) -> Response:
+    """A new S3 access key for the tenant; the answer is the page showing its secret once. The old key works
+    ``grace_seconds`` more (0: deleted at once)."""
+    body = load(TenantRotateSchema(), {"GraceSeconds": _integer(request.form.get("grace_seconds", "").strip() or "0")})
+    rotated = tenants.rotate(runtime.current(), tenant, body["GraceSeconds"])
+    return _secret_page(tenant, rotated, rotated=True)
+
+
+@page("/tenants/<tenant>/credentials/reveal", "tenants.TenantReveal", methods=("POST",))
+def tenant_reveal(tenant: str) -> Response:
+    """The tenant's current S3 secret again (kept sealed only with ``secret_keys`` configured; else the service's
+    409, shown as our error); the answer is the page showing it, audited as a secret read."""
+    return _secret_page(tenant, tenants.reveal(runtime.current(), tenant), rotated=False)
+
+
+def _secret_page(tenant: str, key: dict[str, Any], *, rotated: bool) -> Response:
+    response = show("tenant_secret.html", tenant=tenant, key=key, rotated=rotated)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _integer(value: str) -> Any:
+    """A form's whole number as an int for a strict schema field (anything else as given: the schema refuses)."""
+    return int(value) if value.lstrip("-").isdigit() and len(value) <= 12 else value
+
+
+@page(
+    "/tenants/<tenant>/credentials/<key_id>", "tenants.TenantKey", methods=("POST",), api_method="PATCH",
+    endpoint="tenant_key_status",
+)  # fmt: skip
+def tenant_key_status(tenant: str, key_id: str) -> Response:
+    """Switch one of the tenant's S3 access keys off (Inactive) or on (Active); the key is kept."""
+    body = load(TenantKeyStatusSchema(), {"Status": request.form.get("status", "")})
+    tenants.set_key_status(runtime.current(), tenant, key_id, body["Status"])
+    done = "switched on" if body["Status"] == "Active" else "switched off"
+    return see("console.tenant", tenant=tenant, notice=f"Access key {key_id} {done}.")
 
 
 @page("/tenants/<tenant>/suspend", "tenants.TenantSuspend", methods=("POST",))
@@ -668,9 +782,16 @@ def operations() -> Response:
 
 @page("/operations/<operation_id>", "operations.OperationView")
 def operation(operation_id: str) -> Response:
-    op = record(runtime.current().operations.get(operation_id))
+    """An operation's status (the htmx fragment polls it every second until Done). A succeeded ``tenant.create``
+    seen by an admin hands over the new tenant's secrets once, as the API's GET does
+    (:func:`s3api.control.tenants.take_handover`): in this answer only, page or fragment, whichever takes them."""
+    rt = runtime.current()
+    op = rt.operations.get(operation_id)
+    shown = tenants.take_handover(rt, op, g.get("caller"), record(op))
     template = "operation_status.html" if request.headers.get("HX-Request") else "operation.html"
-    return show(template, op=op)
+    response = show(template, op=shown)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @page("/operations/<operation_id>/cancel", "operations.OperationCancel", methods=("POST",))
