@@ -98,6 +98,13 @@ ACTIONS: Mapping[tuple[str, str], str] = {
     ("console.tenant_resume", "POST"): "console.tenant.resume",
     ("console.tenant_delete", "POST"): "console.tenant.delete",
     ("console.tenant_cancel_deletion", "POST"): "console.tenant.cancel_deletion",
+    # plans and orders (s3api/console/catalog.py)
+    ("console.plan_create", "POST"): "console.plan.create",
+    ("console.plan_edit", "POST"): "console.plan.update",
+    ("console.plan_delete", "POST"): "console.plan.delete",
+    ("console.order_create", "POST"): "console.order.create",
+    ("console.order_paid", "POST"): "console.order.paid",
+    ("console.order_failed", "POST"): "console.order.failed",
     ("plans.Plans", "POST"): "plan.create",
     ("plans.Plan", "PATCH"): "plan.update",
     ("plans.Plan", "DELETE"): "plan.delete",
@@ -321,8 +328,11 @@ DATABASE_STATE = (
     "key.",
     "console.key.",
     "plan.",
+    "console.plan.",
     "order.create",
     "order.failed",
+    "console.order.create",
+    "console.order.failed",
     "tenant.cancel_deletion",
 )
 
