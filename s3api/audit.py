@@ -334,6 +334,7 @@ DATABASE_STATE = (
     "console.order.create",
     "console.order.failed",
     "tenant.cancel_deletion",
+    "console.tenant.cancel_deletion",
 )
 
 

@@ -363,3 +363,23 @@ def test_bad_order_input_is_refused_and_creates_nothing(
     for form in ("paid", "failed"):
         assert_error(anonymous.post(f"/console/orders/{order_id}/{form}"), 403, "the reader role may not")
     assert [o["Status"] for o in client.get("/v1/s3/orders").json["Orders"]] == ["pending"]
+
+
+def test_a_database_state_form_writes_one_event_not_a_stray_started_one(
+    app: Flask, browser: Browser, client: Client
+) -> None:
+    """A console form whose change is database state (``audit.in_transaction``) is in DATABASE_STATE: no
+    ``started`` event is claimed before it (it would stay ``started``: the hook stops at the pending event)."""
+    from datetime import UTC, datetime, timedelta
+
+    from s3api.db.tenants import TenantStore
+
+    tenant_id, _, _ = make_tenant(app, buckets=["paid-data"], plan=paid_plan(client))
+    TenantStore(app.extensions["s3api"].db).update(tenant_id, next_charge_at=datetime.now(UTC) + timedelta(days=9))
+    path = f"/console/tenants/{tenant_id}"
+    assert browser.post(f"{path}/delete", {"reason": "customer asked", "confirm": tenant_id}).status_code == 303
+    assert browser.post(f"{path}/cancel-deletion").status_code == 303
+    found = events(client, "console.tenant.cancel_deletion")
+    assert [(e["Outcome"], e["Status"]) for e in found] == [("ok", 303)]
+    assert make_plan(browser).status_code == 303
+    assert [e["Outcome"] for e in events(client, "console.plan.")] == ["ok"]
