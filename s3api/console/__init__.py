@@ -1,5 +1,6 @@
 """The web console under ``/console``: :mod:`s3api.console.blueprint` (the blueprint, its gate, errors and
-navigation), :mod:`s3api.console.session` (the cookie), :mod:`s3api.console.views` (the pages)."""
+navigation), :mod:`s3api.console.session` (the cookie), :mod:`s3api.console.views` (the pages) and
+:mod:`s3api.console.catalog` (plans and orders)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the blueprint and its gate (in the app factory)."""
     from s3api import auth, errors
-    from s3api.console import views  # noqa: F401  (registers the pages on ``bp``)
+    from s3api.console import catalog, views  # noqa: F401  (register the pages on ``bp``)
     from s3api.console.blueprint import bp, gate, routing_error
 
     auth.SESSION_GATES[bp.name] = gate

@@ -17,7 +17,7 @@ from s3api.api import PATH_VALUES
 from s3api.console import charts
 from s3api.console import session as sessions
 from s3api.console.blueprint import bp, page
-from s3api.control import isolation, lifecycle, links, orders, plans, quotas, tenants, usage
+from s3api.control import isolation, lifecycle, links, quotas, tenants, usage
 from s3api.db.operations import STATUSES, record
 from s3api.errors import ApiError, BadRequest, Forbidden, NotFound
 from s3api.jobs.operations import start
@@ -29,9 +29,7 @@ from s3api.schemas.keys import KeyCreateSchema
 from s3api.schemas.links import LinkQuerySchema
 from s3api.schemas.objects import BatchDeleteSchema, ObjectListQuery, UploadListQuery
 from s3api.schemas.operations import OperationQuerySchema
-from s3api.schemas.orders import ORDER_STATUSES, OrderQuerySchema, TenantDeleteSchema
-from s3api.schemas.plans import HistoryQuerySchema as PlanHistoryQuery
-from s3api.schemas.plans import PlanQuerySchema
+from s3api.schemas.orders import TenantDeleteSchema
 from s3api.schemas.tenants import ORDERS as TENANT_ORDERS
 from s3api.schemas.tenants import STATUSES as TENANT_STATUSES
 from s3api.schemas.tenants import (
@@ -596,32 +594,6 @@ def tenant_cancel_deletion(tenant: str) -> Response:
     event = audit.in_transaction(303)
     lifecycle.cancel_deletion(runtime.current(), tenant, [lambda s, _row: event(s, "cancel-deletion")])
     return see("console.tenant", tenant=tenant, notice="Deletion canceled.")
-
-
-@page("/plans", "plans.Plans")
-def plans_page() -> Response:
-    given = {k: request.args[k] for k in ("active", "test_only", "location", "storage_type") if request.args.get(k)}
-    query = load(PlanQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
-    found = plans.page(runtime.current(), g.get("caller"), query)
-    return show("plans.html", page=found, filters=given, storage_types=STORAGE_TYPES)
-
-
-@page("/plans/<plan>", "plans.PlanHistory")
-def plan(plan: str) -> Response:
-    """A plan and its history (revisions oldest first: who, when, each field's old and new value)."""
-    rt = runtime.current()
-    query = load(PlanHistoryQuery(), {"page_size": PAGE_SIZE, **_token()})
-    shown = plans.get(rt, g.get("caller"), plan).record()
-    found = plans.history(rt, g.get("caller"), plan, query["page_size"], query.get("page_token"))
-    return show("plan.html", plan=shown, history=found)
-
-
-@page("/orders", "orders.Orders")
-def orders_page() -> Response:
-    given = {k: request.args[k] for k in ("tenant", "status", "plan") if request.args.get(k)}
-    query = load(OrderQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
-    found = orders.list_orders(runtime.current(), **query)
-    return show("orders.html", page=found, filters=given, statuses=ORDER_STATUSES)
 
 
 # --- a tenant's usage ---------------------------------------------------------------------------------------------
