@@ -17,7 +17,7 @@ from s3api.api import PATH_VALUES
 from s3api.console import charts
 from s3api.console import session as sessions
 from s3api.console.blueprint import bp, page
-from s3api.control import isolation, lifecycle, links, quotas, tenants, usage
+from s3api.control import isolation, lifecycle, links, plans, quotas, tenants, usage
 from s3api.db.operations import STATUSES, record
 from s3api.errors import ApiError, BadRequest, Forbidden, NotFound
 from s3api.jobs.operations import start

@@ -110,8 +110,9 @@ def no_sideways_scroll(driver: Any) -> None:
 
 
 def submit_form(driver: Any, action_part: str, fields: dict[str, str]) -> None:
-    """Fill and submit the form whose action contains ``action_part`` (fields by name)."""
-    form = driver.find_element("css selector", f"form[action*='{action_part}']")
+    """Fill and submit the form whose action contains ``action_part`` (or the form ``#id``; fields by name)."""
+    selector = f"form{action_part}" if action_part.startswith("#") else f"form[action*='{action_part}']"
+    form = driver.find_element("css selector", selector)
     for name, value in fields.items():
         field = form.find_element("name", name)
         field.clear()
@@ -329,10 +330,10 @@ def test_a_tenants_whole_life_in_a_browser(driver: Any, server: Server, tmp_path
 
     # a plan of our own
     driver.get(f"{base}/console/plans")
-    submit_form(driver, "/console/plans", {"name": "e2e-small", "locations": "local", "quota_bytes": "1048576"})
+    submit_form(driver, "#plan-create", {"name": "e2e-small", "locations": "local", "quota_bytes": "1048576"})
     wait_for(lambda: "/console/plans/e2e-small" in driver.current_url, "the new plan's page")
     shot("plan-created")
-    submit_form(driver, "/console/plans/e2e-small/edit", {"max_buckets": "2"})
+    submit_form(driver, "#plan-edit", {"max_buckets": "2"})
     wait_for(lambda: "Revision 2" in text(driver) or "revision 2" in text(driver).lower(), "the plan's revision 2")
     plan = requests.get(f"{server.base}/plans/e2e-small", headers=api, timeout=10).json()
     assert plan["QuotaBytes"] == 1048576 and plan["MaxBuckets"] == 2 and plan["Revision"] == 2, plan
@@ -344,7 +345,7 @@ def test_a_tenants_whole_life_in_a_browser(driver: Any, server: Server, tmp_path
     from selenium.webdriver.support.ui import Select
 
     Select(form.find_element("id", "tenant-plan")).select_by_value("free")
-    submit_form(driver, "/console/tenants", {"email": "ada@example.test", "bucket": "ada-first"})
+    submit_form(driver, "#tenant-create", {"email": "ada@example.test", "bucket": "ada-first"})
     assert operation_ends(driver, "tenant.create") == "Succeeded", text(driver)
     secrets = handed_over(driver)
     tenant = secrets["tenant-id"]
@@ -404,7 +405,7 @@ def test_a_tenants_whole_life_in_a_browser(driver: Any, server: Server, tmp_path
     form = driver.find_element("id", "order-create")
     Select(form.find_element("css selector", "select[name=plan]")).select_by_value("standard")
     submit_form(
-        driver, "/console/orders",
+        driver, "#order-create",
         {"email": "bob@example.test", "bucket": "bob-first", "amount": "4.99", "currency": "EUR"},
     )  # fmt: skip
     wait_for(lambda: "/console/orders/" in driver.current_url, "the order's page")
