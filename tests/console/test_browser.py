@@ -4,7 +4,10 @@
 Signs in with the keyboard, creates a bucket, uploads a file through the page (a presigned PUT straight to the
 emulator), sees it listed, creates a user and copies its key, makes a website and watches its status, deletes
 it all (the forced bucket delete's operation page shows its progress), at 1280 px and 375 px (no sideways
-scrolling). Screenshots of each page go to the test's output folder (``tmp_path``).
+scrolling). Then a tenant's whole life: an admin makes and edits a plan, creates a tenant (its secrets copied from
+the operation's page once), moves it to the plan; the tenant signs in with its own key, makes a bucket and uploads;
+the admin suspends, resumes, rotates its S3 key, sells a paid plan through an order, and deletes both tenants.
+Screenshots of each page go to the test's output folder (``tmp_path``).
 
 Without chromium/chromedriver (or selenium) the test is skipped with one line; under ``CI=true`` it fails
 instead (``.ci/run`` installs them)."""
