@@ -213,6 +213,29 @@ def quota_percent(used: Any, quota: Any) -> float | None:
     return charts.quota_percent(used, quota)
 
 
+@bp.app_template_filter("field_messages")
+def field_messages(errors: Any) -> list[str]:
+    """A refusal's per-field messages as lines, nested fields joined with dots (``Prices.0.Currency: ...``); the
+    outer level (``form``, ``json``, ``path``) is where, not what, and is left out."""
+    lines: list[str] = []
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{name}.{key}" if name else str(key), inner)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            lines.append(f"{name}: {'; '.join(value)}" if name else "; ".join(value))
+        elif isinstance(value, list):
+            for i, inner in enumerate(value):
+                walk(f"{name}.{i}" if name else str(i), inner)
+        else:
+            lines.append(f"{name}: {value}" if name else str(value))
+
+    for where in (errors or {}).values() if isinstance(errors, dict) else ():
+        walk("", where)
+    return lines[:50]
+
+
 @bp.app_template_filter("filesize")
 def filesize(value: Any) -> str:
     if not isinstance(value, int | float):

@@ -123,6 +123,17 @@ def submit_form(driver: Any, action_part: str, fields: dict[str, str]) -> None:
     form.find_element("css selector", "button[type=submit]").click()
 
 
+def fits_375(driver: Any, base: str, shot: Shots, paths: list[str]) -> None:
+    """Each page at 375 px: no sideways scrolling; a screenshot of each."""
+    driver.set_window_size(375, 812)
+    for path in paths:
+        driver.get(f"{base}{path}")
+        wait_for(lambda: driver.find_element("id", "main"), f"{path} at 375 px")
+        no_sideways_scroll(driver)
+        shot("375" + path.replace("/", "-"))
+    driver.set_window_size(1280, 900)
+
+
 def test_the_whole_tenant_flow_in_a_browser(driver: Any, server: Server, tmp_path: Path) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -207,17 +218,11 @@ def test_the_whole_tenant_flow_in_a_browser(driver: Any, server: Server, tmp_pat
         shot(path.strip("/").replace("/", "-"))
 
     # the small screen: every page fits 375 px
-    driver.set_window_size(375, 812)
     small = ["/console/local/buckets", f"/console/local/buckets/{BUCKET}", "/console/local/websites"]
     small += [f"/console/local/websites/{SITE}", "/console/operations", "/console/keys", "/console/audit"]
     small += [f"/console/local/buckets/{BUCKET}/links", f"/console/local/buckets/{BUCKET}/usage/history"]
     small += ["/console/tenants", "/console/plans", "/console/orders"]
-    for path in small:
-        driver.get(f"{base}{path}")
-        wait_for(lambda: driver.find_element("id", "main"), f"{path} at 375 px")
-        no_sideways_scroll(driver)
-        shot("375" + path.replace("/", "-"))
-    driver.set_window_size(1280, 900)
+    fits_375(driver, base, shot, small)
 
     # delete the website: its operation page follows the work
     driver.get(f"{base}/console/local/websites/{SITE}")
@@ -439,14 +444,8 @@ def test_a_tenants_whole_life_in_a_browser(driver: Any, server: Server, tmp_path
     assert not {"ada-first", "ada-second", "bob-first"} & set(names), names
 
     # the small screen: the admin's tenant pages fit 375 px
-    driver.set_window_size(375, 812)
-    for path in ("/console/tenants", f"/console/tenants/{tenant}", "/console/plans", "/console/plans/e2e-small",
-                 "/console/orders"):  # fmt: skip
-        driver.get(f"{base}{path}")
-        wait_for(lambda: driver.find_element("id", "main"), f"{path} at 375 px")
-        no_sideways_scroll(driver)
-        shot("375" + path.replace("/", "-"))
-    driver.set_window_size(1280, 900)
+    fits_375(driver, base, shot, ["/console/tenants", f"/console/tenants/{tenant}", "/console/plans",
+                                   "/console/plans/e2e-small", "/console/orders"])  # fmt: skip
     driver.get(f"{base}/console/audit")
     assert "console.tenant.create" in text(driver)
     shot("audit-after-tenants")

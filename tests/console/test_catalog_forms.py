@@ -198,7 +198,7 @@ def test_bad_plan_input_is_refused_and_changes_nothing(browser: Browser, client:
         ({"alert_thresholds": "50, 200"}, "AlertThresholds"),
         ({"prices": "local 9.90"}, "prices line 1"),
         ({"prices": "local nine EUR"}, "decimal string"),
-        ({"prices": "local 9.90 euro"}, "3-letter currency"),
+        ({"prices": "local 9.90 euro"}, "<li>Prices.0.Currency: a 3-letter currency code"),  # a nested field's path
         ({"locations": "mars"}, "no configured account"),
         ({"locations": ""}, "Locations"),
         ({"storage_type": "Tape"}, "StorageType"),
