@@ -200,14 +200,16 @@ def buckets_page(account: str) -> Response:
 
 @page("/<account>/buckets/<bucket>/usage", "objects.Usage")
 def bucket_usage(account: str, bucket: str) -> Response:
-    """One row's usage cells (a fragment); a bucket that is not ours (the access-log bucket) says so."""
+    """One row's usage cells (a fragment), with a quota bar when the bucket has a quota of its own (measured
+    against this count; one database read); a bucket that is not ours (the access-log bucket) says so."""
     aws = aws_of(account)
     path_value("bucket", bucket)
     try:
         usage = objects.usage(aws, bucket)
     except (NotFound, Forbidden) as exc:
         return show("usage_cells.html", account=account, bucket=bucket, usage=None, why=exc.message)
-    return show("usage_cells.html", account=account, bucket=bucket, usage=usage, why=None)
+    quota = quotas.bucket_quota_bytes(quotas.env(runtime.current()), account, bucket)
+    return show("usage_cells.html", account=account, bucket=bucket, usage=usage, why=None, quota_bytes=quota)
 
 
 @page("/<account>/buckets/<bucket>/usage/history", "objects.UsageHistory")

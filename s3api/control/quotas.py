@@ -472,6 +472,12 @@ def _bucket_subject(aws: AccountAws, env: Env, bucket: str) -> Subject:
     raise NotFound(f"bucket '{bucket}' has no quota")
 
 
+def bucket_quota_bytes(env: Env, account: str, bucket: str) -> int | None:
+    """The bucket's own quota in bytes, or None (one database read, no AWS call: a list row's quota bar)."""
+    row = env.quotas.bucket(account, bucket)
+    return row.quota_bytes if row is not None else None
+
+
 def bucket_status(aws: AccountAws, env: Env, bucket: str) -> dict[str, Any]:
     """``GET .../quota``: the limit, the usage it is measured against, the standing alerts, the projection and
     whether writes are denied now (one GetBucketPolicy). 404 without a quota."""

@@ -154,6 +154,18 @@ def test_a_buckets_usage_chart_quota_bar_and_alerts(app: Flask, browser: Browser
     assert days_ago(2) in only and days_ago(3) not in only.split("<details>")[1]
 
 
+def test_the_bucket_list_row_shows_a_quota_bar_for_a_bucket_with_a_quota(browser: Browser, client: Client) -> None:
+    bucket = make_bucket(client, "barred-bucket")
+    s3().put_object(Bucket=bucket, Key="a.bin", Body=b"x" * 100)
+    row = f"/console/local/buckets/{bucket}/usage"
+    cells = html(browser.get(row, headers={"HX-Request": "true"}))
+    assert "<meter" not in cells and "none" in cells and cells.count("<td") == 4
+    assert client.put(f"/v1/s3/local/buckets/{bucket}/quota", json={"QuotaBytes": 1000}).status_code == 200
+    cells = html(browser.get(row, headers={"HX-Request": "true"}))
+    assert 'value="10.0"' in cells and "of 1000 B" in cells and f'aria-label="{bucket}: 10.0% of its quota"' in cells
+    assert '<th scope="col">Quota</th>' in html(browser.get("/console/local/buckets"))
+
+
 def test_usage_pages_refuse_bad_input(browser: Browser, client: Client) -> None:
     bucket = make_bucket(client, "chart-bucket")
     path = f"/console/local/buckets/{bucket}/usage/history"
