@@ -578,6 +578,7 @@ def test_pages_carry_a_content_security_policy_that_admits_only_the_console_and_
     page = html(browser.get("/console/operations"))
     assert "<script>" not in page and " on" + "click=" not in page and "style=" not in page
     assert '"allowEval": false' in page  # htmx evaluates nothing the page says
+    assert '"historyCacheSize": 0' in page  # nor keeps a page (a secret shown once) in localStorage
     emulated = SimpleNamespace(accounts={"a": SimpleNamespace(endpoint_url="http://127.0.0.1:4566")})
     policy = console.content_security_policy(emulated)
     assert "connect-src 'self' http://*.127.0.0.1:4566 http://127.0.0.1:4566;" in policy, policy
