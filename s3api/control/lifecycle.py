@@ -214,9 +214,7 @@ def _begin(env: Env, tenant_id: str) -> Tenant | None:
     return store.get(tenant_id) if store.change(tenant_id, decide) else None
 
 
-def _audit(
-    action: str, row: Tenant, status: int, operation_id: str | None = None, caller: str | None = None
-) -> Any:
+def _audit(action: str, row: Tenant, status: int, operation_id: str | None = None, caller: str | None = None) -> Any:
     """An event the engine writes itself (no request): the deletion's reason, the operation."""
     return new_event(
         caller_name=caller,

@@ -129,9 +129,7 @@ def history(rt: Env, caller: CallerLike | None, name: str, page_size: int, page_
     return PlanStore(rt.db).history(name, page_size, page_token)
 
 
-def usable(
-    rt: Env, caller: CallerLike | None, name: str, *, tester: bool, location: str | None = None
-) -> PlanView:
+def usable(rt: Env, caller: CallerLike | None, name: str, *, tester: bool, location: str | None = None) -> PlanView:
     """The plan for a new tenant (or a tenant's plan change): 404 when there is none (or it is deleted, or the
     caller, a tenant key, may not see it); 400 when it is inactive, a test plan for a tenant that is no tester,
     or (``location`` given) not sold in that location."""

@@ -281,9 +281,7 @@ class LifecycleStore:
         """Revoke every API key of the tenant (idempotent): how many were still valid."""
         with self.db.write() as session:
             result = session.execute(
-                update(ApiKey)
-                .where(ApiKey.tenant == tenant_id, ApiKey.revoked_at.is_(None))
-                .values(revoked_at=now())
+                update(ApiKey).where(ApiKey.tenant == tenant_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now())
             )
             return int(getattr(result, "rowcount", 0) or 0)
 

@@ -141,8 +141,12 @@ BAD_CREATES = [
     ({"Prices": [{"Location": "local", "Currency": "EUR"}]}, "Prices"),
     ({"Prices": [{"Location": "local", "Currency": "EUR", "Monthly": "1", "Tax": "0"}]}, "Prices"),
     (
-        {"Prices": [{"Location": "local", "Currency": "EUR", "Monthly": "1"},
-                    {"Location": "local", "Currency": "EUR", "Monthly": "2"}]},
+        {
+            "Prices": [
+                {"Location": "local", "Currency": "EUR", "Monthly": "1"},
+                {"Location": "local", "Currency": "EUR", "Monthly": "2"},
+            ]
+        },
         "Prices",
     ),  # fmt: skip
     ({"QuotaBytes": True}, "QuotaBytes"),
