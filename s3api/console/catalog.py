@@ -17,7 +17,7 @@ from flask import Response, g, request
 
 from s3api import audit, runtime
 from s3api.console.blueprint import page
-from s3api.console.views import PAGE_SIZE, _token, form, load, see, show
+from s3api.console.views import PAGE_SIZE, _token, form, integer, load, see, show
 from s3api.control import orders, plans
 from s3api.errors import BadRequest
 from s3api.names import BANDWIDTH_ACTIONS
@@ -26,8 +26,6 @@ from s3api.schemas.plans import STORAGE_TYPES, PlanCreateSchema, PlanPatchSchema
 from s3api.schemas.plans import HistoryQuerySchema as PlanHistoryQuery
 from s3api.views.operations import starter
 
-#: an integer as typed (the schema checks its range); other text goes to the schema as it is, which refuses it
-INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
 #: the form's limit fields: empty is null (unlimited, or the configured maximum for MaxLinkSeconds)
 LIMITS = (
     ("quota_bytes", "QuotaBytes"), ("max_buckets", "MaxBuckets"), ("bandwidth_bytes", "BandwidthBytesPerMonth"),
@@ -45,11 +43,6 @@ PRICE_LINE = "write 'location amount currency' (optionally then the overage per 
 
 
 # --- the plan form's text as the API's fields ------------------------------------------------------------------
-
-
-def _integer(text: str) -> Any:
-    text = text.strip()
-    return int(text) if INTEGER.fullmatch(text) else text
 
 
 def _words(text: str) -> list[str]:
@@ -82,12 +75,12 @@ def _plan_fields() -> dict[str, Any]:
     if "bandwidth_action" in f:
         out["BandwidthAction"] = f["bandwidth_action"].strip()
     if "alert_thresholds" in f:
-        out["AlertThresholds"] = [_integer(w) for w in _words(f["alert_thresholds"])] or None
+        out["AlertThresholds"] = [integer(w) for w in _words(f["alert_thresholds"])] or None
     if "prices" in f:
         out["Prices"] = _prices(f["prices"])
     for name, field in LIMITS:
         if name in f:
-            out[field] = _integer(f[name]) if f[name].strip() else None
+            out[field] = integer(f[name]) if f[name].strip() else None
     for name, field in CHECKS:
         if name in f:
             out[field] = "on" in f.getlist(name)

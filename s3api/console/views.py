@@ -5,6 +5,7 @@ authorization it takes (:func:`s3api.console.blueprint.page`)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +49,8 @@ from s3api.views.operations import starter
 #: seconds an upload or download link made by the console lives
 LINK_SECONDS = 300
 PAGE_SIZE = 50
+#: a whole number as typed in a form (:func:`integer`)
+INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -527,7 +530,7 @@ def tenant_edit(tenant: str) -> Response:
 def tenant_rotate(tenant: str) -> Response:
     """A new S3 access key for the tenant; the answer is the page showing its secret once. The old key works
     ``grace_seconds`` more (0: deleted at once)."""
-    body = load(TenantRotateSchema(), {"GraceSeconds": _integer(request.form.get("grace_seconds", "").strip() or "0")})
+    body = load(TenantRotateSchema(), {"GraceSeconds": integer(request.form.get("grace_seconds", "").strip() or "0")})
     rotated = tenants.rotate(runtime.current(), tenant, body["GraceSeconds"])
     return _secret_page(tenant, rotated, rotated=True)
 
@@ -545,9 +548,11 @@ def _secret_page(tenant: str, key: dict[str, Any], *, rotated: bool) -> Response
     return response
 
 
-def _integer(value: str) -> Any:
-    """A form's whole number as an int for a strict schema field (anything else as given: the schema refuses)."""
-    return int(value) if value.lstrip("-").isdigit() and len(value) <= 12 else value
+def integer(text: str) -> Any:
+    """A form's whole number as an int for a strict schema field; other text as typed (the schema refuses it with
+    its own message, and checks the range)."""
+    text = text.strip()
+    return int(text) if INTEGER.fullmatch(text) else text
 
 
 @page(
