@@ -209,13 +209,11 @@ def resource() -> str:
 
 #: the form fields naming what a console form creates (its JSON twin's BucketInput.Bucket, User.UserName, ...)
 CONSOLE_CREATED = ("bucket", "host_name", "user_name")
-#: console forms whose ``bucket`` is a new tenant's first bucket, not what they create (as their JSON twins' Bucket)
-CONSOLE_UNNAMED = frozenset({"console.tenant_create", "console.order_create"})
 
 
 def _created_name(body: Any) -> str | None:
     if not isinstance(body, dict):
-        form = request.form if request.blueprint == "console" and request.endpoint not in CONSOLE_UNNAMED else {}
+        form = request.form if request.blueprint == "console" else {}
         return next((str(form[f])[:MAX_TEXT] for f in CONSOLE_CREATED if form.get(f)), None)
     for outer, inner in (("BucketInput", "Bucket"), ("User", "UserName")):
         value = body.get(outer)
@@ -261,8 +259,8 @@ def build(status: int, error_code: str | None, resource_name: str | None = None)
     caller = g.get("caller")
     body = _body()
     name = resource()
-    if resource_name is not None and not name.endswith(f"/{resource_name}"):
-        name = f"{name}/{resource_name}"
+    if resource_name is not None and resource_name not in name.split("/")[1:]:  # named by its path already:
+        name = f"{name}/{resource_name}"  # ``plans/pro``, a console form's ``plans/pro/edit``; a create: appended
     elif request.method == "POST" and (created := _created_name(body)) is not None:
         name = f"{name}/{created}"
     summary = {"Query": summarise(dict(request.args)) or None, "Body": summarise(body) if body is not None else None}

@@ -10,14 +10,13 @@ checkbox comes with a hidden input of its name, so a form that leaves a field ou
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, g, request
 
 from s3api import audit, runtime
 from s3api.console.blueprint import page
-from s3api.console.views import PAGE_SIZE, _token, form, integer, load, see, show
+from s3api.console.views import PAGE_SIZE, _token, checked, default_location, form, integer, is_admin, load, see, show
 from s3api.control import orders, plans
 from s3api.errors import BadRequest
 from s3api.names import BANDWIDTH_ACTIONS
@@ -36,8 +35,8 @@ CHECKS = (("active", "Active"), ("test_only", "TestOnly"), ("request_metrics", "
 PRICE_PARTS = ("Location", "Monthly", "Currency", "StorageOverPerGb", "TrafficOverPerGb")
 #: the order form's text fields and the API's names
 ORDER_FIELDS = (
-    ("plan", "Plan"), ("location", "Location"), ("email", "Email"), ("bucket", "Bucket"), ("client_id", "ClientId"),
-    ("billing", "Billing"), ("amount", "Amount"), ("currency", "Currency"),
+    ("plan", "Plan"), ("location", "Location"), ("email", "Email"), ("first_bucket", "Bucket"),
+    ("client_id", "ClientId"), ("billing", "Billing"), ("amount", "Amount"), ("currency", "Currency"),
 )  # fmt: skip
 PRICE_LINE = "write 'location amount currency' (optionally then the overage per GB stored and of traffic)"
 
@@ -106,12 +105,6 @@ def price_lines(view: Any) -> str:
     return "\n".join(lines)
 
 
-def _named(event: Callable[[Any, str], None], name: str) -> Callable[[Any, str], None]:
-    """The audit event (``fn(session, name)``) named by the console path's last part: ``plans/pro/edit``, not
-    ``plans/pro/edit/pro``."""
-    return lambda session, _resource: event(session, name)
-
-
 # --- plans ----------------------------------------------------------------------------------------------------
 
 
@@ -158,7 +151,7 @@ def plan_edit(plan: str) -> Response:
     if not changed:
         return see("console.plan", plan=plan, notice="Nothing to change.")
     body = load(PlanPatchSchema(), changed)
-    view = plans.update(rt, g.caller, plan, body, _named(audit.in_transaction(303), "edit"))
+    view = plans.update(rt, g.caller, plan, body, audit.in_transaction(303))
     return see("console.plan", plan=plan, notice=f"Plan {plan} changed: revision {view.revision}.")
 
 
@@ -167,7 +160,7 @@ def plan_delete(plan: str) -> Response:
     """``DELETE /v1/s3/plans/{name}``, confirmed by typing the name (409 while a live tenant uses it)."""
     if request.form.get("confirm") != plan:
         raise BadRequest("type the plan's name to confirm", errors={"form": {"confirm": ["must be the plan name"]}})
-    plans.delete(runtime.current(), g.caller, plan, _named(audit.in_transaction(303), "delete"))
+    plans.delete(runtime.current(), g.caller, plan, audit.in_transaction(303))
     return see("console.plans_page", notice=f"Plan {plan} deleted.")
 
 
@@ -186,11 +179,11 @@ def orders_page() -> Response:
     query = load(OrderQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
     rt = runtime.current()
     found = orders.list_orders(rt, **query)
-    paid = _paid_plans() if getattr(g.get("caller"), "role", None) == "admin" else []
+    paid = _paid_plans() if is_admin() else []
     first = paid[0].prices[0] if paid and paid[0].prices else {}
     return show(
         "orders.html", page=found, filters=given, statuses=ORDER_STATUSES, paid_plans=paid, first_price=first,
-        default_location=first.get("Location") or next(iter(sorted(plans.locations(rt.settings))), ""),
+        default_location=first.get("Location") or default_location(),
     )  # fmt: skip
 
 
@@ -199,7 +192,7 @@ def order_create() -> Response:
     """``POST /v1/s3/orders``: the tenant waits in pending_payment; 303 to the new order's page."""
     given = {field: request.form.get(name, "").strip() for name, field in ORDER_FIELDS}
     data: dict[str, Any] = {field: value for field, value in given.items() if value}  # empty: not sent
-    data["Tester"] = request.form.get("tester") == "on"
+    data["Tester"] = checked("tester")
     body = load(OrderCreateSchema(), data)
     created = orders.create(runtime.current(), body, audit=audit.in_transaction(303))
     return see("console.order", order_id=created["Id"], notice=f"Order {created['Id']} created: awaiting payment.")

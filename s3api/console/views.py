@@ -269,7 +269,7 @@ def bucket_delete(account: str, bucket: str) -> Response:
     path_value("bucket", bucket)
     if request.form.get("confirm") != bucket:
         raise BadRequest("type the bucket's name to confirm", errors={"form": {"confirm": ["must be the bucket name"]}})
-    if request.form.get("force") == "on":
+    if checked("force"):
         op, _ = start(runtime.current(), "bucket.delete", aws, {"Bucket": bucket}, starter(), if_busy="queue")
         return see("console.operation", operation_id=op.id, notice=f"Deleting {bucket} and all it holds.")
     links.delete_bucket(runtime.current().db, aws, bucket)  # as the API: the bucket, then its share-link signers
@@ -447,19 +447,24 @@ def tenants_page() -> Response:
     query = load(TenantQuerySchema(), {**given, "page_size": PAGE_SIZE, **_token()})
     found = tenants.list_tenants(rt, query)
     caller = g.get("caller")
-    free = [p for p in plans.visible(rt, caller) if p.active and p.is_free] if _is_admin() else []
+    free = [p for p in plans.visible(rt, caller) if p.active and p.is_free] if is_admin() else []
     return show(
         "tenants.html", page=found, filters=given, statuses=TENANT_STATUSES, storage_types=STORAGE_TYPES,
         orders=TENANT_ORDERS, order_by=query["order_by"], free_plans=free,
-        locations=sorted(plans.locations(rt.settings)), default_location=_default_location(),
+        locations=sorted(plans.locations(rt.settings)), default_location=default_location(),
     )  # fmt: skip
 
 
-def _is_admin() -> bool:
+def is_admin() -> bool:
     return getattr(g.get("caller"), "role", None) == "admin"
 
 
-def _default_location() -> str:
+def checked(name: str) -> bool:
+    """A form's checkbox (browsers send ``on``)."""
+    return request.form.get(name) == "on"
+
+
+def default_location() -> str:
     """The location of the first configured account by name (the embedded default's: ``local``)."""
     accounts = sorted(runtime.current().settings.accounts.values(), key=lambda a: a.name)
     return accounts[0].location_code if accounts else ""
@@ -470,8 +475,8 @@ def tenant_create() -> Response:
     """``POST /v1/s3/tenants``: a tenant on a free plan, made by the operation ``tenant.create``; 303 to that
     operation's page, which hands over its secrets once (never in this answer or its URL)."""
     data: dict[str, Any] = {
-        "Plan": form("plan"), "Location": form("location"), "Email": form("email"), "Bucket": form("bucket"),
-        "Tester": request.form.get("tester") in ("on", "true", "1"),
+        "Plan": form("plan"), "Location": form("location"), "Email": form("email"),
+        "Bucket": form("first_bucket"), "Tester": checked("tester"),
     }  # fmt: skip
     for field, name in (("ClientId", "client_id"), ("Billing", "billing")):
         if value := form(name, required=False):
@@ -490,7 +495,7 @@ def tenant(tenant: str) -> Response:
     rt = runtime.current()
     caller = g.get("caller")
     shown = tenants.get(rt, caller, tenant)
-    choices = _plan_choices(shown) if _is_admin() else []
+    choices = _plan_choices(shown) if is_admin() else []
     return show("tenant.html", tenant=tenant, t=shown, quota=shown.get("Usage"), plan_choices=choices)
 
 
@@ -584,7 +589,7 @@ def tenant_delete(tenant: str) -> Response:
     """The DELETE tenant route with a Reason: a paid tenant's deletion is scheduled for the end of its paid period
     (unless Immediate), a free one is terminated now (its operation's page)."""
     data: dict[str, Any] = {"Reason": form("reason")}
-    if request.form.get("immediate") == "on":
+    if checked("immediate"):
         data["Immediate"] = True
     body = load(TenantDeleteSchema(), data)
     if request.form.get("confirm") != tenant:

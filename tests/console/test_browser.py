@@ -353,7 +353,7 @@ def test_a_tenants_whole_life_in_a_browser(driver: Any, server: Server, tmp_path
     from selenium.webdriver.support.ui import Select
 
     Select(form.find_element("id", "tenant-plan")).select_by_value("free")
-    submit_form(driver, "#tenant-create", {"email": "ada@example.test", "bucket": "ada-first"})
+    submit_form(driver, "#tenant-create", {"email": "ada@example.test", "first_bucket": "ada-first"})
     assert operation_ends(driver, "tenant.create") == "Succeeded", text(driver)
     secrets = handed_over(driver)
     tenant = secrets["tenant-id"]
@@ -414,7 +414,7 @@ def test_a_tenants_whole_life_in_a_browser(driver: Any, server: Server, tmp_path
     Select(form.find_element("css selector", "select[name=plan]")).select_by_value("standard")
     submit_form(
         driver, "#order-create",
-        {"email": "bob@example.test", "bucket": "bob-first", "amount": "4.99", "currency": "EUR"},
+        {"email": "bob@example.test", "first_bucket": "bob-first", "amount": "4.99", "currency": "EUR"},
     )  # fmt: skip
     wait_for(lambda: "/console/orders/" in driver.current_url, "the order's page")
     shot("order-placed")

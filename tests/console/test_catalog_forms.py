@@ -33,8 +33,8 @@ PLAN_FORM: dict[str, Any] = {
     "request_metrics": ["off", "on"],
 }
 ORDER_FORM = {
-    "plan": "pro", "location": "local", "email": "buyer@example.test", "bucket": "order-data", "client_id": "crm-1",
-    "billing": "", "amount": "9.90", "currency": "EUR",
+    "plan": "pro", "location": "local", "email": "buyer@example.test", "first_bucket": "order-data",
+    "client_id": "crm-1", "billing": "", "amount": "9.90", "currency": "EUR",
 }  # fmt: skip
 
 
@@ -340,7 +340,7 @@ def test_bad_order_input_is_refused_and_creates_nothing(
         ({"plan": "nothing"}, 404, "not found"),
         ({"location": "mars"}, 400, "Location"),
         ({"client_id": "\u00e9" * 3}, 400, "ClientId"),
-        ({"bucket": "taken-data"}, 409, "taken-data"),
+        ({"first_bucket": "taken-data"}, 409, "taken-data"),
     ):
         assert_error(browser.post("/console/orders", {**ORDER_FORM, **changes}), status, part)
     for token in (None, "wrong"):
@@ -359,7 +359,8 @@ def test_bad_order_input_is_refused_and_creates_nothing(
     assert anonymous.sign_in(reader).status_code == 303
     assert "order-create" not in assert_page(anonymous.get("/console/orders"), order_id)
     assert "Mark paid" not in assert_page(anonymous.get(f"/console/orders/{order_id}"), "pending")
-    assert_error(anonymous.post("/console/orders", {**ORDER_FORM, "bucket": "reader-data"}), 403, "the reader role")
+    refused = anonymous.post("/console/orders", {**ORDER_FORM, "first_bucket": "reader-data"})
+    assert_error(refused, 403, "the reader role")
     for form in ("paid", "failed"):
         assert_error(anonymous.post(f"/console/orders/{order_id}/{form}"), 403, "the reader role may not")
     assert [o["Status"] for o in client.get("/v1/s3/orders").json["Orders"]] == ["pending"]

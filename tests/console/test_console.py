@@ -376,6 +376,8 @@ def test_keys_create_shows_the_key_once_and_revoke(browser: Browser, client: Cli
     )
     events = client.get("/v1/s3/audit?action=console.key.").json["Events"]
     assert {e["Action"] for e in events} >= {"console.key.create", "console.key.revoke"}
+    revoked = [e["Resource"] for e in events if e["Action"] == "console.key.revoke"]
+    assert revoked == [f"keys/{key_id}/revoke"]  # named by its path once (not keys/{id}/revoke/{id})
     assert key.group(1) not in json.dumps(events)
 
 

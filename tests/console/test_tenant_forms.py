@@ -53,7 +53,10 @@ def reader_browser(app: Flask, client: Client) -> Browser:
     return reader
 
 
-NEW = {"plan": "starter", "location": "local", "email": "ops@acme.example", "bucket": "acme-data", "client_id": "c-1"}
+NEW = {
+    "plan": "starter", "location": "local", "email": "ops@acme.example", "first_bucket": "acme-data",
+    "client_id": "c-1",
+}  # fmt: skip
 
 
 def create(browser: Browser, **change: str) -> Any:
@@ -162,9 +165,9 @@ BAD = [
     ({"plan": "pro"}, 400, "is paid"),
     ({"location": "mars"}, 400, "location"),
     ({"location": "Not Valid"}, 400, "Location"),
-    ({"bucket": "Bad_Name"}, 400, "Bucket"),
+    ({"first_bucket": "Bad_Name"}, 400, "Bucket"),
     ({"client_id": "\x01"}, 400, "ClientId"),
-    ({"bucket": "taken-bucket"}, 409, "already exists"),
+    ({"first_bucket": "taken-bucket"}, 409, "already exists"),
 ]
 
 
@@ -188,7 +191,7 @@ def test_bad_input_creates_no_tenant(
 def forms(tenant_id: str, key_id: str) -> dict[str, dict[str, str]]:
     path = f"/console/tenants/{tenant_id}"
     return {
-        "/console/tenants": {**NEW, "bucket": "refused-data"},
+        "/console/tenants": {**NEW, "first_bucket": "refused-data"},
         f"{path}/edit": {"plan": "starter", "email": "changed@example.test"},
         f"{path}/credentials/rotate": {"grace_seconds": "0"},
         f"{path}/credentials/reveal": {},
